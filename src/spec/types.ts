@@ -1,0 +1,85 @@
+/**
+ * The resolved deploy spec: what the workflow receives. Plain JSON (durations in milliseconds,
+ * defaults filled in, the smoke suite inlined), so it can travel through workflow history.
+ * Secrets stay references (`env:NAME`, `file:PATH`) and are resolved inside activities.
+ */
+import type { SmokeSuite } from './schema';
+
+export type SecretRef = string;
+
+export interface ResolvedAlertRule {
+  name: string;
+  expr: string;
+  op: '>' | '<' | '>=' | '<=';
+  threshold: number;
+  forMs: number;
+  severity: 'critical' | 'warning' | 'info';
+  summary: string;
+  description: string;
+  unit: 'ratio' | 'seconds' | 'count' | 'bytes' | 'none';
+}
+
+export interface ResolvedMetricCheck {
+  name: string;
+  query: string;
+  unit: 'ratio' | 'seconds' | 'count' | 'bytes' | 'percent' | 'rps' | 'none';
+  maxIncrease?: number;
+  maxIncreaseRatio?: number;
+  max?: number;
+}
+
+export interface DeploySpec {
+  service: string;
+  namespace: string;
+  release: string;
+  image: string;
+  change?: { reference: string; approvedBy?: string; url?: string };
+  kubernetes: {
+    deployment: string;
+    container: string;
+    /** Manifest text (YAML) to server-side apply, inlined by the loader. */
+    manifest?: string;
+    stepPods: number;
+    stepWindowMs: number;
+    progressDeadlineMs: number;
+    maxRestarts: number;
+    logErrorPatterns: string[];
+  };
+  serviceUrl: string;
+  healthPath: string;
+  database?: {
+    url: SecretRef;
+    backup: { store: string; mode: 'local' | 'pod'; pod?: string };
+  };
+  migrations?: {
+    command: string[];
+    rollbackCommand?: string[];
+    timeoutMs: number;
+    env: Record<string, string>;
+  };
+  smoke?: {
+    suite: SmokeSuite;
+    baseUrl: string;
+    secrets: Record<string, SecretRef>;
+  };
+  metrics?: {
+    prometheusUrl: string;
+    windowMs: number;
+    checks: ResolvedMetricCheck[];
+  };
+  watch: {
+    durationMs: number;
+    intervalMs: number;
+    autoRollback: boolean;
+    pageAfterMs: number;
+    rollbackAfterMs: number;
+    rules: ResolvedAlertRule[];
+    reviewAfterMs: number;
+  };
+  notifications: {
+    slack?: { webhook: SecretRef; channel?: string };
+    pager?: { webhook: SecretRef };
+    webhook?: { url: SecretRef };
+  };
+  report: { dir: string };
+}
