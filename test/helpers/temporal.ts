@@ -3,7 +3,7 @@
  * the time-skipping Java test server and the Temporal CLI dev server with its Web UI.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { SearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { SearchAttributeKey, SearchAttributeType } from '@temporalio/common/lib/search-attributes';
 import { ensureTool } from '../../tools/local/tools';
 
 /** A time-skipping environment: `env.sleep` and workflow timers jump ahead instead of waiting. */

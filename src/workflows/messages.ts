@@ -1,0 +1,110 @@
+/**
+ * The deployment workflow's messages, shared by the workflow, the CLI and the tests: its input,
+ * signals, updates, queries, search attributes and the answers they give. Wire names equal the
+ * stem (`rollbackUpdate` is "rollback"). Signals exist beside the updates because the Web UI can
+ * send signals; the CLI uses the updates, which answer.
+ */
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  DeploymentOutcome,
+  DeploymentReport,
+  Phase,
+  TimelineEvent,
+} from '../activities/types';
+import type { DeploySpec } from '../spec/types';
+
+export const TASK_QUEUE = 'shipwatch';
+
+/** One active deployment per (namespace, service): the workflow ID is derived from both. */
+export function deploymentWorkflowId(namespace: string, service: string): string {
+  return `deploy-${namespace}-${service}`;
+}
+
+export interface DeploymentInput {
+  spec: DeploySpec;
+  /** Who started it (CLI user), for the report and notifications. */
+  requestedBy: string;
+  /** Set by continue-as-new: the state carried across the hand-over. */
+  carried?: unknown;
+}
+
+export interface RollbackRequest {
+  reason: string;
+  requestedBy?: string;
+}
+
+export type RollbackAnswer =
+  | { accepted: true; message: string }
+  | { accepted: false; message: string };
+
+export interface PromoteRequest {
+  requestedBy?: string;
+}
+
+export interface ExtendWatchRequest {
+  /** How much longer the watch window runs, in milliseconds. */
+  byMs: number;
+  requestedBy?: string;
+}
+
+export interface CommandAnswer {
+  accepted: boolean;
+  message: string;
+}
+
+export interface AlertState {
+  rule: string;
+  severity: 'critical' | 'warning' | 'info';
+  state: 'inactive' | 'pending' | 'firing';
+  /** When the condition was first seen breaching (pending since). */
+  activeSince?: string;
+  /** When it went from pending to firing. */
+  firingSince?: string;
+  value: number | null;
+  /** Escalations already applied to this firing: paged, rolled back. */
+  paged?: boolean;
+}
+
+export interface DeploymentStatus {
+  deploymentId: string;
+  service: string;
+  namespace: string;
+  release: string;
+  image: string;
+  previousRelease?: string;
+  phase: Phase;
+  outcome: DeploymentOutcome;
+  paused: boolean;
+  startedAt: string;
+  /** Rollout progress: pods on the new version, ready, out of replicas. */
+  rollout: { step: number; steps: number; newReady: number; replicas: number };
+  /** Share of traffic on the new version, 0-100. */
+  trafficNewPercent: number;
+  alerts: AlertState[];
+  watch?: { startedAt: string; endsAt: string; timeLeftMs: number; checks: number };
+  lastEvent?: TimelineEvent;
+}
+
+export const rollbackSignal = defineSignal<[RollbackRequest]>('rollback');
+export const promoteSignal = defineSignal<[PromoteRequest]>('promote');
+
+export const rollbackUpdate = defineUpdate<RollbackAnswer, [RollbackRequest]>('rollback');
+export const promoteUpdate = defineUpdate<CommandAnswer, [PromoteRequest]>('promote');
+export const pauseUpdate = defineUpdate<CommandAnswer, [{ requestedBy?: string }]>('pause');
+export const resumeUpdate = defineUpdate<CommandAnswer, [{ requestedBy?: string }]>('resume');
+export const extendWatchUpdate = defineUpdate<CommandAnswer, [ExtendWatchRequest]>('extendWatch');
+
+/** The timeline, optionally only events after a sequence number (for `timeline --follow`). */
+export const timelineQuery = defineQuery<TimelineEvent[], [{ afterSeq?: number }?]>('timeline');
+export const statusQuery = defineQuery<DeploymentStatus>('status');
+export const reportQuery = defineQuery<DeploymentReport>('report');
+
+/** Search attributes registered on the server, upserted as the deployment moves, for the Web UI. */
+export const searchAttributes = {
+  service: defineSearchAttributeKey('ShipwatchService', 'KEYWORD'),
+  namespace: defineSearchAttributeKey('ShipwatchNamespace', 'KEYWORD'),
+  release: defineSearchAttributeKey('ShipwatchRelease', 'KEYWORD'),
+  phase: defineSearchAttributeKey('ShipwatchPhase', 'KEYWORD'),
+  outcome: defineSearchAttributeKey('ShipwatchOutcome', 'KEYWORD'),
+} as const;
