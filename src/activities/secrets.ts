@@ -1,0 +1,63 @@
+/**
+ * Resolves secret references (`env:NAME`, `file:PATH`) inside activities, so secret values never
+ * enter workflow history and error messages name the reference, never the value.
+ */
+import { readFile } from 'node:fs/promises';
+
+/** A secret reference that cannot be resolved: names the reference and how to provide it. */
+export class SecretNotFoundError extends Error {
+  /** Matches the `type` the workflow treats as non-retryable: retrying will not make it appear. */
+  readonly type = 'SecretNotFoundError';
+  constructor(
+    readonly ref: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SecretNotFoundError';
+  }
+}
+
+/** Resolves one reference; throws SecretNotFoundError (never echoing a value) when it is missing. */
+export async function resolveSecret(ref: string): Promise<string> {
+  const colon = ref.indexOf(':');
+  const scheme = colon < 0 ? '' : ref.slice(0, colon);
+  const rest = colon < 0 ? '' : ref.slice(colon + 1);
+  if (scheme === 'env') {
+    const value = process.env[rest];
+    if (rest === '' || value === undefined || value === '') {
+      throw new SecretNotFoundError(
+        ref,
+        `secret ${ref} is not set: export ${rest || 'NAME'}=… in the environment of the worker`,
+      );
+    }
+    return value;
+  }
+  if (scheme === 'file') {
+    let text: string;
+    try {
+      text = await readFile(rest, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new SecretNotFoundError(
+        ref,
+        `secret ${ref} cannot be read (${code}): write the secret to ${rest} on the worker's machine`,
+      );
+    }
+    const value = text.trim();
+    if (value === '') {
+      throw new SecretNotFoundError(ref, `secret ${ref} is empty: write the secret to ${rest}`);
+    }
+    return value;
+  }
+  throw new SecretNotFoundError(
+    ref,
+    `secret reference "${ref}" is not understood: use env:NAME or file:PATH`,
+  );
+}
+
+/** Resolves a map of references (e.g. a smoke suite's secrets) to their values. */
+export async function resolveSecrets(refs: Record<string, string>): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(refs)) out[name] = await resolveSecret(ref);
+  return out;
+}
