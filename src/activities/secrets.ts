@@ -3,16 +3,18 @@
  * enter workflow history and error messages name the reference, never the value.
  */
 import { readFile } from 'node:fs/promises';
+import { SecretUnavailableError } from './errors';
 
-/** A secret reference that cannot be resolved: names the reference and how to provide it. */
-export class SecretNotFoundError extends Error {
-  /** Matches the `type` the workflow treats as non-retryable: retrying will not make it appear. */
-  readonly type = 'SecretNotFoundError';
+/**
+ * A secret reference that cannot be resolved: names the reference and how to provide it. Its
+ * failure type (SecretUnavailableError) is non-retryable: retrying will not make it appear.
+ */
+export class SecretNotFoundError extends SecretUnavailableError {
   constructor(
     readonly ref: string,
     message: string,
   ) {
-    super(message);
+    super(message, { details: { ref } });
     this.name = 'SecretNotFoundError';
   }
 }
@@ -49,9 +51,10 @@ export async function resolveSecret(ref: string): Promise<string> {
     }
     return value;
   }
+  // Never echo an unrecognised reference: it may be a literal secret pasted by mistake.
   throw new SecretNotFoundError(
-    ref,
-    `secret reference "${ref}" is not understood: use env:NAME or file:PATH`,
+    scheme === '' ? '(unrecognised)' : `${scheme}:…`,
+    'a secret reference is not understood: use env:NAME or file:PATH (the value is not shown)',
   );
 }
 
