@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+/**
+ * The `shipwatch` CLI. This file only parses arguments; each command lives in
+ * src/commands/<name>.ts and is loaded when used. One top-level catch turns an ExitError into its
+ * exit code and sentence (docs/cli.md lists the codes).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { defaultContext } from './cli/context';
+import { ExitCode, isExitError } from './cli/errors';
+import { createOutput } from './cli/output';
+
+type Run = (json: boolean) => Promise<number>;
+
+export function buildProgram(run: (action: Run, json: boolean) => Promise<void>): Command {
+  const program = new Command('shipwatch')
+    .description(
+      'Durable deployments on Temporal: pre-deploy checks, backup, migrations, stepped rollout, smoke tests, metrics against a baseline, a report, and a 24-hour watch window with one-command rollback.',
+    )
+    .version(require('../package.json').version as string)
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError()
+    .exitOverride();
+  const json = () => Boolean(program.opts<{ json?: boolean }>().json);
+  const ctx = (j: boolean) => defaultContext(createOutput({ json: j }));
+
+  program
+    .command('deploy')
+    .description('start a deployment from a deploy spec')
+    .requiredOption('-f, --file <spec>', 'deploy spec (YAML)')
+    .option('--release <release>', 'override the spec’s release')
+    .option('--image <image>', 'override the spec’s image')
+    .option('--wait', 'follow the deployment until it ends; the exit code says how it ended')
+    .action((o: { file: string; release?: string; image?: string; wait?: boolean }) =>
+      run(async (j) => (await import('./commands/deploy')).deployCommand({ ...o, json: j }, ctx(j)), json()),
+    );
+
+  program
+    .command('status <id>')
+    .description('phase, rollout progress, traffic split, alerts and time left in the watch window')
+    .action((id: string) => run(async (j) => (await import('./commands/status')).statusCommand({ id, json: j }, ctx(j)), json()));
+
+  program
+    .command('timeline <id>')
+    .description('every event of a deployment')
+    .option('--follow', 'keep printing new events until the deployment ends')
+    .action((id: string, o: { follow?: boolean }) =>
+      run(async (j) => (await import('./commands/timeline')).timelineCommand({ id, ...o, json: j }, ctx(j)), json()),
+    );
+
+  program
+    .command('rollback <id>')
+    .description('roll the release back now (rollout undo, verify, migration rollback, smoke tests on the old version, notify)')
+    .requiredOption('--reason <text>', 'why, for the report and the notifications')
+    .action((id: string, o: { reason: string }) =>
+      run(async (j) => (await import('./commands/control')).rollbackCommand({ id, ...o, json: j }, ctx(j)), json()),
+    );
+
+  program
+    .command('promote <id>')
+    .description('accept the release and end the watch window early')
+    .action((id: string) => run(async (j) => (await import('./commands/control')).promoteCommand({ id, json: j }, ctx(j)), json()));
+
+  program
+    .command('pause <id>')
+    .description('hold the stepped rollout before its next step, and hold automatic rollback in the watch window')
+    .action((id: string) => run(async (j) => (await import('./commands/control')).pauseCommand({ id, json: j }, ctx(j)), json()));
+
+  program
+    .command('resume <id>')
+    .description('continue a paused deployment')
+    .action((id: string) => run(async (j) => (await import('./commands/control')).resumeCommand({ id, json: j }, ctx(j)), json()));
+
+  program
+    .command('extend <id>')
+    .description('lengthen the watch window')
+    .requiredOption('--by <duration>', 'how much longer, e.g. 2h')
+    .action((id: string, o: { by: string }) =>
+      run(async (j) => (await import('./commands/control')).extendCommand({ id, ...o, json: j }, ctx(j)), json()),
+    );
+
+  program
+    .command('report <id>')
+    .description('the deployment report')
+    .addOption(new Option('--format <format>', 'md or json').choices(['md', 'json']).default('md'))
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action((id: string, o: { format: 'md' | 'json'; output?: string }) =>
+      run(async (j) => (await import('./commands/report')).reportCommand({ id, ...o, json: j }, ctx(j)), json()),
+    );
+
+  program
+    .command('list')
+    .description('deployments, newest first')
+    .option('--service <name>', 'only this service')
+    .option('--namespace <name>', 'only this Kubernetes namespace')
+    .option('--state <state>', 'running, succeeded, rolled-back, failed or manual-action')
+    .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
+    .action((o: { service?: string; namespace?: string; state?: string; limit?: number }) =>
+      run(async (j) => (await import('./commands/list')).listCommand({ ...o, json: j }, ctx(j)), json()),
+    );
+
+  program
+    .command('validate')
+    .description('check a deploy spec without starting anything')
+    .requiredOption('-f, --file <spec>', 'deploy spec (YAML)')
+    .action((o: { file: string }) =>
+      run(async (j) => (await import('./commands/validate')).validateCommand({ ...o, json: j }, ctx(j)), json()),
+    );
+
+  const monitoring = program.command('monitoring').description('monitoring as code, generated from the deploy spec');
+  monitoring
+    .command('render')
+    .description('ServiceMonitor, alert rules, Grafana dashboard, log shipping, error tracking and runbook for the service')
+    .requiredOption('-f, --file <spec>', 'deploy spec (YAML)')
+    .requiredOption('-o, --output <dir>', 'directory to write into')
+    .option('--apply', 'also create or update the ServiceMonitor and PrometheusRule in the cluster (KUBECONFIG)')
+    .action((o: { file: string; output: string; apply?: boolean }) =>
+      run(async (j) => (await import('./commands/monitoring-cli')).monitoringCommand({ ...o, json: j }, ctx(j)), json()),
+    );
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.OK;
+  const out = createOutput();
+  const program = buildProgram(async (action, json) => {
+    code = await action(json);
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    if (isExitError(err)) {
+      out.error(err.message);
+      return err.code;
+    }
+    out.error(`shipwatch failed unexpectedly: ${(err as Error).stack ?? String(err)}`);
+    return ExitCode.FAILED;
+  }
+  return code;
+}
+
+if (require.main === module) {
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * The commands that steer a running deployment through workflow updates, which answer:
+ * `rollback`, `promote`, `pause`, `resume`, `extend`. A refused request (too late, already rolled
+ * back, not in the watch window) exits with REFUSED and the workflow's own sentence.
+ */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { userInfo } from 'node:os';
+import { deploymentHandle } from '../cli/connect';
+import { withClient } from '../cli/context';
+import type { CommandContext } from '../cli/context';
+import { ExitCode, ExitError } from '../cli/errors';
+import { parseDuration } from '../spec/duration';
+import {
+  extendWatchUpdate,
+  pauseUpdate,
+  promoteUpdate,
+  resumeUpdate,
+  rollbackUpdate,
+} from '../workflows/messages';
+import type { CommandAnswer } from '../workflows/messages';
+
+export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SHIPWATCH_USER ?? env.USER ?? safeUserName();
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function sendUpdate<A extends unknown[]>(
+  ctx: CommandContext,
+  id: string,
+  update: UpdateDefinition<CommandAnswer, A>,
+  json: boolean | undefined,
+  ...args: A
+): Promise<number> {
+  const answer = await withClient(ctx, async (cli) => {
+    const handle = await deploymentHandle(cli, id);
+    try {
+      return await handle.executeUpdate(update, { args });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        return { accepted: false, message: err.cause?.message ?? err.message };
+      }
+      const text = (err as Error).message ?? '';
+      if (/already completed|workflow execution already completed/i.test(text)) {
+        return { accepted: false, message: `Deployment ${handle.workflowId} has already ended; nothing to change. 'shipwatch report ${handle.workflowId}' shows how it ended.` };
+      }
+      throw err;
+    }
+  });
+  if (json) ctx.out.data(answer);
+  else if (answer.accepted) ctx.out.line(answer.message);
+  if (!answer.accepted) throw new ExitError(ExitCode.REFUSED, answer.message);
+  return ExitCode.OK;
+}
+
+export async function rollbackCommand(opts: { id: string; reason: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  if (!opts.reason.trim()) throw new ExitError(ExitCode.USAGE, 'Say why: shipwatch rollback <id> --reason "error rate doubled after v1.0.0".');
+  return sendUpdate(ctx, opts.id, rollbackUpdate, opts.json, { reason: opts.reason, requestedBy: currentUser(ctx.env) });
+}
+
+export async function promoteCommand(opts: { id: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  return sendUpdate(ctx, opts.id, promoteUpdate, opts.json, { requestedBy: currentUser(ctx.env) });
+}
+
+export async function pauseCommand(opts: { id: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  return sendUpdate(ctx, opts.id, pauseUpdate, opts.json, { requestedBy: currentUser(ctx.env) });
+}
+
+export async function resumeCommand(opts: { id: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  return sendUpdate(ctx, opts.id, resumeUpdate, opts.json, { requestedBy: currentUser(ctx.env) });
+}
+
+export async function extendCommand(opts: { id: string; by: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  const byMs = parseDuration(opts.by);
+  if (!byMs) throw new ExitError(ExitCode.USAGE, `--by expects a duration such as "2h" or "30m", not "${opts.by}".`);
+  return sendUpdate(ctx, opts.id, extendWatchUpdate, opts.json, { byMs, requestedBy: currentUser(ctx.env) });
+}
