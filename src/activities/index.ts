@@ -1,0 +1,235 @@
+/**
+ * The deployment workflow's activities, built from injected ports (`createActivities(deps)`):
+ * each wraps a port call with Temporal's activity context (heartbeats, resume details,
+ * cancellation as an AbortSignal) and maps permanent errors to non-retryable ApplicationFailures.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { isPermanentError } from './errors';
+import type {
+  ActivityDeps,
+  AvailabilityStats,
+  BackupInput,
+  BackupResult,
+  DeliveryResult,
+  DeploymentReport,
+  LogScanInput,
+  LogScanResult,
+  MetricsComparison,
+  MetricsSnapshot,
+  MigrationJobInput,
+  MigrationResult,
+  Notification,
+  NotificationChannels,
+  PodVerification,
+  ProgressContext,
+  RollbackInput,
+  RollbackResult,
+  RolloutProgress,
+  RolloutStepInput,
+  RuleEvaluation,
+  SmokeInput,
+  SmokeResult,
+  TargetRef,
+  TargetState,
+  VerifyPodsInput,
+} from './types';
+import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
+
+/** Where and how often the availability probe hits the service's health endpoint. */
+export interface ProbeTarget {
+  url: string;
+  intervalMs: number;
+}
+
+export interface StepHealth {
+  target: TargetState;
+  availability: AvailabilityStats;
+}
+
+/** How often a long activity heartbeats on its own, repeating the port's last details. */
+const AUTO_HEARTBEAT_MS = 5_000;
+
+/** Builds the activities the worker registers; tests pass fake ports, the worker real adapters. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Pre-deploy check: the cluster answers and the Deployment exists; its state is the rollback target. */
+    async readTarget(target: TargetRef): Promise<TargetState> {
+      return mapErrors(() => deps.kubernetes.readTarget(target));
+    },
+
+    async captureBaseline(input: { prometheusUrl: string; checks: ResolvedMetricCheck[] }): Promise<MetricsSnapshot> {
+      return mapErrors(() => deps.metrics.snapshot(input));
+    },
+
+    async notify(input: { notification: Notification; channels: NotificationChannels }): Promise<DeliveryResult[]> {
+      return mapErrors(() => deps.notify.send(input.notification, input.channels));
+    },
+
+    async backupDatabase(input: BackupInput): Promise<BackupResult> {
+      return withProgress((ctx) => deps.database.backup(input, ctx));
+    },
+
+    async runMigrations(input: MigrationJobInput): Promise<MigrationResult> {
+      return withProgress((ctx) => deps.kubernetes.runMigrationJob(input, ctx));
+    },
+
+    /** The migration Job again, with the old image and the spec's rollback command. */
+    async rollbackMigrations(input: MigrationJobInput): Promise<MigrationResult> {
+      return withProgress((ctx) => deps.kubernetes.runMigrationJob(input, ctx));
+    },
+
+    /** One step of the stepped rollout, with the availability probe running around it. */
+    async rolloutStep(input: { step: RolloutStepInput; probe: ProbeTarget }): Promise<RolloutProgress> {
+      return withProgress(async (ctx) => {
+        const { result, stats } = await whileProbing(deps, input.probe, ctx.signal, () =>
+          deps.kubernetes.rolloutStep(input.step, ctx),
+        );
+        return { ...result, availability: mergeAvailability(result.availability, stats) };
+      });
+    },
+
+    /** `rollout undo` to the recorded revision and wait for it, with the availability probe running. */
+    async rollbackDeployment(input: { rollback: RollbackInput; probe: ProbeTarget }): Promise<RollbackResult> {
+      return withProgress(async (ctx) => {
+        const { result, stats } = await whileProbing(deps, input.probe, ctx.signal, () =>
+          deps.kubernetes.rollback(input.rollback, ctx),
+        );
+        return { ...result, availability: mergeAvailability(result.availability, stats) };
+      });
+    },
+
+    /** The health check of a rollout step's window: the Deployment's state plus a short probe burst. */
+    async checkStepHealth(input: { target: TargetRef; probe: ProbeTarget; probeForMs: number }): Promise<StepHealth> {
+      return mapErrors(async () => {
+        const signal = Context.current().cancellationSignal;
+        const { result, stats } = await whileProbing(deps, input.probe, signal, async () => {
+          await abortableDelay(input.probeForMs, signal);
+          return deps.kubernetes.readTarget(input.target);
+        });
+        return { target: result, availability: stats };
+      });
+    },
+
+    async verifyPods(input: VerifyPodsInput): Promise<PodVerification> {
+      return mapErrors(() => deps.kubernetes.verifyPods(input));
+    },
+
+    async scanPodLogs(input: LogScanInput): Promise<LogScanResult> {
+      return mapErrors(() => deps.kubernetes.scanLogs(input));
+    },
+
+    async runSmokeSuite(input: SmokeInput): Promise<SmokeResult> {
+      return withProgress((ctx) => deps.smoke.run(input, ctx));
+    },
+
+    async compareMetrics(input: {
+      prometheusUrl: string;
+      checks: ResolvedMetricCheck[];
+      baseline: MetricsSnapshot;
+    }): Promise<MetricsComparison> {
+      return mapErrors(() => deps.metrics.compare(input));
+    },
+
+    async evaluateAlertRules(input: { prometheusUrl: string; rules: ResolvedAlertRule[] }): Promise<RuleEvaluation[]> {
+      return mapErrors(() => deps.metrics.evaluateRules(input));
+    },
+
+    async writeReport(input: { report: DeploymentReport; dir: string }): Promise<{ markdownPath: string; jsonPath: string }> {
+      return mapErrors(() => deps.reports.write(input.report, input.dir));
+    },
+  };
+}
+
+export type DeploymentActivities = ReturnType<typeof createActivities>;
+
+/** Runs a port call, turning permanent errors into non-retryable failures of the same type. */
+async function mapErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
+/** Exported for tests: what an adapter's error becomes when it leaves an activity. */
+export function toFailure(err: unknown): unknown {
+  if (!isPermanentError(err)) return err;
+  return ApplicationFailure.create({
+    type: err.type,
+    message: err.message,
+    nonRetryable: true,
+    ...(err.details !== undefined ? { details: [err.details] } : {}),
+  });
+}
+
+/**
+ * Runs a long port call with a ProgressContext: heartbeats go to Temporal (and are repeated every
+ * few seconds so a slow step is not mistaken for a dead worker, and cancellation is delivered),
+ * the retry's `resumeFrom` is the last heartbeat of the previous attempt.
+ */
+async function withProgress<T>(fn: (ctx: ProgressContext) => Promise<T>): Promise<T> {
+  const activity = Context.current();
+  let last: unknown = activity.info.heartbeatDetails;
+  const ctx: ProgressContext = {
+    heartbeat(details?: unknown) {
+      if (details !== undefined) last = details;
+      activity.heartbeat(last);
+    },
+    signal: activity.cancellationSignal,
+    ...(activity.info.heartbeatDetails !== undefined ? { resumeFrom: activity.info.heartbeatDetails as unknown } : {}),
+  };
+  const timer = setInterval(() => activity.heartbeat(last), AUTO_HEARTBEAT_MS);
+  try {
+    ctx.heartbeat();
+    return await mapErrors(() => fn(ctx));
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function whileProbing<T>(
+  deps: ActivityDeps,
+  probe: ProbeTarget,
+  signal: AbortSignal,
+  fn: () => Promise<T>,
+): Promise<{ result: T; stats: AvailabilityStats }> {
+  const handle = deps.probe.start({ url: probe.url, intervalMs: probe.intervalMs, signal });
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    await handle.stop().catch(() => undefined);
+    throw err;
+  }
+  return { result, stats: await handle.stop() };
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
+      },
+      { once: true },
+    );
+  });
+}
+
+/** Sums two availability measurements (the port's own and the probe's). */
+export function mergeAvailability(a: AvailabilityStats | undefined, b: AvailabilityStats | undefined): AvailabilityStats | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  const probes = a.probes + b.probes;
+  return {
+    probes,
+    failures: a.failures + b.failures,
+    failed: [...a.failed, ...b.failed].slice(0, 10),
+    averageMs: probes === 0 ? 0 : (a.averageMs * a.probes + b.averageMs * b.probes) / probes,
+    p95Ms: Math.max(a.p95Ms, b.p95Ms),
+  };
+}
