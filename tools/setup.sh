@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds or reuses every local tool the tests and the demo run: the Temporal CLI (dev server and
+# Web UI), the Temporal time-skipping test server, the local Kubernetes control plane (kwok), and
+# the Debian packages for PostgreSQL, Prometheus and Chromium. Idempotent; cached by version.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+bash "$TOOLS_DIR/ensure-apt.sh" \
+  /usr/lib/postgresql/15/bin/initdb=postgresql \
+  pg_dump=postgresql-client \
+  prometheus=prometheus \
+  promtool=prometheus \
+  chromium=chromium
+bash "$TOOLS_DIR/build-temporal-cli.sh" >/dev/null
+bash "$TOOLS_DIR/build-temporal-test-server.sh" >/dev/null
+if [[ -x "$TOOLS_DIR/build-kube.sh" ]]; then bash "$TOOLS_DIR/build-kube.sh" >/dev/null; fi
