@@ -1,0 +1,311 @@
+/**
+ * Makes a kwok cluster's fake pods real for the demo and the end-to-end tests. kwok gives pods a
+ * Running/Ready status but runs nothing; this runner plays the parts a real node and cluster add:
+ * - kubelet: for every Ready pod of the selector, a real process of the service (the version
+ *   taken from the pod's image tag, the pod's container env passed through), stopped when the
+ *   pod goes away;
+ * - Service: a round-robin proxy over the processes that answer their health check, so traffic
+ *   really splits between old and new pods during a rollout;
+ * - cAdvisor and kube-state-metrics: one /metrics endpoint with each process's own metrics
+ *   labelled by pod, container memory/CPU read from /proc, memory limits from the pod spec, and
+ *   the Deployment's available replicas — so the seed's four alert rules have real series.
+ */
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
+
+export interface ProcessSpec {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+export interface PodRunnerOptions {
+  kubeconfigPath: string;
+  namespace: string;
+  deployment: string;
+  /** Label selector of the Deployment's pods, e.g. "app=user-management". */
+  selector: string;
+  /** The container whose image and env define the process. */
+  container: string;
+  /** How to run the service for a pod; PORT, HOST, VERSION and POD_NAME are added. */
+  process: (pod: { name: string; image: string; version: string }) => ProcessSpec;
+  /** Port of the Service proxy (0: a free one). */
+  servicePort?: number;
+  /** Port of the metrics endpoint (0: a free one). */
+  metricsPort?: number;
+  /** Where each pod's process writes its log (`<dir>/<pod>.log`), e.g. the files kwok serves as pod logs. */
+  logDir?: string;
+  pollMs?: number;
+  healthPath?: string;
+  onEvent?: (text: string) => void;
+}
+
+interface PodProcess {
+  pod: string;
+  version: string;
+  port: number;
+  child: ChildProcess;
+  ready: boolean;
+  memoryLimitBytes?: number;
+}
+
+export interface PodRunner {
+  serviceUrl: string;
+  metricsUrl: string;
+  /** Pods with a running process, and whether each answers its health check. */
+  pods(): { pod: string; version: string; port: number; ready: boolean }[];
+  stop(): Promise<void>;
+}
+
+export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunner> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(options.kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const processes = new Map<string, PodProcess>();
+  const healthPath = options.healthPath ?? '/health';
+  const say = options.onEvent ?? (() => undefined);
+  let stopped = false;
+  let roundRobin = 0;
+
+  const startProcess = async (pod: V1Pod) => {
+    const name = pod.metadata!.name!;
+    const container = pod.spec!.containers.find((c) => c.name === options.container) ?? pod.spec!.containers[0]!;
+    const image = container.image ?? '';
+    const version = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : 'latest';
+    const port = await freePort();
+    const spec = options.process({ name, image, version });
+    const podEnv = Object.fromEntries((container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+    const child = spawn(spec.command, spec.args, {
+      env: { ...process.env, ...spec.env, ...podEnv, PORT: String(port), HOST: '127.0.0.1', VERSION: version, POD_NAME: name },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (options.logDir) {
+      mkdirSync(options.logDir, { recursive: true });
+      const log = createWriteStream(join(options.logDir, `${name}.log`), { flags: 'a' });
+      child.stdout!.pipe(log);
+      child.stderr!.pipe(log);
+    } else {
+      child.stdout!.resume();
+      child.stderr!.resume();
+    }
+    const entry: PodProcess = { pod: name, version, port, child, ready: false, memoryLimitBytes: parseQuantity(container.resources?.limits?.memory) };
+    processes.set(name, entry);
+    child.once('exit', () => {
+      entry.ready = false;
+      if (processes.get(name) === entry) processes.delete(name);
+    });
+    say(`pod ${name}: started ${version} on 127.0.0.1:${port}`);
+  };
+
+  const stopProcess = (entry: PodProcess) => {
+    entry.ready = false;
+    processes.delete(entry.pod);
+    entry.child.kill('SIGTERM');
+    say(`pod ${entry.pod}: stopped`);
+  };
+
+  const reconcile = async () => {
+    const list = await core.listNamespacedPod({ namespace: options.namespace, labelSelector: options.selector });
+    const live = new Set<string>();
+    for (const pod of list.items) {
+      const name = pod.metadata?.name;
+      if (!name) continue;
+      const running =
+        !pod.metadata?.deletionTimestamp &&
+        pod.status?.phase === 'Running' &&
+        (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+      if (running) {
+        live.add(name);
+        if (!processes.has(name)) await startProcess(pod);
+      }
+    }
+    for (const entry of [...processes.values()]) if (!live.has(entry.pod)) stopProcess(entry);
+    await Promise.all(
+      [...processes.values()].map(async (entry) => {
+        entry.ready = await healthy(entry.port, healthPath);
+      }),
+    );
+  };
+
+  let loop: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    while (!stopped) {
+      await reconcile().catch((err: Error) => say(`pod runner: ${err.message}`));
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 300));
+    }
+  };
+  loop = tick();
+
+  // The Service: round robin over processes that answer their health check.
+  const service = createServer((req, res) => {
+    const ready = [...processes.values()].filter((p) => p.ready);
+    if (!ready.length) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('no ready pods behind the service\n');
+      return;
+    }
+    const target = ready[roundRobin++ % ready.length]!;
+    const upstream = request(
+      { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, { ...up.headers, 'x-served-by-pod': target.pod });
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`pod ${target.pod} failed: ${err.message}\n`);
+    });
+    req.pipe(upstream);
+  });
+
+  // cAdvisor + kube-state-metrics + the pods' own metrics, labelled by pod.
+  const metrics = createServer((req, res) => {
+    void collectMetrics()
+      .then((text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text))
+      .catch((err: Error) => res.writeHead(500).end(err.message));
+  });
+
+  const collectMetrics = async (): Promise<string> => {
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const entry of processes.values()) {
+      const text = await fetchText(entry.port, '/metrics').catch(() => '');
+      for (const line of text.split('\n')) {
+        if (!line) continue;
+        if (line.startsWith('#')) {
+          if (!seen.has(line)) {
+            seen.add(line);
+            out.push(line);
+          }
+          continue;
+        }
+        out.push(addLabel(line, 'pod', entry.pod));
+      }
+    }
+    const ns = options.namespace;
+    out.push('# TYPE container_memory_usage_bytes gauge', '# TYPE container_spec_memory_limit_bytes gauge', '# TYPE container_cpu_usage_seconds_total counter');
+    for (const entry of processes.values()) {
+      const labels = `namespace="${ns}",pod="${entry.pod}",container="${options.container}"`;
+      const usage = procUsage(entry.child.pid);
+      if (usage) {
+        out.push(`container_memory_usage_bytes{${labels}} ${usage.rssBytes}`);
+        out.push(`container_cpu_usage_seconds_total{${labels}} ${usage.cpuSeconds}`);
+      }
+      if (entry.memoryLimitBytes) out.push(`container_spec_memory_limit_bytes{${labels}} ${entry.memoryLimitBytes}`);
+    }
+    const deployment = await apps.readNamespacedDeployment({ name: options.deployment, namespace: ns }).catch(() => undefined);
+    if (deployment) {
+      const s = deployment.status ?? {};
+      const labels = `namespace="${ns}",deployment="${options.deployment}"`;
+      out.push(
+        '# TYPE kube_deployment_status_replicas_available gauge',
+        `kube_deployment_status_replicas_available{${labels}} ${s.availableReplicas ?? 0}`,
+        '# TYPE kube_deployment_spec_replicas gauge',
+        `kube_deployment_spec_replicas{${labels}} ${deployment.spec?.replicas ?? 0}`,
+      );
+    }
+    return `${out.join('\n')}\n`;
+  };
+
+  const servicePort = await listen(service, options.servicePort ?? 0);
+  const metricsPort = await listen(metrics, options.metricsPort ?? 0);
+
+  return {
+    serviceUrl: `http://127.0.0.1:${servicePort}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    pods: () => [...processes.values()].map(({ pod, version, port, ready }) => ({ pod, version, port, ready })),
+    async stop() {
+      stopped = true;
+      await loop;
+      for (const entry of [...processes.values()]) stopProcess(entry);
+      service.closeAllConnections();
+      metrics.closeAllConnections();
+      await Promise.all([new Promise((r) => service.close(r)), new Promise((r) => metrics.close(r))]);
+    },
+  };
+}
+
+/** Puts a label into one exposition-format sample line. */
+export function addLabel(line: string, name: string, value: string): string {
+  const brace = line.indexOf('{');
+  const space = line.indexOf(' ');
+  if (brace !== -1 && (space === -1 || brace < space)) {
+    const inner = line.slice(brace + 1, line.indexOf('}'));
+    const rest = line.slice(line.indexOf('}'));
+    return `${line.slice(0, brace)}{${name}="${value}"${inner ? `,${inner}` : ''}${rest}`;
+  }
+  return `${line.slice(0, space)}{${name}="${value}"}${line.slice(space)}`;
+}
+
+/** Kubernetes quantities for memory ("256Mi", "1G", "512000"). */
+export function parseQuantity(q: string | undefined): number | undefined {
+  if (!q) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T|k)?$/.exec(q.trim());
+  if (!m) return undefined;
+  const factor: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Math.round(Number(m[1]) * (m[2] ? factor[m[2]]! : 1));
+}
+
+function procUsage(pid: number | undefined): { rssBytes: number; cpuSeconds: number } | undefined {
+  if (!pid) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+    return { rssBytes: rssKb * 1024, cpuSeconds: ticks / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+function fetchText(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 2_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function healthy(port: number, path: string): Promise<boolean> {
+  return fetchText(port, path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
