@@ -64,6 +64,8 @@ export interface AlertState {
   value: number | null;
   /** Escalations already applied to this firing: paged, rolled back. */
   paged?: boolean;
+  /** The rollback escalation was applied (auto-rollback started, or a person was asked to decide). */
+  escalated?: boolean;
 }
 
 export interface DeploymentStatus {

@@ -1,0 +1,82 @@
+/**
+ * Builds the `report` and `status` query answers from the deployment's state: plain data for the
+ * CLI, the Web UI and the report renderer (src/report/render.ts), never Markdown.
+ */
+import type { AvailabilityStats, DeploymentReport } from '../activities/types';
+import type { DeploySpec } from '../spec/types';
+import type { DeploymentStatus } from './messages';
+import type { DeploymentState } from './state';
+import { releaseOfImage } from './state';
+
+export function buildReport(state: DeploymentState, spec: DeploySpec): DeploymentReport {
+  const finishedAt = state.finishedAt;
+  const { promotedBy: _promotedBy, ...watch } = state.watch ?? ({} as NonNullable<DeploymentState['watch']>);
+  return {
+    deploymentId: state.deploymentId,
+    service: spec.service,
+    namespace: spec.namespace,
+    release: spec.release,
+    image: spec.image,
+    ...(state.target ? { previousRelease: releaseOfImage(state.target.image), previousImage: state.target.image } : {}),
+    ...(spec.change ? { change: spec.change } : {}),
+    startedAt: state.startedAt,
+    ...(finishedAt ? { finishedAt, durationMs: Date.parse(finishedAt) - Date.parse(state.startedAt) } : {}),
+    outcome: state.outcome,
+    phase: state.phase,
+    timeline: state.timeline.events,
+    ...(state.backup ? { backup: state.backup } : {}),
+    ...(state.migrations ? { migrations: state.migrations } : {}),
+    ...(state.pods ? { pods: state.pods } : {}),
+    ...(state.logScan ? { logScan: state.logScan } : {}),
+    ...(state.smoke ? { smoke: state.smoke } : {}),
+    ...(state.baseline ? { baseline: state.baseline } : {}),
+    ...(state.comparison ? { comparison: state.comparison } : {}),
+    traffic: state.traffic,
+    ...(state.availability ? { availability: state.availability } : {}),
+    issues: state.issues,
+    rollback: state.rollback,
+    ...(state.watch ? { watch } : {}),
+  };
+}
+
+export function buildStatus(state: DeploymentState, spec: DeploySpec, nowMs: number): DeploymentStatus {
+  const last = state.timeline.events[state.timeline.events.length - 1];
+  return {
+    deploymentId: state.deploymentId,
+    service: spec.service,
+    namespace: spec.namespace,
+    release: spec.release,
+    image: spec.image,
+    ...(state.target ? { previousRelease: releaseOfImage(state.target.image) } : {}),
+    phase: state.phase,
+    outcome: state.outcome,
+    paused: state.paused,
+    startedAt: state.startedAt,
+    rollout: {
+      step: state.rollout.step,
+      steps: state.rollout.steps,
+      newReady: state.rollout.newReady,
+      replicas: state.rollout.replicas,
+    },
+    trafficNewPercent: state.rollout.newPercent,
+    alerts: state.alerts.filter((a) => a.state !== 'inactive'),
+    ...(state.watch
+      ? {
+          watch: {
+            startedAt: state.watch.startedAt,
+            endsAt: state.watch.endsAt,
+            timeLeftMs: state.watch.endedAt ? 0 : Math.max(0, Date.parse(state.watch.endsAt) - nowMs),
+            checks: state.watch.checks,
+          },
+        }
+      : {}),
+    ...(last ? { lastEvent: last } : {}),
+  };
+}
+
+/** "zero downtime (412 probes)" or "3 of 412 probes failed" — the report's availability sentence. */
+export function availabilitySentence(stats: AvailabilityStats | undefined): string {
+  if (!stats || stats.probes === 0) return 'availability not measured';
+  if (stats.failures === 0) return `zero downtime (${stats.probes} probes, none failed)`;
+  return `${stats.failures} of ${stats.probes} probes failed`;
+}
