@@ -1,0 +1,166 @@
+/**
+ * shipwatch's own metrics in a prom-client registry: deployments by state and outcome, rollbacks
+ * by trigger, release events for dashboard annotations, activity executions and failures by
+ * activity type, and the watch windows' last completed check.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { METRIC } from './metric-names';
+import type { DeploymentEvent } from './metric-names';
+import type { DeploymentEnd, DeploymentRef } from './sinks';
+
+export class ShipwatchMetrics {
+  readonly registry: Registry;
+  /** Deployments this worker knows to be running, by workflow ID. */
+  private readonly active: Record<string, DeploymentRef> = {};
+  /** Workflow IDs whose watch window has completed at least one check. */
+  private readonly watching: Record<string, true> = {};
+  private readonly started: Counter;
+  private readonly finished: Counter;
+  private readonly rollbacks: Counter;
+  private readonly events: Counter;
+  private readonly activityExecutions: Counter;
+  private readonly activityFailures: Counter;
+  private readonly activityDuration: Histogram;
+  private readonly watchLastCheck: Gauge;
+  private readonly watchInterval: Gauge;
+  private workerRunning: () => boolean = () => false;
+
+  constructor(options: { registry?: Registry; processMetrics?: boolean } = {}) {
+    this.registry = options.registry ?? new Registry();
+    const registers = [this.registry];
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'shipwatch_' });
+    const deploymentLabels = ['service', 'namespace'];
+    this.started = new Counter({ name: METRIC.deploymentsStarted, help: 'Deployments started.', labelNames: deploymentLabels, registers });
+    this.finished = new Counter({
+      name: METRIC.deploymentsFinished,
+      help: 'Deployments that ended, by outcome.',
+      labelNames: [...deploymentLabels, 'outcome'],
+      registers,
+    });
+    // collect() runs with the gauge as `this`; these arrows read this class's state.
+    const counts = (): { rolling: number; watching: number } => {
+      const ids = Object.keys(this.active);
+      const watching = ids.filter((id) => this.watching[id]).length;
+      return { rolling: ids.length - watching, watching };
+    };
+    const running = (): boolean => this.workerRunning();
+    new Gauge({
+      name: METRIC.deployments,
+      help: 'Deployments in progress on this worker, by state (rolling_out: before the watch window; watching: in it).',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const { rolling, watching } = counts();
+        this.set({ state: 'rolling_out' }, rolling);
+        this.set({ state: 'watching' }, watching);
+      },
+    });
+    this.rollbacks = new Counter({
+      name: METRIC.rollbacks,
+      help: 'Rollbacks, by what triggered them (signal, alert, rollout-failed, smoke-failed, …).',
+      labelNames: [...deploymentLabels, 'trigger'],
+      registers,
+    });
+    this.events = new Counter({
+      name: METRIC.deploymentEvents,
+      help: 'Release events (started, finished, rolled_back), for dashboard annotations.',
+      labelNames: [...deploymentLabels, 'release', 'event'],
+      registers,
+    });
+    this.activityExecutions = new Counter({
+      name: METRIC.activityExecutions,
+      help: 'Activity executions (attempts), by activity type.',
+      labelNames: ['activity_type'],
+      registers,
+    });
+    this.activityFailures = new Counter({
+      name: METRIC.activityFailures,
+      help: 'Activity attempts that failed, by activity type and error name.',
+      labelNames: ['activity_type', 'error'],
+      registers,
+    });
+    this.activityDuration = new Histogram({
+      name: METRIC.activityDuration,
+      help: 'Activity attempt durations, by activity type.',
+      labelNames: ['activity_type'],
+      buckets: [0.05, 0.25, 1, 5, 15, 60, 300, 900],
+      registers,
+    });
+    const watchLabels = ['workflow_id', 'service', 'namespace'];
+    this.watchLastCheck = new Gauge({
+      name: METRIC.watchLastCheck,
+      help: 'Unix time of the last completed watch check of a deployment in its watch window.',
+      labelNames: watchLabels,
+      registers,
+    });
+    this.watchInterval = new Gauge({
+      name: METRIC.watchInterval,
+      help: 'Check interval of a deployment in its watch window.',
+      labelNames: watchLabels,
+      registers,
+    });
+    new Gauge({
+      name: METRIC.workerRunning,
+      help: '1 while the worker polls its task queue.',
+      registers,
+      collect() {
+        this.set(running() ? 1 : 0);
+      },
+    });
+  }
+
+  private labels(ref: Pick<DeploymentRef, 'service' | 'namespace'>): { service: string; namespace: string } {
+    return { service: ref.service, namespace: ref.namespace };
+  }
+
+  deploymentRunning(ref: DeploymentRef): void {
+    this.active[ref.workflowId] = ref;
+  }
+
+  deploymentStarted(ref: DeploymentRef): void {
+    this.active[ref.workflowId] = ref;
+    this.started.inc(this.labels(ref));
+    this.event(ref, 'started');
+  }
+
+  deploymentFinished(end: DeploymentEnd): void {
+    delete this.active[end.workflowId];
+    delete this.watching[end.workflowId];
+    this.finished.inc({ ...this.labels(end), outcome: end.outcome });
+    if (end.rollbackTrigger) this.rollbacks.inc({ ...this.labels(end), trigger: end.rollbackTrigger });
+    const watchLabels = { workflow_id: end.workflowId, ...this.labels(end) };
+    // A finished deployment has no watch window left to be stuck.
+    this.watchLastCheck.remove(watchLabels);
+    this.watchInterval.remove(watchLabels);
+  }
+
+  /** A release event of a known deployment (rollout finished, rolled back), from the activity interceptor. */
+  deploymentEvent(workflowId: string, event: DeploymentEvent): void {
+    const ref = this.active[workflowId];
+    if (ref) this.event(ref, event);
+  }
+
+  watchCheckCompleted(workflowId: string, at = Date.now()): void {
+    const ref = this.active[workflowId];
+    if (!ref) return;
+    this.watching[workflowId] = true;
+    const labels = { workflow_id: workflowId, ...this.labels(ref) };
+    this.watchLastCheck.set(labels, at / 1000);
+    this.watchInterval.set(labels, ref.watchIntervalMs / 1000);
+  }
+
+  activityAttempt(activityType: string, seconds: number, error?: string): void {
+    this.activityExecutions.inc({ activity_type: activityType });
+    this.activityDuration.observe({ activity_type: activityType }, seconds);
+    if (error !== undefined) this.activityFailures.inc({ activity_type: activityType, error });
+  }
+
+  /** Where `shipwatch_worker_running` reads the worker's state at each scrape. */
+  workerRunningFrom(isRunning: () => boolean): void {
+    this.workerRunning = isRunning;
+  }
+
+  private event(ref: DeploymentRef, event: DeploymentEvent): void {
+    this.events.inc({ ...this.labels(ref), release: ref.release, event });
+  }
+}
