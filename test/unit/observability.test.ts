@@ -165,7 +165,7 @@ describe('structured logs', () => {
       runId: 'run-1',
       activityId: '7',
       activityType: 'rolloutStep',
-      durationMs: 12n as unknown as number,
+      durationMs: 12n,
     });
     temporal.debug('quiet detail');
     temporal.error('Activity failed', { activityId: '8', error: new Error('boom') });
