@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { defaultContext } from './cli/context';
-import { ExitCode, isExitError } from './cli/errors';
+import { ExitCode, ExitError, isExitError } from './cli/errors';
 import { createOutput } from './cli/output';
 
 type Run = (json: boolean) => Promise<number>;
@@ -30,7 +30,8 @@ export function buildProgram(run: (action: Run, json: boolean) => Promise<void>)
     .option('--release <release>', 'override the spec’s release')
     .option('--image <image>', 'override the spec’s image')
     .option('--wait', 'follow the deployment until it ends; the exit code says how it ended')
-    .action((o: { file: string; release?: string; image?: string; wait?: boolean }) =>
+    .option('--supersede', 'if this service has a deployment in its watch window, accept (promote) it and start this one')
+    .action((o: { file: string; release?: string; image?: string; wait?: boolean; supersede?: boolean }) =>
       run(async (j) => (await import('./commands/deploy')).deployCommand({ ...o, json: j }, ctx(j)), json()),
     );
 
@@ -114,7 +115,23 @@ export function buildProgram(run: (action: Run, json: boolean) => Promise<void>)
     .requiredOption('-o, --output <dir>', 'directory to write into')
     .option('--apply', 'also create or update the ServiceMonitor and PrometheusRule in the cluster (KUBECONFIG)')
     .action((o: { file: string; output: string; apply?: boolean }) =>
-      run(async (j) => (await import('./commands/monitoring-cli')).monitoringCommand({ ...o, json: j }, ctx(j)), json()),
+      run(async (j) => {
+        const { renderMonitoring, applyMonitoring, MissingCrdError } = await import('./commands/monitoring');
+        const out = ctx(j).out;
+        const rendered = await renderMonitoring({ specFile: o.file, outDir: o.output });
+        const applied = o.apply
+          ? await applyMonitoring({ specFile: o.file }).catch((err: Error) => {
+              if (err instanceof MissingCrdError) throw new ExitError(ExitCode.REFUSED, err.message);
+              throw err;
+            })
+          : undefined;
+        if (j) out.data({ ...rendered, ...(applied ? { applied: applied.applied } : {}) });
+        else {
+          for (const file of rendered.files) out.line(`wrote ${file} — ${rendered.about[file] ?? ''}`);
+          for (const a of applied?.applied ?? []) out.line(`${a.action} ${a.kind} ${a.namespace}/${a.name}`);
+        }
+        return ExitCode.OK;
+      }, json()),
     );
 
   return program;

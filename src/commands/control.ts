@@ -32,17 +32,17 @@ function safeUserName(): string {
   }
 }
 
-async function sendUpdate<A extends unknown[]>(
+async function sendUpdate<T>(
   ctx: CommandContext,
   id: string,
-  update: UpdateDefinition<CommandAnswer, A>,
+  update: UpdateDefinition<CommandAnswer, [T]>,
   json: boolean | undefined,
-  ...args: A
+  arg: T,
 ): Promise<number> {
   const answer = await withClient(ctx, async (cli) => {
     const handle = await deploymentHandle(cli, id);
     try {
-      return await handle.executeUpdate(update, { args });
+      return await handle.executeUpdate(update, { args: [arg] });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         return { accepted: false, message: err.cause?.message ?? err.message };

@@ -179,6 +179,7 @@ function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest:
       ? {
           metrics: {
             prometheusUrl: spec.metrics.prometheusUrl.replace(/\/$/, ''),
+            selector: target.selector,
             windowMs: ms(window),
             checks: spec.metrics.checks ?? defaultMetricChecks(target),
           },

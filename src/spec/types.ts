@@ -64,6 +64,8 @@ export interface DeploySpec {
   };
   metrics?: {
     prometheusUrl: string;
+    /** PromQL label matchers selecting the service's own series, e.g. job="user-management". */
+    selector: string;
     windowMs: number;
     checks: ResolvedMetricCheck[];
   };
