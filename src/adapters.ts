@@ -1,0 +1,27 @@
+/**
+ * The real adapters behind the workflow's ports, as the worker builds them: the Kubernetes API
+ * from a kubeconfig, pg_dump for backups, undici for smoke suites, Prometheus, probes and
+ * webhooks, and report files on disk.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createDatabaseBackups } from './activities/database';
+import { createKubernetesAdapter } from './activities/kubernetes';
+import { createPrometheusMetrics } from './activities/metrics';
+import { createNotifier } from './activities/notify';
+import { createAvailabilityProbe } from './activities/probe';
+import { createReportWriter } from './activities/report';
+import { createSmokeRunner } from './activities/smoke';
+import type { ActivityDeps } from './activities/types';
+
+export function createRealDeps(options: { kubeConfig: KubeConfig }): ActivityDeps {
+  const kubernetes = createKubernetesAdapter(options.kubeConfig);
+  return {
+    kubernetes,
+    database: createDatabaseBackups({ podExec: kubernetes.exec }),
+    smoke: createSmokeRunner(),
+    metrics: createPrometheusMetrics(),
+    probe: createAvailabilityProbe(),
+    notify: createNotifier(),
+    reports: createReportWriter(),
+  };
+}

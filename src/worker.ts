@@ -1,0 +1,107 @@
+/**
+ * The shipwatch worker: runs deployment workflows and their activities against the real
+ * adapters. Settings: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_*
+ * (Temporal), KUBECONFIG (Kubernetes), SHIPWATCH_TASK_QUEUE (default "shipwatch"),
+ * SHIPWATCH_METRICS_ADDRESS (host:port of /metrics, /healthz, /readyz; default 0.0.0.0:9464,
+ * "off" to disable), SHIPWATCH_LOG_LEVEL. Secrets that specs reference as env:NAME are read from
+ * this process's environment.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from './activities';
+import type { ActivityDeps } from './activities/types';
+import { createRealDeps } from './adapters';
+import { temporalSettings } from './connection';
+import { setupObservability } from './observability';
+import type { Observability } from './observability';
+import { TASK_QUEUE } from './workflows/messages';
+
+export interface ShipwatchWorkerOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Ports to use instead of the real adapters (tests). */
+  deps?: ActivityDeps;
+  taskQueue?: string;
+}
+
+export interface ShipwatchWorker {
+  worker: Worker;
+  observability?: Observability;
+  /** Runs until SIGINT/SIGTERM or shutdown(); then closes the connection and the endpoint. */
+  run(): Promise<void>;
+}
+
+function metricsAddress(env: NodeJS.ProcessEnv): { host: string; port: number } | undefined {
+  const value = env.SHIPWATCH_METRICS_ADDRESS ?? '0.0.0.0:9464';
+  if (value === 'off') return undefined;
+  const at = value.lastIndexOf(':');
+  const port = Number(value.slice(at + 1));
+  if (at < 0 || !Number.isInteger(port)) {
+    throw new Error(`SHIPWATCH_METRICS_ADDRESS must be host:port or "off", not "${value}".`);
+  }
+  return { host: value.slice(0, at), port };
+}
+
+export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}): Promise<ShipwatchWorker> {
+  const env = options.env ?? process.env;
+  const address = metricsAddress(env);
+  const observability = address
+    ? await setupObservability({ ...address, log: { level: env.SHIPWATCH_LOG_LEVEL ?? 'info' } })
+    : undefined;
+  if (observability) Runtime.install(observability.runtimeOptions);
+
+  const deps =
+    options.deps ??
+    (() => {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromDefault();
+      return createRealDeps({ kubeConfig });
+    })();
+
+  const settings = temporalSettings(env);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(settings.connectionOptions);
+  } catch (err) {
+    await observability?.close();
+    throw new Error(
+      `Cannot reach Temporal at ${settings.address}: ${(err as Error).message}. Start a local one with 'npm run temporal', or set TEMPORAL_ADDRESS.`,
+    );
+  }
+  const worker = await Worker.create({
+    connection,
+    namespace: settings.namespace,
+    taskQueue: options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createActivities(deps),
+    ...(observability ? { interceptors: observability.interceptors, sinks: observability.sinks } : {}),
+  });
+  observability?.attachWorker(worker);
+  return {
+    worker,
+    ...(observability ? { observability } : {}),
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await connection.close();
+        await observability?.close();
+      }
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const { worker, observability, run } = await createShipwatchWorker();
+  const log = observability?.logger;
+  const line = `shipwatch worker polling task queue "${worker.options.taskQueue}" in namespace "${worker.options.namespace}"`;
+  if (log) log.info(line);
+  else console.log(line);
+  await run();
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    console.error(err.message);
+    process.exit(1);
+  });
+}
