@@ -3,7 +3,7 @@
  * formats shared with the metrics comparison ("95ms → 98ms (+3ms)"). Pure: no I/O, no Node
  * built-ins, so the CLI and workflow code can both use it.
  */
-import type { MetricsComparisonRow } from '../activities/types';
+import type { DeploymentOutcome, DeploymentReport, EventStatus, MetricsComparison, MetricsComparisonRow, SmokeResult, TrafficSample } from '../activities/types';
 
 export type MetricUnit = MetricsComparisonRow['unit'];
 
@@ -44,4 +44,236 @@ export function formatComparison(name: string, unit: MetricUnit, before: number 
   const a = after === null ? (missing.after ?? 'no data') : formatMetric(after, unit);
   const delta = before !== null && after !== null ? ` (${formatDelta(before, after, unit)})` : '';
   return `${name}: ${b} → ${a}${delta}`;
+}
+
+// ------------------------------------------------------------------ the Deployment Report
+
+/** The seed's recovery time objective for a rollback. */
+export const ROLLBACK_RTO_MS = 15 * 60_000;
+
+const STATUS: Record<DeploymentOutcome, string> = {
+  IN_PROGRESS: '⏳ IN PROGRESS',
+  SUCCEEDED: '✅ SUCCESS',
+  ROLLED_BACK: '↩️ ROLLED BACK',
+  FAILED: '❌ FAILED',
+  MANUAL_ACTION_REQUIRED: '🚨 MANUAL ACTION REQUIRED',
+};
+const EVENT_ICON: Record<EventStatus, string> = { started: '✅', ok: '✅', failed: '❌', warning: '⚠️', info: 'ℹ️' };
+const tick = (ok: boolean): string => (ok ? '✅' : '❌');
+
+/** "2025-11-15 10:00 UTC": reports are read across time zones, so they say UTC. */
+export function formatDate(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+const hhmm = (iso: string): string => iso.slice(11, 16);
+
+/** "23 minutes", "2m 14s", "45s", "1h 5m". */
+export function formatDuration(ms: number, style: 'words' | 'short' = 'short'): string {
+  const s = Math.round(ms / 1000);
+  if (style === 'words' && s >= 60 && s < 3600) {
+    const m = Math.round(s / 60);
+    return `${m} minute${m === 1 ? '' : 's'}`;
+  }
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+/** The seed's "Smoke Test Results" list. */
+export function renderSmokeResults(smoke: SmokeResult): string[] {
+  return smoke.steps.map((s) => `- ${tick(s.ok)} ${s.name}: ${s.detail}`);
+}
+
+/** The seed's "Comparison to Pre-Deployment (Baseline)" lines and the verdict under them. */
+export function renderMetricsComparison(comparison: MetricsComparison): string[] {
+  const lines = comparison.rows.map((r) => `- ${r.text} ${r.ok ? '✅' : r.outcome === 'ok' ? '❌' : '⚠️'}${r.reason ? ` — ${r.reason}` : ''}`);
+  const degraded = comparison.rows.filter((r) => !r.ok && r.outcome === 'ok');
+  const missing = comparison.rows.filter((r) => r.outcome !== 'ok');
+  lines.push('');
+  if (degraded.length > 0) lines.push(`Performance degradation detected: ${degraded.map((r) => r.name).join(', ')}. ❌`);
+  else lines.push('No performance degradation detected. ✅');
+  if (missing.length > 0) lines.push(`Not compared (${missing.map((r) => `${r.name}: ${r.outcome}`).join(', ')}). ⚠️`);
+  return lines;
+}
+
+function renderTraffic(report: DeploymentReport): string[] {
+  const old = report.previousRelease ?? report.previousImage ?? 'previous';
+  const lines = [`**Before Deployment**: Old version (${old}) - 100%`];
+  const samples: TrafficSample[] = report.traffic;
+  if (samples.length === 0) {
+    lines.push('**During Deployment**: no traffic samples recorded');
+  } else {
+    lines.push('**During Deployment**:');
+    samples.forEach((sample, i) => {
+      const next = samples[i + 1];
+      const when = next ? `${hhmm(sample.at)}-${hhmm(next.at)}` : `${hhmm(sample.at)}+`;
+      const split =
+        sample.newPercent >= 100 ? 'New (100%)' : sample.newPercent <= 0 ? 'Old (100%)' : `Old (${100 - sample.newPercent}%) + New (${sample.newPercent}%)`;
+      lines.push(`  - ${when}: ${split}`);
+    });
+    const last = samples[samples.length - 1]!;
+    lines.push(`**After Deployment**: ${last.newPercent >= 100 ? `New version (${report.release}) - 100%` : last.newPercent <= 0 ? `Old version (${old}) - 100%` : `Old (${100 - last.newPercent}%) + New (${last.newPercent}%)`}`);
+  }
+  lines.push('');
+  const a = report.availability;
+  if (!a) lines.push('Availability was not probed during the transition. ⚠️');
+  else if (a.failures === 0) lines.push(`No user-facing errors during transition. ✅ (Zero downtime: ${a.probes} probes, 0 failed; avg ${a.averageMs}ms, p95 ${a.p95Ms}ms)`);
+  else {
+    lines.push(`User-facing errors during transition. ❌ (${a.probes} probes, ${a.failures} failed; avg ${a.averageMs}ms, p95 ${a.p95Ms}ms)`);
+    for (const f of a.failed) lines.push(`  - ${hhmm(f.at)}: ${f.error}`);
+  }
+  return lines;
+}
+
+function renderRollback(report: DeploymentReport): string[] {
+  const r = report.rollback;
+  const lines = [`**Rollback Required**: ${r.required ? 'YES' : 'NO'}`, `**Rollback Readiness**: ${r.readiness}`];
+  if (!r.required) return lines;
+  if (r.reason) lines.push(`**Reason**: ${r.reason}`);
+  if (r.trigger) lines.push(`**Trigger**: ${r.trigger}`);
+  if (r.requestedBy) lines.push(`**Requested By**: ${r.requestedBy}`);
+  if (r.startedAt) lines.push(`**Started**: ${formatDate(r.startedAt)}${r.finishedAt ? ` — **Finished**: ${formatDate(r.finishedAt)}` : ''}`);
+  if (r.durationMs !== undefined) {
+    const within = r.durationMs <= ROLLBACK_RTO_MS;
+    lines.push(`**Rollback Duration**: ${formatDuration(r.durationMs)} (${within ? 'within' : 'exceeds'} the 15-minute RTO) ${tick(within)}`);
+  }
+  if (r.succeeded !== undefined) lines.push(`**Rollback Result**: ${r.succeeded ? 'old version restored ✅' : 'INCOMPLETE ❌'}`);
+  if (r.migrationsRolledBack !== undefined) lines.push(`**Migrations Rolled Back**: ${r.migrationsRolledBack ? 'YES' : 'NO'}`);
+  if (r.failedSteps?.length) lines.push('**Failed Rollback Steps**:', ...r.failedSteps.map((s) => `  - ${s}`));
+  if (r.smokeAfterRollback) {
+    lines.push('', `**Smoke Tests on ${r.smokeAfterRollback.release}**: ${r.smokeAfterRollback.passed ? 'PASSED ✅' : 'FAILED ❌'}`, ...renderSmokeResults(r.smokeAfterRollback));
+  }
+  return lines;
+}
+
+/** Recommendations computed from what happened, most urgent first. */
+export function recommendations(report: DeploymentReport): string[] {
+  const out: string[] = [];
+  const r = report.rollback;
+  switch (report.outcome) {
+    case 'SUCCEEDED': {
+      const hours = report.watch ? Math.round((Date.parse(report.watch.endsAt) - Date.parse(report.watch.startedAt)) / 3_600_000) : 24;
+      out.push(`✅ Deployment successful, monitor for ${hours} hours`);
+      break;
+    }
+    case 'ROLLED_BACK':
+      out.push(`🔍 Find the cause of the rollback (${r.reason ?? r.trigger ?? 'see timeline'}) and fix it before redeploying ${report.release}`);
+      if (r.migrationsRolledBack === false && report.migrations?.applied.length) {
+        out.push('⚠️ The schema still has this release\'s migrations: confirm the old version works with it, or run the migration rollback');
+      }
+      break;
+    case 'FAILED':
+      if (report.migrations && !report.migrations.succeeded) {
+        out.push(`🛠️ Inspect the migration job ${report.migrations.jobName} logs; the schema is as the job left it`);
+        if (report.backup) out.push(`💾 If the schema is damaged, restore the backup explicitly: shipwatch restore ${report.backup.location}`);
+      } else {
+        out.push(`🛠️ Fix the failure in phase ${report.phase} and redeploy`);
+      }
+      break;
+    case 'MANUAL_ACTION_REQUIRED':
+      out.push('🚨 The rollback did not complete: an engineer must restore the service by hand (see Rollback Status)');
+      break;
+    case 'IN_PROGRESS':
+      out.push(`⏳ Deployment still in phase ${report.phase}`);
+      break;
+  }
+  if (r.durationMs !== undefined && r.durationMs > ROLLBACK_RTO_MS) out.push(`⚠️ Rollback took ${formatDuration(r.durationMs)}, beyond the 15-minute RTO: review the rollback procedure`);
+  if (r.smokeAfterRollback && !r.smokeAfterRollback.passed) out.push(`🚨 Smoke tests fail on ${r.smokeAfterRollback.release} too: the problem may not be the release`);
+  if (report.availability && report.availability.failures > 0) {
+    out.push(`⚠️ ${report.availability.failures} of ${report.availability.probes} health probes failed during the transition: review readiness probes and maxUnavailable`);
+  }
+  for (const row of report.comparison?.rows ?? []) {
+    if (!row.ok) out.push(row.outcome === 'ok' ? `⚠️ ${row.name} regressed: ${row.reason ?? row.text}` : `⚠️ ${row.name} could not be compared (${row.outcome}): check the query and Prometheus`);
+  }
+  if (report.watch?.alertsFired.length) out.push(`🔔 Review the alerts that fired during the watch window: ${report.watch.alertsFired.map((a) => a.rule).join(', ')}`);
+  if (report.outcome === 'SUCCEEDED') {
+    out.push(report.watch ? '✅ Alert thresholds configured' : '⚠️ No watch window ran: alert thresholds were not evaluated');
+  }
+  out.push('🔔 Schedule post-deployment review in 1 week');
+  return out.map((line, i) => `${i + 1}. ${line}`);
+}
+
+function renderMetrics(report: DeploymentReport): string[] {
+  const lines: string[] = ['**Immediately After Deployment**:'];
+  if (report.pods) {
+    const ready = report.pods.pods.filter((p) => p.ready).length;
+    lines.push(`- Active Pods: ${ready}/${report.pods.expected} running`);
+  }
+  if (report.comparison) {
+    for (const row of report.comparison.rows) {
+      lines.push(`- ${row.name}: ${row.after === null ? row.outcome.replace('-', ' ') : formatMetric(row.after, row.unit)}`);
+    }
+    lines.push('', '**Comparison to Pre-Deployment (Baseline)**:', ...renderMetricsComparison(report.comparison));
+  } else {
+    lines.push(`- Metrics not compared${report.baseline ? ' (baseline captured, deployment ended before the comparison)' : ''}`);
+  }
+  return lines;
+}
+
+function renderMigrations(report: DeploymentReport): string[] {
+  const lines: string[] = [];
+  if (report.backup) {
+    const b = report.backup;
+    lines.push(`**Backup**: \`${b.location}\` (${formatMetric(b.sizeBytes, 'bytes')}, ${b.tocEntries} entries, sha256 ${b.sha256.slice(0, 12)}…, ${formatDuration(b.durationMs)})`, '');
+  }
+  const m = report.migrations;
+  if (!m) return [...lines, 'No migrations ran in this deployment.'];
+  lines.push('```', m.succeeded ? 'Migrations applied:' : `Migration job ${m.jobName} FAILED; applied before the failure:`);
+  lines.push(...(m.applied.length ? m.applied.map((n) => `  [X] ${n}`) : ['  (none)']));
+  lines.push('', `Migration duration: ${formatDuration(m.durationMs)}`, '```');
+  if (!m.succeeded && m.logTail) lines.push('', 'Last lines of the job log:', '```', m.logTail.trimEnd(), '```');
+  return lines;
+}
+
+function renderIssues(report: DeploymentReport): string[] {
+  if (report.issues.length === 0) {
+    const lines = ['**None** ✅', ''];
+    if (report.smoke?.passed) lines.push('All smoke tests passed on first attempt.');
+    if (!report.rollback.required) lines.push('No rollback required.');
+    return lines;
+  }
+  return report.issues.map((issue, i) => `${i + 1}. ${issue}`);
+}
+
+/** The seed's Deployment Report, every section, as Markdown. */
+export function renderMarkdown(report: DeploymentReport): string {
+  const header = ['## Deployment Report', '', `**Release**: ${report.release}`, `**Service**: ${report.service} (namespace ${report.namespace})`, `**Image**: ${report.image}`];
+  if (report.change) header.push(`**Change**: ${report.change.reference}${report.change.approvedBy ? ` (approved by ${report.change.approvedBy})` : ''}${report.change.url ? ` — ${report.change.url}` : ''}`);
+  header.push(`**Date**: ${formatDate(report.startedAt)}`);
+  header.push(`**Deployment Duration**: ${report.durationMs !== undefined ? formatDuration(report.durationMs, 'words') : 'in progress'}`);
+  header.push(`**Status**: ${STATUS[report.outcome]}`);
+
+  const timeline = ['| Time | Event | Status |', '|------|-------|--------|', ...report.timeline.map((e) => `| ${hhmm(e.at)} | ${(e.detail ? `${e.title} (${e.detail})` : e.title).replace(/\|/g, '\\|')} | ${EVENT_ICON[e.status]} |`)];
+
+  const sections: [string, string[]][] = [
+    ['Deployment Timeline', timeline],
+    ['Smoke Test Results', report.smoke ? [...renderSmokeResults(report.smoke)] : ['Smoke tests did not run.']],
+    ['Post-Deployment Metrics', renderMetrics(report)],
+    ['Issues Encountered', renderIssues(report)],
+    ['Database Migration Results', renderMigrations(report)],
+    ['Traffic Routing', renderTraffic(report)],
+    ['Rollback Status', renderRollback(report)],
+  ];
+  if (report.watch) {
+    const w = report.watch;
+    sections.push([
+      'Watch Window',
+      [
+        `**Window**: ${formatDate(w.startedAt)} → ${formatDate(w.endsAt)}${w.outcome ? ` (${w.outcome.replace('_', ' ')})` : ' (running)'}`,
+        `**Checks**: ${w.checks}`,
+        `**Alerts Fired**: ${w.alertsFired.length === 0 ? 'none ✅' : ''}`,
+        ...w.alertsFired.map((a) => `  - ${hhmm(a.firedAt)} ${a.rule} (${a.severity})${a.value !== null ? `: ${a.value}` : ''}`),
+      ],
+    ]);
+  }
+  sections.push(['Recommendations', recommendations(report)]);
+
+  const out = [...header];
+  for (const [title, body] of sections) out.push('', '---', '', `### ${title}`, '', ...body);
+  return out.join('\n').replace(/[ \t]+$/gm, '') + '\n';
+}
+
+/** The report as JSON (the same object, stable key order as built), for scripts. */
+export function renderJson(report: DeploymentReport): string {
+  return JSON.stringify(report, null, 2) + '\n';
 }

@@ -1,0 +1,87 @@
+/**
+ * Golden files for the deployment report: each fixture (a hand-written DeploymentReport) renders to
+ * the committed Markdown beside it. Regenerate after an intended change with UPDATE_GOLDEN=1.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatComparison, formatDuration, recommendations, renderJson, renderMarkdown } from '../../src/report/render';
+import type { DeploymentReport } from '../../src/activities/types';
+
+const DIR = join(__dirname, '../golden/report');
+const load = (name: string): DeploymentReport => JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8')) as DeploymentReport;
+
+describe.each(['success', 'rollback', 'failed-migration'])('%s report', (name) => {
+  test('matches its golden Markdown', () => {
+    const markdown = renderMarkdown(load(name));
+    const golden = join(DIR, `${name}.md`);
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, markdown);
+    expect(markdown).toBe(readFileSync(golden, 'utf8'));
+  });
+  test('JSON round-trips to the same report', () => {
+    expect(JSON.parse(renderJson(load(name)))).toEqual(load(name));
+  });
+});
+
+test("the success report has every section of the seed's Deployment Report", () => {
+  const md = renderMarkdown(load('success'));
+  for (const heading of ['Deployment Timeline', 'Smoke Test Results', 'Post-Deployment Metrics', 'Issues Encountered', 'Database Migration Results', 'Traffic Routing', 'Rollback Status', 'Recommendations']) {
+    expect(md).toContain(`### ${heading}`);
+  }
+  expect(md).toContain('**Status**: ✅ SUCCESS');
+  expect(md).toContain('**Deployment Duration**: 23 minutes');
+  expect(md).toContain('| 10:08 | Pod 1 deployed (v1.0.0) | ✅ |');
+  expect(md).toContain('- ✅ User login: SUCCESS (JWT token received)');
+  expect(md).toContain('- Avg Response Time: 95ms → 98ms (+3ms) ✅');
+  expect(md).toContain('- Error Rate: 0% → 0% (no change) ✅');
+  expect(md).toContain('  - 10:08-10:12: Old (67%) + New (33%)');
+  expect(md).toContain('  - 10:16+: New (100%)');
+  expect(md).toContain('Zero downtime: 412 probes, 0 failed');
+  expect(md).toContain('  [X] 0003_user_roles');
+  expect(md).toContain('Migration duration: 2m 14s');
+  expect(md).toContain('🔔 Schedule post-deployment review in 1 week');
+});
+
+test('the rollback report says what happened and measures it against the RTO', () => {
+  const md = renderMarkdown(load('rollback'));
+  expect(md).toContain('**Status**: ↩️ ROLLED BACK');
+  expect(md).toContain('**Rollback Required**: YES');
+  expect(md).toContain('**Trigger**: alert');
+  expect(md).toContain('**Rollback Duration**: 4m 12s (within the 15-minute RTO) ✅');
+  expect(md).toContain('**Smoke Tests on v0.9.0**: PASSED ✅');
+  expect(md).toContain('User-facing errors during transition. ❌ (530 probes, 3 failed');
+});
+
+test('recommendations follow the data: a slow rollback and a failed migration', () => {
+  const slow = load('rollback');
+  slow.rollback.durationMs = 20 * 60_000;
+  expect(recommendations(slow).join('\n')).toContain('beyond the 15-minute RTO');
+  const failed = recommendations(load('failed-migration')).join('\n');
+  expect(failed).toContain('Inspect the migration job user-management-migrate-v1-0-0 logs');
+  expect(failed).toContain('shipwatch restore /var/backups/shipwatch/production/user-management/v1.0.0_20251115_100000.dump');
+  expect(failed).not.toContain('monitor for');
+});
+
+test("comparison lines read like the seed's", () => {
+  expect(formatComparison('Avg Response Time', 'seconds', 0.095, 0.098)).toBe('Avg Response Time: 95ms → 98ms (+3ms)');
+  expect(formatComparison('Error Rate', 'ratio', 0, 0)).toBe('Error Rate: 0% → 0% (no change)');
+  expect(formatComparison('95th Percentile', 'seconds', 0.172, 0.178)).toBe('95th Percentile: 172ms → 178ms (+6ms)');
+  expect(formatComparison('Error Rate', 'ratio', 0.001, 0.0005)).toBe('Error Rate: 0.1% → 0.05% (-0.05%)');
+  expect(formatComparison('Memory Usage', 'bytes', null, 196083712, { before: 'unreachable' })).toBe('Memory Usage: unreachable → 187MB');
+  expect(formatDuration(134_000)).toBe('2m 14s');
+  expect(formatDuration(1_380_000, 'words')).toBe('23 minutes');
+});
+
+test('the report writer puts the Markdown and JSON side by side', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { createReportWriter } = await import('../../src/activities/report');
+  const dir = mkdtempSync(join(tmpdir(), 'shipwatch-report-'));
+  try {
+    const paths = await createReportWriter().write(load('success'), dir);
+    expect(paths.markdownPath).toBe(join(dir, 'user-management-v1.0.0-20251115T1000Z.md'));
+    expect(readFileSync(paths.markdownPath, 'utf8')).toBe(readFileSync(join(DIR, 'success.md'), 'utf8'));
+    expect(JSON.parse(readFileSync(paths.jsonPath, 'utf8'))).toEqual(load('success'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
