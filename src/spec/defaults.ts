@@ -20,7 +20,8 @@ export function defaultAlertRules(t: Target): ResolvedAlertRule[] {
   return [
     {
       name: 'HighErrorRate',
-      expr: `sum(rate(http_requests_total{${t.selector},status=~"5.."}[${t.window}])) / sum(rate(http_requests_total{${t.selector}}[${t.window}]))`,
+      // `or vector(0)`: no 5xx series at all means an error rate of 0, not "no data".
+      expr: `(sum(rate(http_requests_total{${t.selector},status=~"5.."}[${t.window}])) or vector(0)) / sum(rate(http_requests_total{${t.selector}}[${t.window}]))`,
       op: '>',
       threshold: 0.05,
       forMs: 2 * 60_000,

@@ -77,9 +77,8 @@ test('baseline, healthy rules, then injected errors and latency breach the seed 
   expect(byName['Memory Usage']).toMatchObject({ outcome: 'no-data', value: null });
 
   const healthy = await metrics.evaluateRules({ prometheusUrl: prom.url, rules });
-  // The default HighErrorRate divides the 5xx rate by the total: with no 5xx series at all the
-  // expression is empty, which Prometheus reports as no data (not as 0).
-  expect(rule(healthy, 'HighErrorRate')).toMatchObject({ outcome: 'no-data', value: null, breaching: false });
+  // No 5xx series at all is an error rate of 0 (the rule's `or vector(0)`), not "no data".
+  expect(rule(healthy, 'HighErrorRate')).toMatchObject({ outcome: 'ok', value: 0, breaching: false });
   expect(rule(healthy, 'HighResponseTime')).toMatchObject({ outcome: 'ok', breaching: false });
   expect(rule(healthy, 'PodDown')).toMatchObject({ outcome: 'no-data', breaching: false });
 
