@@ -75,6 +75,7 @@ build_kube() {
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=${build_date:-1970-01-01T00:00:00Z}"
   done
   local final="$SHIPWATCH_CACHE/kube-$KUBE_VERSION" tmp
+  rm -rf "$final".tmp.* # left by an interrupted build; we hold the lock
   tmp="$(mktemp -d "$final.tmp.XXXXXX")"
   progress "kube $KUBE_VERSION: building ${KUBE_BINARIES[*]} (cold: ~25 min on 2 cores)"
   (cd "$TOOLS_DIR/kube" && go_build_with_progress "kube $KUBE_VERSION" "$tmp/build.log" \
@@ -88,6 +89,7 @@ build_etcd() {
   grep -q "go.etcd.io/etcd/server/v3@$ETCD_VERSION;" "$TOOLS_DIR/etcd/go.mod" ||
     die "tools/etcd/go.mod was not generated for ETCD_VERSION=$ETCD_VERSION: run tools/etcd/gen-gomod.sh and commit go.mod/go.sum"
   local final="$SHIPWATCH_CACHE/etcd-$ETCD_VERSION" tmp
+  rm -rf "$final".tmp.* # left by an interrupted build; we hold the lock
   tmp="$(mktemp -d "$final.tmp.XXXXXX")"
   progress "etcd $ETCD_VERSION: building ${ETCD_BINARIES[*]}"
   mkdir -p "$tmp/bin"
@@ -100,19 +102,41 @@ build_etcd() {
 }
 
 build_kwok() {
-  binaries_present "$KWOK_BIN_DIR" "${KWOK_BINARIES[@]}" && return 0
+  binaries_present "$KWOK_BIN_DIR" "${KWOK_BINARIES[@]}" && [[ -f $KWOK_DEFAULT_STAGES ]] && return 0
   local final="$SHIPWATCH_CACHE/kwok-$KWOK_VERSION" tmp
+  rm -rf "$final".tmp.* # left by an interrupted build; we hold the lock
   tmp="$(mktemp -d "$final.tmp.XXXXXX")"
   progress "kwok $KWOK_VERSION: building ${KWOK_BINARIES[*]}"
   # go install pkg@version builds outside any module, at exactly the tagged go.mod/go.sum.
   (cd "$tmp" && export GOBIN="$tmp/bin" && go_build_with_progress "kwok $KWOK_VERSION" "$tmp/build.log" \
     go install -v -trimpath -ldflags "-s -w" \
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION")
+  export_default_stages "$tmp/stages/default.yaml"
   install_built "$tmp" "$final"
 }
 
+# export_default_stages FILE: write the Stages kwokctl uses when given none (node-initialize,
+# node-heartbeat-with-lease, pod-ready, pod-complete, pod-delete) from the kwok module source.
+# tools/cluster.sh passes them together with the chaos stages, because any Stage config given to
+# kwokctl replaces its defaults. Read from the pinned module, so they match the kwok we run.
+export_default_stages() {
+  local out=$1 dir
+  dir="$(cd /tmp && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+  [[ -d $dir/kustomize/stage ]] || die "kwok $KWOK_VERSION: no kustomize/stage in the module source ($dir)"
+  mkdir -p "$(dirname "$out")"
+  local f first=true
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    [[ -f $dir/kustomize/stage/$f ]] || die "kwok $KWOK_VERSION: default stage $f not found in $dir"
+    $first || echo "---"
+    first=false
+    cat "$dir/kustomize/stage/$f"
+  done >"$out"
+}
+
 start=$(date +%s)
-if ! binaries_present "$KWOK_BIN_DIR" "${KWOK_BINARIES[@]}" ||
+if ! binaries_present "$KWOK_BIN_DIR" "${KWOK_BINARIES[@]}" || [[ ! -f $KWOK_DEFAULT_STAGES ]] ||
   ! binaries_present "$ETCD_BIN_DIR" "${ETCD_BINARIES[@]}" ||
   ! binaries_present "$KUBE_BIN_DIR" "${KUBE_BINARIES[@]}"; then
   require_go

@@ -6,6 +6,8 @@
 KUBE_BIN_DIR="$SHIPWATCH_CACHE/kube-$KUBE_VERSION/bin"
 ETCD_BIN_DIR="$SHIPWATCH_CACHE/etcd-$ETCD_VERSION/bin"
 KWOK_BIN_DIR="$SHIPWATCH_CACHE/kwok-$KWOK_VERSION/bin"
+# kwok's own default Stages (exported from the module source by build-kube.sh), see cluster.sh.
+KWOK_DEFAULT_STAGES="$SHIPWATCH_CACHE/kwok-$KWOK_VERSION/stages/default.yaml"
 KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 ETCD_BINARIES=(etcd etcdctl)
 KWOK_BINARIES=(kwok kwokctl)
