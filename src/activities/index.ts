@@ -50,8 +50,14 @@ export interface StepHealth {
 /** How often a long activity heartbeats on its own, repeating the port's last details. */
 const AUTO_HEARTBEAT_MS = 5_000;
 
+export interface ActivitySettings {
+  /** How long the health check of a rollout step's window probes the health endpoint (default 2s). */
+  stepProbeMs?: number;
+}
+
 /** Builds the activities the worker registers; tests pass fake ports, the worker real adapters. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps, settings: ActivitySettings = {}) {
+  const stepProbeMs = settings.stepProbeMs ?? 2_000;
   return {
     /** Pre-deploy check: the cluster answers and the Deployment exists; its state is the rollback target. */
     async readTarget(target: TargetRef): Promise<TargetState> {
@@ -100,11 +106,11 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** The health check of a rollout step's window: the Deployment's state plus a short probe burst. */
-    async checkStepHealth(input: { target: TargetRef; probe: ProbeTarget; probeForMs: number }): Promise<StepHealth> {
+    async checkStepHealth(input: { target: TargetRef; probe: ProbeTarget }): Promise<StepHealth> {
       return mapErrors(async () => {
         const signal = Context.current().cancellationSignal;
         const { result, stats } = await whileProbing(deps, input.probe, signal, async () => {
-          await abortableDelay(input.probeForMs, signal);
+          await abortableDelay(stepProbeMs, signal);
           return deps.kubernetes.readTarget(input.target);
         });
         return { target: result, availability: stats };

@@ -67,8 +67,6 @@ import { Timeline } from './timeline';
 export const CHECKS_PER_RUN = 120;
 /** History length at which a run hands over at the next loop boundary, whatever the count. */
 export const HISTORY_BUDGET = 1_600;
-/** The health check of a step window probes the health endpoint this long. */
-const STEP_PROBE_MS = 2_000;
 const PROBE_INTERVAL_MS = 250;
 
 /** Failure type of a deployment that ended without rolling anything out (bad precheck, migrations). */
@@ -458,7 +456,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     let alerts = initialAlertStates(spec.watch.rules);
     for (;;) {
       const [health, evaluations] = await Promise.all([
-        call(WATCH_CHECK, 'checkStepHealth', `Health check, step ${index}`, { target, probe, probeForMs: STEP_PROBE_MS }).catch((err: unknown) => {
+        call(WATCH_CHECK, 'checkStepHealth', `Health check, step ${index}`, { target, probe }).catch((err: unknown) => {
           if (isCancellation(err)) throw err;
           return { error: messageOf(err) };
         }),

@@ -1,0 +1,327 @@
+/**
+ * Fake ports for `createActivities(deps)`: an in-memory Deployment that rolls out step by step,
+ * a database, smoke suite, Prometheus and notifier whose behaviour each test scripts, and a call
+ * log to assert on. Reusable by anyone testing against the activity contract.
+ */
+import { Context } from '@temporalio/activity';
+import type {
+  ActivityDeps,
+  AvailabilityStats,
+  Notification,
+  ProgressContext,
+  RolloutProgress,
+  RuleEvaluation,
+  SmokeResult,
+  TargetState,
+} from '../../src/activities/types';
+import type { ResolvedAlertRule } from '../../src/spec/types';
+import { MigrationFailedError, ProgressDeadlineExceededError } from '../../src/activities/errors';
+
+export interface FakeOptions {
+  replicas?: number;
+  previousImage?: string;
+  revision?: number;
+  healthy?: boolean;
+  /** Thrown by readTarget. */
+  readTargetError?: Error;
+  /** The migration Job fails (returns succeeded: false) or throws this error. */
+  migrationFails?: boolean | Error;
+  /** The rollout step that reaches this many new pods fails with ProgressDeadlineExceeded. */
+  rolloutFailsAtPods?: number;
+  /** The rollout step that reaches this many new pods blocks until `release()` or cancellation. */
+  blockRolloutAtPods?: number;
+  rollbackFails?: boolean;
+  /** The smoke suite fails for the new release (not for the old one after a rollback). */
+  smokeFails?: boolean;
+  smokeFailsAfterRollback?: boolean;
+  metricsRegression?: boolean;
+  /** Value of a rule at `elapsedMs` after the first watch evaluation; null means no data. Default: healthy. */
+  ruleValue?: (rule: ResolvedAlertRule, elapsedMs: number) => number | null;
+  /** Availability probe failures per probe run. */
+  probeFailures?: number;
+}
+
+export interface FakeCall {
+  op: string;
+  input: unknown;
+  at: number;
+  resumeFrom?: unknown;
+}
+
+/** Server time inside an activity on the time-skipping server, wall time elsewhere. */
+function clock(): number {
+  try {
+    return Context.current().info.currentAttemptScheduledTimestampMs;
+  } catch {
+    return Date.now();
+  }
+}
+
+function healthyValue(rule: ResolvedAlertRule): number {
+  // A value on the good side of the threshold.
+  return rule.op === '>' || rule.op === '>=' ? rule.threshold / 2 : rule.threshold * 2;
+}
+
+function breaches(rule: ResolvedAlertRule, value: number): boolean {
+  switch (rule.op) {
+    case '>':
+      return value > rule.threshold;
+    case '>=':
+      return value >= rule.threshold;
+    case '<':
+      return value < rule.threshold;
+    case '<=':
+      return value <= rule.threshold;
+  }
+}
+
+const stats = (probes: number, failures: number): AvailabilityStats => ({
+  probes,
+  failures,
+  failed: Array.from({ length: Math.min(failures, 5) }, (_, i) => ({ at: new Date(0).toISOString(), error: `probe ${i + 1}: 503` })),
+  averageMs: 3,
+  p95Ms: 5,
+});
+
+export class FakeWorld {
+  readonly calls: FakeCall[] = [];
+  readonly notifications: Notification[] = [];
+  /** targetNewPods of each rollout step that completed (once per completion). */
+  readonly completedSteps: number[] = [];
+  /** Resolves when the blocking rollout step has started. */
+  readonly blocked: Promise<void>;
+  private unblock: () => void = () => undefined;
+  private markBlocked: () => void = () => undefined;
+  private firstEvaluationAt?: number;
+  private image: string;
+  private newReady = 0;
+  readonly deps: ActivityDeps;
+
+  constructor(readonly options: FakeOptions = {}) {
+    this.image = options.previousImage ?? 'ghcr.io/org/user-management:v0.9.0';
+    const gate = new Promise<void>((resolve) => (this.unblock = resolve));
+    this.blocked = new Promise<void>((resolve) => (this.markBlocked = resolve));
+    this.deps = this.build(gate);
+  }
+
+  /** Lets a blocked rollout step finish. */
+  release(): void {
+    this.unblock();
+  }
+
+  ops(): string[] {
+    return this.calls.map((c) => c.op);
+  }
+
+  private log(op: string, input: unknown, ctx?: ProgressContext): void {
+    this.calls.push({ op, input, at: clock(), ...(ctx?.resumeFrom !== undefined ? { resumeFrom: ctx.resumeFrom } : {}) });
+  }
+
+  private target(): TargetState {
+    const o = this.options;
+    const replicas = o.replicas ?? 3;
+    return {
+      namespace: 'production',
+      deployment: 'user-management',
+      container: 'app',
+      image: this.image,
+      images: { app: this.image },
+      revision: o.revision ?? 4,
+      revisions: [2, 3, o.revision ?? 4],
+      replicas,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+      updatedReplicas: replicas,
+      healthy: o.healthy ?? true,
+      problems: o.healthy === false ? ['0/3 pods ready'] : [],
+    };
+  }
+
+  private build(gate: Promise<void>): ActivityDeps {
+    const o = this.options;
+    const replicas = o.replicas ?? 3;
+    const previousImage = o.previousImage ?? 'ghcr.io/org/user-management:v0.9.0';
+    return {
+      kubernetes: {
+        readTarget: async (input) => {
+          this.log('readTarget', input);
+          if (o.readTargetError) throw o.readTargetError;
+          return this.target();
+        },
+        rolloutStep: async (input, ctx): Promise<RolloutProgress> => {
+          this.log('rolloutStep', input, ctx);
+          ctx.heartbeat({ targetNewPods: input.targetNewPods, phase: 'started' });
+          if (o.blockRolloutAtPods === input.targetNewPods) {
+            this.markBlocked();
+            await new Promise<void>((resolve, reject) => {
+              void gate.then(resolve);
+              const beat = setInterval(() => ctx.heartbeat({ targetNewPods: input.targetNewPods, phase: 'waiting' }), 200);
+              ctx.signal.addEventListener('abort', () => {
+                clearInterval(beat);
+                reject(new Error(`rollout step to ${input.targetNewPods} pods cancelled`));
+              });
+              void gate.then(() => clearInterval(beat));
+            });
+          }
+          if (o.rolloutFailsAtPods === input.targetNewPods) {
+            throw new ProgressDeadlineExceededError(`deployment/user-management exceeded its progress deadline at ${input.targetNewPods} new pods`);
+          }
+          this.newReady = Math.min(input.targetNewPods, replicas);
+          this.image = this.newReady >= replicas ? input.image : this.image;
+          this.completedSteps.push(input.targetNewPods);
+          const at = new Date(clock()).toISOString();
+          const newPercent = Math.round((this.newReady / replicas) * 100);
+          return {
+            newReady: this.newReady,
+            oldReady: replicas - this.newReady,
+            replicas,
+            revision: (o.revision ?? 4) + 1,
+            complete: this.newReady >= replicas,
+            events: [{ at, status: 'ok', title: `Pod ${this.newReady} deployed (${input.release})`, key: `pod-ready:${this.newReady}` }],
+            traffic: [{ at, newPods: this.newReady, oldPods: replicas - this.newReady, newPercent }],
+            availability: stats(10, o.probeFailures ?? 0),
+          };
+        },
+        rollback: async (input, ctx) => {
+          this.log('rollback', input, ctx);
+          ctx.heartbeat({ toRevision: input.toRevision });
+          if (o.rollbackFails) throw new ProgressDeadlineExceededError('rollout undo did not complete before the progress deadline');
+          this.newReady = 0;
+          this.image = input.expectedImage;
+          const at = new Date(clock()).toISOString();
+          return {
+            revision: input.toRevision,
+            image: input.expectedImage,
+            durationMs: 1_000,
+            events: [{ at, status: 'ok', title: `rollout undo to revision ${input.toRevision}`, key: 'undo' }],
+            traffic: [{ at, newPods: 0, oldPods: replicas, newPercent: 0 }],
+            availability: stats(4, 0),
+          };
+        },
+        verifyPods: async (input) => {
+          this.log('verifyPods', input);
+          const ok = input.image === this.image;
+          return {
+            ok,
+            expected: replicas,
+            pods: Array.from({ length: replicas }, (_, i) => ({
+              name: `user-management-${i}`,
+              image: this.image,
+              ready: true,
+              phase: 'Running',
+              restarts: 0,
+              ...(ok ? {} : { problem: `runs ${this.image}` }),
+            })),
+            summary: ok ? `${replicas}/${replicas} running ${input.image}` : `pods run ${this.image}, expected ${input.image}`,
+          };
+        },
+        scanLogs: async (input) => {
+          this.log('scanLogs', input);
+          return { podsScanned: replicas, errorLines: [] };
+        },
+        runMigrationJob: async (input, ctx) => {
+          this.log('runMigrationJob', input, ctx);
+          ctx.heartbeat({ jobName: input.jobName });
+          if (o.migrationFails instanceof Error) throw o.migrationFails;
+          const rollback = input.image === previousImage;
+          const succeeded = rollback || !o.migrationFails;
+          return {
+            jobName: input.jobName,
+            succeeded,
+            applied: succeeded && !rollback ? ['0001_initial', '0002_roles', '0003_user_roles'] : [],
+            durationMs: 134_000,
+            logTail: succeeded ? 'OK' : 'django.db.utils.ProgrammingError: relation "roles" already exists',
+          };
+        },
+      },
+      database: {
+        backup: async (input, ctx) => {
+          this.log('backup', input, ctx);
+          return { location: `/backups/${input.service}-${input.release}.dump`, sizeBytes: 4096, sha256: 'ab'.repeat(32), durationMs: 2_000, tocEntries: 42 };
+        },
+      },
+      smoke: {
+        run: async (input, ctx): Promise<SmokeResult> => {
+          this.log('smoke', input, ctx);
+          const old = input.release !== 'v1.0.0' && input.release === previousImage.split(':').pop();
+          const fails = old ? o.smokeFailsAfterRollback : o.smokeFails;
+          return {
+            suite: input.suite.name,
+            release: input.release,
+            passed: !fails,
+            steps: [
+              { name: 'Health endpoint', ok: true, status: 200, latencyMs: 12, detail: '200 OK' },
+              fails
+                ? { name: 'User login', ok: false, status: 500, latencyMs: 40, detail: 'expected 200, got 500' }
+                : { name: 'User login', ok: true, status: 200, latencyMs: 40, detail: 'SUCCESS (JWT token received)' },
+            ],
+            averageMs: 26,
+            p95Ms: 40,
+          };
+        },
+      },
+      metrics: {
+        snapshot: async (input) => {
+          this.log('snapshot', input);
+          return { takenAt: new Date(clock()).toISOString(), values: input.checks.map((c) => ({ name: c.name, value: 0.1, outcome: 'ok' as const })) };
+        },
+        compare: async (input) => {
+          this.log('compare', input);
+          const rows = input.checks.map((c, i) => {
+            const regressed = o.metricsRegression === true && i === 0;
+            const after = regressed ? 0.4 : 0.1;
+            return {
+              name: c.name,
+              unit: c.unit,
+              before: 0.1,
+              after,
+              delta: after - 0.1,
+              ok: !regressed,
+              outcome: 'ok' as const,
+              text: `${c.name}: 0.1 → ${after}`,
+              ...(regressed ? { reason: 'increase above maxIncrease' } : {}),
+            };
+          });
+          return { ok: rows.every((r) => r.ok), rows, after: { takenAt: new Date(clock()).toISOString(), values: [] } };
+        },
+        evaluateRules: async (input): Promise<RuleEvaluation[]> => {
+          this.log('evaluateRules', input);
+          const now = clock();
+          this.firstEvaluationAt ??= now;
+          const elapsed = now - this.firstEvaluationAt;
+          return input.rules.map((rule) => {
+            const value = o.ruleValue ? o.ruleValue(rule, elapsed) : healthyValue(rule);
+            if (value === null) return { rule: rule.name, value: null, breaching: false, outcome: 'no-data' as const };
+            return { rule: rule.name, value, breaching: breaches(rule, value), outcome: 'ok' as const };
+          });
+        },
+      },
+      probe: {
+        start: (input) => {
+          this.log('probe.start', input);
+          return { stop: async () => stats(2, 0) };
+        },
+      },
+      notify: {
+        send: async (notification, channels) => {
+          this.log('notify', { kind: notification.kind });
+          this.notifications.push(notification);
+          return Object.keys(channels).map((channel) => ({ channel: channel as 'slack', delivered: true }));
+        },
+      },
+      reports: {
+        write: async (report, dir) => {
+          this.log('writeReport', { outcome: report.outcome, dir });
+          return { markdownPath: `${dir}/${report.deploymentId}.md`, jsonPath: `${dir}/${report.deploymentId}.json` };
+        },
+      },
+    };
+  }
+}
+
+/** Convenience: the fake world and its ActivityDeps. */
+export function createFakeDeps(options: FakeOptions = {}): FakeWorld {
+  return new FakeWorld(options);
+}
+
+export { MigrationFailedError };

@@ -1,0 +1,101 @@
+/**
+ * Shared set-up for the deployment workflow tests: one time-skipping environment and one
+ * workflow bundle per test file, a worker per scenario on its own task queue with fake ports.
+ */
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Client } from '@temporalio/client';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createActivities } from '../../src/activities';
+import { startDeployment } from '../../src/deployments';
+import type { DeploymentHandle } from '../../src/deployments';
+import type { DeploySpec } from '../../src/spec/types';
+import type { FakeWorld } from '../helpers/fakes';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+import { searchAttributes } from '../../src/workflows/messages';
+
+export function quietLogger() {
+  const noop = () => undefined;
+  return { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+}
+
+export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger() });
+}
+
+/** Registers the Shipwatch* search attributes on the test server (it refuses unknown ones, as a real server does). */
+export async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
+  const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((key) => [key.name, KEYWORD])),
+  });
+}
+
+/** A time-skipping environment with the search attributes registered. */
+export async function createDeploymentEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await createTimeSkippingEnv();
+  await registerSearchAttributes(env);
+  return env;
+}
+
+let queueCounter = 0;
+
+export async function createWorker(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, world: FakeWorld, taskQueue: string): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createActivities(world.deps, { stepProbeMs: 0 }),
+    shutdownGraceTime: '1s',
+  });
+}
+
+export interface Scenario {
+  spec: DeploySpec;
+  world: FakeWorld;
+  /** Runs while the worker runs, after the deployment started. */
+  during?: (handle: DeploymentHandle, client: Client) => Promise<void>;
+  /** Runs while the worker still runs, after the deployment closed (queries of a closed workflow need a worker). */
+  after?: (handle: DeploymentHandle, client: Client) => Promise<void>;
+  /** Name under which to record the history when RECORD_HISTORIES=1. */
+  record?: string;
+}
+
+/** Starts the deployment, runs a worker until it closes; returns the handle (result not awaited for failures). */
+export async function runScenario(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, scenario: Scenario): Promise<DeploymentHandle> {
+  const taskQueue = `deploy-${++queueCounter}-${Date.now()}`;
+  const worker = await createWorker(env, bundle, scenario.world, taskQueue);
+  const handle = await worker.runUntil(async () => {
+    const h = await startDeployment(env.client, scenario.spec, { requestedBy: 'alice', taskQueue });
+    if (scenario.during) await scenario.during(h, env.client);
+    await h.result().catch(() => undefined);
+    if (scenario.after) await scenario.after(h, env.client);
+    return h;
+  });
+  if (scenario.record && process.env.RECORD_HISTORIES === '1') await recordHistory(env, handle, scenario.record);
+  return handle;
+}
+
+/** Writes the first run's history to test/workflow/history_files/<name>.json. */
+export async function recordHistory(env: TestWorkflowEnvironment, handle: DeploymentHandle, name: string): Promise<void> {
+  const first = env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
+  const history = await first.fetchHistory();
+  writeFileSync(join(__dirname, 'history_files', `${name}.json`), JSON.stringify(history, null, 1));
+}
+
+/** Run ids of every run of a deployment, following continue-as-new from the first. */
+export async function runChain(client: Client, workflowId: string, firstRunId: string): Promise<{ runId: string; events: number }[]> {
+  const runs: { runId: string; events: number }[] = [];
+  let runId: string | undefined = firstRunId;
+  while (runId) {
+    const history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    runs.push({ runId, events: events.length });
+    const last = events[events.length - 1];
+    runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return runs;
+}
