@@ -120,12 +120,20 @@ cluster_pids() {
   return 0
 }
 
+# alive PID: the process exists and has not exited (a zombie waiting to be reaped is dead).
+alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ ${stat%% *} != Z ]]
+}
+
 cluster_healthy() {
   [[ -f $KWOK_CLUSTER_DIR/kubeconfig.yaml && -d $KWOK_CLUSTER_DIR/pids ]] || return 1
   local f p
   for f in "$KWOK_CLUSTER_DIR"/pids/*.pid; do
     p="$(tr -dc 0-9 <"$f" 2>/dev/null)" || return 1
-    [[ -n $p ]] && kill -0 "$p" 2>/dev/null || return 1
+    [[ -n $p ]] && alive "$p" || return 1
   done
   kctl get --raw /readyz --request-timeout=5s >/dev/null 2>&1
 }
