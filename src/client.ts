@@ -4,6 +4,8 @@
  * src/commands/<name>.ts and is loaded when used. One top-level catch turns an ExitError into its
  * exit code and sentence (docs/cli.md lists the codes).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultContext } from './cli/context';
 import { ExitCode, ExitError, isExitError } from './cli/errors';
@@ -11,12 +13,14 @@ import { createOutput } from './cli/output';
 
 type Run = (json: boolean) => Promise<number>;
 
+const { version: packageVersion } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+
 export function buildProgram(run: (action: Run, json: boolean) => Promise<void>): Command {
   const program = new Command('shipwatch')
     .description(
       'Durable deployments on Temporal: pre-deploy checks, backup, migrations, stepped rollout, smoke tests, metrics against a baseline, a report, and a 24-hour watch window with one-command rollback.',
     )
-    .version(require('../package.json').version as string)
+    .version(packageVersion)
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
     .exitOverride();

@@ -91,12 +91,13 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
 }
 
 async function main(): Promise<void> {
-  const { worker, observability, run } = await createShipwatchWorker();
+  const shipwatch = await createShipwatchWorker();
+  const { worker, observability } = shipwatch;
   const log = observability?.logger;
   const line = `shipwatch worker polling task queue "${worker.options.taskQueue}" in namespace "${worker.options.namespace}"`;
   if (log) log.info(line);
   else console.log(line);
-  await run();
+  await shipwatch.run();
 }
 
 if (require.main === module) {

@@ -10,8 +10,8 @@
  *   labelled by pod, container memory/CPU read from /proc, memory limits from the pod spec, and
  *   the Deployment's available replicas — so the seed's four alert rules have real series.
  */
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
@@ -20,22 +20,26 @@ import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 
-export interface ProcessSpec {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-}
-
 export interface PodRunnerOptions {
   kubeconfigPath: string;
   namespace: string;
   deployment: string;
   /** Label selector of the Deployment's pods, e.g. "app=user-management". */
   selector: string;
-  /** The container whose image and env define the process. */
+  /** The container whose command, image and env define the process. */
   container: string;
-  /** How to run the service for a pod; PORT, HOST, VERSION and POD_NAME are added. */
-  process: (pod: { name: string; image: string; version: string }) => ProcessSpec;
+  /**
+   * Directory the container's command runs in: the "image" is this checkout (its compiled
+   * dist/), so `node dist/examples/user-management/src/main.js` runs as written in the manifest.
+   */
+  cwd: string;
+  /** Environment added under the pod's own (its env values and secretKeyRefs are resolved). */
+  env?: Record<string, string>;
+  /**
+   * Also play the kubelet for Job pods in the namespace (migrations): run the command, write its
+   * log, and set the `shipwatch.dev/exit-code` annotation that completes the pod in kwok.
+   */
+  jobs?: boolean;
   /** Port of the Service proxy (0: a free one). */
   servicePort?: number;
   /** Port of the metrics endpoint (0: a free one). */
@@ -75,27 +79,53 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   let stopped = false;
   let roundRobin = 0;
 
-  const startProcess = async (pod: V1Pod) => {
+  /** The container's env as the kubelet would give it: values and secretKeyRefs resolved. */
+  const containerEnv = async (container: V1Container): Promise<Record<string, string>> => {
+    const env: Record<string, string> = {};
+    for (const e of container.env ?? []) {
+      if (e.value !== undefined) env[e.name] = e.value;
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref?.name && ref.key) {
+        const secret = await core.readNamespacedSecret({ name: ref.name, namespace: options.namespace }).catch(() => undefined);
+        const data = secret?.data?.[ref.key];
+        if (data !== undefined) env[e.name] = Buffer.from(data, 'base64').toString('utf8');
+        else if (!ref.optional) say(`pod: secret ${ref.name}/${ref.key} for ${e.name} not found`);
+      }
+    }
+    return env;
+  };
+
+  const spawnContainer = async (pod: V1Pod, extra: Record<string, string>) => {
     const name = pod.metadata!.name!;
     const container = pod.spec!.containers.find((c) => c.name === options.container) ?? pod.spec!.containers[0]!;
     const image = container.image ?? '';
-    const version = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : 'latest';
-    const port = await freePort();
-    const spec = options.process({ name, image, version });
-    const podEnv = Object.fromEntries((container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
-    const child = spawn(spec.command, spec.args, {
-      env: { ...process.env, ...spec.env, ...podEnv, PORT: String(port), HOST: '127.0.0.1', VERSION: version, POD_NAME: name },
+    const podEnv = await containerEnv(container);
+    const version = podEnv.VERSION ?? (image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : 'latest');
+    const [command, ...args] = [...(container.command ?? []), ...(container.args ?? [])];
+    if (!command) throw new Error(`pod ${name}: container ${container.name} has no command to run`);
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env, ...podEnv, VERSION: version, POD_NAME: name, ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    if (options.logDir) {
-      mkdirSync(options.logDir, { recursive: true });
-      const log = createWriteStream(join(options.logDir, `${name}.log`), { flags: 'a' });
-      child.stdout!.pipe(log);
-      child.stderr!.pipe(log);
-    } else {
-      child.stdout!.resume();
-      child.stderr!.resume();
-    }
+    child.on('error', (err) => say(`pod ${name}: ${err.message}`));
+    // The container log, in the CRI format kwok serves to `kubectl logs` (and the log scan).
+    const log = options.logDir
+      ? (mkdirSync(options.logDir, { recursive: true }),
+        createWriteStream(join(options.logDir, `${options.namespace}_${name}_${container.name}.log`), { flags: 'a' }))
+      : undefined;
+    const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) log?.write(`${criLine(stream, line)}\n`);
+    };
+    child.stdout.on('data', collect('stdout'));
+    child.stderr.on('data', collect('stderr'));
+    child.once('close', () => log?.end());
+    return { name, container, version, child };
+  };
+
+  const startProcess = async (pod: V1Pod) => {
+    const port = await freePort();
+    const { name, container, version, child } = await spawnContainer(pod, { PORT: String(port), HOST: '127.0.0.1' });
     const entry: PodProcess = { pod: name, version, port, child, ready: false, memoryLimitBytes: parseQuantity(container.resources?.limits?.memory) };
     processes.set(name, entry);
     child.once('exit', () => {
@@ -103,6 +133,36 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       if (processes.get(name) === entry) processes.delete(name);
     });
     say(`pod ${name}: started ${version} on 127.0.0.1:${port}`);
+  };
+
+  const jobsRun = new Set<string>();
+  const runJobPod = async (pod: V1Pod) => {
+    const { name, child } = await spawnContainer(pod, {});
+    say(`job pod ${name}: running ${pod.spec!.containers[0]?.command?.join(' ') ?? ''}`);
+    const code = await new Promise<number>((resolve) => {
+      child.once('error', () => resolve(127));
+      child.once('close', (c) => resolve(c ?? 1));
+    });
+    say(`job pod ${name}: exited ${code}`);
+    await core
+      .patchNamespacedPod(
+        { name, namespace: options.namespace, body: { metadata: { annotations: { [EXIT_CODE_ANNOTATION]: String(code) } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )
+      .catch((err: Error) => say(`job pod ${name}: could not set its exit code: ${err.message}`));
+  };
+
+  const reconcileJobs = async () => {
+    const list = await core.listNamespacedPod({ namespace: options.namespace, labelSelector: 'batch.kubernetes.io/job-name' });
+    for (const pod of list.items) {
+      const name = pod.metadata?.name;
+      if (!name || jobsRun.has(name) || pod.metadata?.deletionTimestamp) continue;
+      if (pod.metadata?.annotations?.[EXIT_CODE_ANNOTATION] !== undefined) continue;
+      if (pod.status?.phase !== 'Running' && pod.status?.phase !== 'Pending') continue;
+      if (!pod.spec?.nodeName) continue;
+      jobsRun.add(name);
+      void runJobPod(pod).catch((err: Error) => say(`job pod ${name}: ${err.message}`));
+    }
   };
 
   const stopProcess = (entry: PodProcess) => {
@@ -128,6 +188,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       }
     }
     for (const entry of [...processes.values()]) if (!live.has(entry.pod)) stopProcess(entry);
+    if (options.jobs) await reconcileJobs();
     await Promise.all(
       [...processes.values()].map(async (entry) => {
         entry.ready = await healthy(entry.port, healthPath);
@@ -231,6 +292,14 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       await Promise.all([new Promise((r) => service.close(r)), new Promise((r) => metrics.close(r))]);
     },
   };
+}
+
+/** Set on a Job's pod when its command has exited; kwok's stages complete the pod on it. */
+export const EXIT_CODE_ANNOTATION = 'shipwatch.dev/exit-code';
+
+/** One line of a container log in the CRI format kwok serves (`<time> <stream> F <text>`). */
+export function criLine(stream: 'stdout' | 'stderr', text: string, at = new Date()): string {
+  return `${at.toISOString()} ${stream} F ${text}`;
 }
 
 /** Puts a label into one exposition-format sample line. */
