@@ -21,6 +21,8 @@ export const FailureType = {
   SecretUnavailable: 'SecretUnavailableError',
   /** The rollout (or rollback) did not progress before its deadline (Kubernetes ProgressDeadlineExceeded). */
   ProgressDeadlineExceeded: 'ProgressDeadlineExceededError',
+  /** The rollout failed before its deadline: new pods crash-looping, failing or unschedulable beyond a bound. */
+  RolloutFailed: 'RolloutFailedError',
   /** The migration Job ran and failed: the schema is in the state the Job left it. */
   MigrationFailed: 'MigrationFailedError',
   /** A database backup ran and produced no usable dump (pg_dump failed, pg_restore --list failed). */
@@ -79,6 +81,13 @@ export class ProgressDeadlineExceededError extends PermanentError {
   constructor(message: string, options: { details?: unknown; cause?: unknown } = {}) {
     super(message, { ...options, type: FailureType.ProgressDeadlineExceeded });
     this.name = 'ProgressDeadlineExceededError';
+  }
+}
+
+export class RolloutFailedError extends PermanentError {
+  constructor(message: string, options: { details?: unknown; cause?: unknown } = {}) {
+    super(message, { ...options, type: FailureType.RolloutFailed });
+    this.name = 'RolloutFailedError';
   }
 }
 
