@@ -4,16 +4,15 @@
  * src/commands/<name>.ts and is loaded when used. One top-level catch turns an ExitError into its
  * exit code and sentence (docs/cli.md lists the codes).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { version as packageVersion } from '../package.json';
 import { defaultContext } from './cli/context';
 import { ExitCode, ExitError, isExitError } from './cli/errors';
 import { createOutput } from './cli/output';
 
 type Run = (json: boolean) => Promise<number>;
 
-const { version: packageVersion } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+
 
 export function buildProgram(run: (action: Run, json: boolean) => Promise<void>): Command {
   const program = new Command('shipwatch')
