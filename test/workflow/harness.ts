@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createActivities } from '../../src/activities';
 import { startDeployment } from '../../src/deployments';
 import type { DeploymentHandle } from '../../src/deployments';
@@ -83,7 +84,7 @@ export async function runScenario(env: TestWorkflowEnvironment, bundle: Workflow
 export async function recordHistory(env: TestWorkflowEnvironment, handle: DeploymentHandle, name: string): Promise<void> {
   const first = env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
   const history = await first.fetchHistory();
-  writeFileSync(join(__dirname, 'history_files', `${name}.json`), JSON.stringify(history, null, 1));
+  writeFileSync(join(__dirname, 'history_files', `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
 }
 
 /** Run ids of every run of a deployment, following continue-as-new from the first. */
