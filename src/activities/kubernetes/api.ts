@@ -1,0 +1,208 @@
+/**
+ * The Kubernetes API as the adapter's modules see it: typed clients from one KubeConfig, every call
+ * wrapped so an API failure becomes the named error retrying can or cannot fix, and small helpers
+ * (label selectors, revisions, abortable sleeps) shared by the rollout, pod and migration modules.
+ */
+import { ApiException, AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { KubeConfig, V1LabelSelector, V1ReplicaSet } from '@kubernetes/client-node';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors';
+
+/** An API failure that may succeed on retry (5xx, 409 after our own retries, 429, timeouts, resets). */
+export class KubernetesApiError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'KubernetesApiError';
+  }
+}
+
+/** The permission a 403 names, parsed from the API server's Status message. */
+export interface MissingPermission {
+  user?: string;
+  verb: string;
+  resource: string;
+  group: string;
+  namespace?: string;
+}
+
+export interface KubeClients {
+  kc: KubeConfig;
+  apps: AppsV1Api;
+  core: CoreV1Api;
+  batch: BatchV1Api;
+  custom: CustomObjectsApi;
+}
+
+export function makeClients(kc: KubeConfig): KubeClients {
+  return {
+    kc,
+    apps: kc.makeApiClient(AppsV1Api),
+    core: kc.makeApiClient(CoreV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+  };
+}
+
+/** The API server's own sentence for a failed call (its Status `message`), else the client's. */
+export function apiMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = err.body;
+    if (typeof body === 'string') {
+      try {
+        const parsed = JSON.parse(body) as { message?: unknown };
+        if (typeof parsed.message === 'string' && parsed.message) return parsed.message;
+      } catch {
+        if (body.trim()) return body.trim().slice(0, 500);
+      }
+    } else if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
+      return (body as { message: string }).message;
+    }
+    return `HTTP ${err.code}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+/**
+ * Parses `User "x" cannot patch resource "deployments" in API group "apps" in the namespace "p"`
+ * (the authorizer's wording since Kubernetes 1.11).
+ */
+export function parseForbidden(message: string): MissingPermission | undefined {
+  const m = /(?:User "([^"]*)" )?cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?/.exec(message);
+  if (!m) return undefined;
+  return {
+    ...(m[1] ? { user: m[1] } : {}),
+    verb: m[2]!,
+    resource: m[3]!,
+    group: m[4]!,
+    ...(m[5] ? { namespace: m[5] } : {}),
+  };
+}
+
+/**
+ * Runs one API call; `what` says what it was for ("patch deployment/x in production"). Permanent
+ * failures become named errors: 401/403 ForbiddenError naming the missing permission, 404
+ * NotFoundError, 400/422 InvalidInputError. Anything else stays retryable.
+ */
+export async function kube<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw mapApiError(what, err);
+  }
+}
+
+export function mapApiError(what: string, err: unknown): Error {
+  const status = statusOf(err);
+  const message = apiMessage(err);
+  if (status === 401) {
+    return new ForbiddenError(`cannot ${what}: the API server rejected the credentials (401 Unauthorized): ${message}`, { cause: err, details: { status } });
+  }
+  if (status === 403) {
+    const permission = parseForbidden(message);
+    const named = permission
+      ? `missing permission: ${permission.verb} ${permission.group ? `${permission.resource}.${permission.group}` : permission.resource}${permission.namespace ? ` in namespace ${permission.namespace}` : ' (cluster-wide)'}${permission.user ? ` for ${permission.user}` : ''}`
+      : 'forbidden';
+    return new ForbiddenError(`cannot ${what}: ${named} (${message})`, { cause: err, details: { status, ...(permission ? { permission } : {}) } });
+  }
+  if (status === 404 || status === 410) return new NotFoundError(`cannot ${what}: ${message}`, { cause: err, details: { status } });
+  if (status === 400 || status === 422) return new InvalidInputError(`cannot ${what}: invalid: ${message}`, { cause: err, details: { status } });
+  if (err instanceof KubernetesApiError) return err;
+  return new KubernetesApiError(`cannot ${what}: ${status ? `HTTP ${status}: ` : ''}${message}`, status, { cause: err });
+}
+
+/**
+ * An optimistic update (read, change, write with resourceVersion) retried on 409 Conflict a few
+ * times before the conflict is left to the activity's retry policy.
+ */
+export async function withConflictRetries<T>(what: string, fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (statusOf(err) === 409 && attempt < attempts) {
+        await sleep(50 * attempt);
+        continue;
+      }
+      throw mapApiError(what, err);
+    }
+  }
+}
+
+export function labelSelector(selector: V1LabelSelector | undefined): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(selector?.matchLabels ?? {})) parts.push(`${k}=${v}`);
+  for (const e of selector?.matchExpressions ?? []) {
+    const values = (e.values ?? []).join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
+}
+
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
+export function revisionOf(obj: { metadata?: { annotations?: Record<string, string> } }): number {
+  const n = Number(obj.metadata?.annotations?.[REVISION_ANNOTATION] ?? '0');
+  return Number.isFinite(n) ? n : 0;
+}
+
+export function ownedBy(rs: V1ReplicaSet, uid: string | undefined): boolean {
+  return (rs.metadata?.ownerReferences ?? []).some((o) => o.uid === uid && o.controller === true);
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The error an aborted watch ends with: the signal's reason when it is an Error. */
+export class WatchAbortedError extends Error {
+  constructor(what: string) {
+    super(`${what}: cancelled`);
+    this.name = 'WatchAbortedError';
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new WatchAbortedError('watch');
+}
+
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortReason(signal);
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+export function isoOf(date: Date | string | undefined): string {
+  if (!date) return nowIso();
+  return typeof date === 'string' ? new Date(date).toISOString() : date.toISOString();
+}
+
+/** The release a container image names: its tag ("ghcr.io/org/app:v1.0.0" → "v1.0.0"). */
+export function releaseOfImage(image: string): string {
+  const at = image.indexOf('@');
+  const ref = at >= 0 ? image.slice(0, at) : image;
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? ref.slice(colon + 1) : image;
+}

@@ -1,0 +1,118 @@
+/**
+ * The migration Job (the seed's `kubectl run migration-job … migrate --no-input` + `kubectl wait
+ * --for=condition=complete`): created under a deterministic name so a retried activity finds the Job
+ * it already started, waited for with heartbeats, its logs collected and its `[X] name` lines parsed.
+ */
+import type { V1Job } from '@kubernetes/client-node';
+import { MigrationFailedError } from '../errors';
+import type { MigrationJobInput, MigrationResult, ProgressContext } from '../types';
+import type { KubeClients } from './api';
+import { kube, mapApiError, sleep, statusOf, throwIfAborted } from './api';
+import { podLogs } from './pods';
+
+export const MIGRATION_LABEL = 'shipwatch.dev/migration';
+
+/** The names after `Migrations applied:` marked `[X]` (docs/verification.md, "Migrate command output"). */
+export function parseAppliedMigrations(log: string): string[] {
+  const lines = log.split('\n');
+  let start = -1;
+  lines.forEach((line, i) => {
+    if (/^\s*(?:\S+\s+stdout\s+\S+\s+)?Migrations applied:\s*$/.test(stripCri(line))) start = i;
+  });
+  const applied: string[] = [];
+  if (start < 0) return applied;
+  for (const raw of lines.slice(start + 1)) {
+    const line = stripCri(raw);
+    const m = /^\s*\[([ Xx])\]\s+(\S+)\s*$/.exec(line);
+    if (!m) {
+      if (line.trim() === '') continue;
+      break;
+    }
+    if (m[1] !== ' ') applied.push(m[2]!);
+  }
+  return applied;
+}
+
+/** Kubelet CRI log lines ("<time> stdout F text") when a log is read raw from a file. */
+function stripCri(line: string): string {
+  const m = /^\d{4}-\d\d-\d\dT\S+ (?:stdout|stderr) [FP] (.*)$/.exec(line);
+  return m ? m[1]! : line;
+}
+
+function jobCondition(job: V1Job, type: string): { message?: string; reason?: string } | undefined {
+  return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+}
+
+function jobBody(input: MigrationJobInput, timeoutMs: number): V1Job {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: input.jobName, namespace: input.namespace, labels: { [MIGRATION_LABEL]: input.jobName, 'app.kubernetes.io/managed-by': 'shipwatch' } },
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      // Kept a day so the report and a person can read its logs; deleted by the TTL controller after.
+      ttlSecondsAfterFinished: 86_400,
+      template: {
+        metadata: { labels: { [MIGRATION_LABEL]: input.jobName } },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            {
+              name: 'migrate',
+              image: input.image,
+              command: input.command,
+              env: Object.entries(input.env).map(([name, value]) => ({ name, value })),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export async function runMigrationJob(c: KubeClients, input: MigrationJobInput, ctx: ProgressContext, pollMs: number): Promise<MigrationResult> {
+  const resume = ctx.resumeFrom as { jobName?: string; startedAt?: string } | undefined;
+  const startedAt = resume?.jobName === input.jobName && resume.startedAt ? resume.startedAt : new Date().toISOString();
+  const started = new Date(startedAt).getTime();
+  const where = `job/${input.jobName} in namespace ${input.namespace}`;
+
+  let job: V1Job;
+  try {
+    job = await c.batch.createNamespacedJob({ namespace: input.namespace, body: jobBody(input, input.timeoutMs) });
+  } catch (err) {
+    // 409: a previous attempt created it; this one waits for the same Job.
+    if (statusOf(err) !== 409) throw mapApiError(`create ${where}`, err);
+    job = await kube(`read ${where}`, () => c.batch.readNamespacedJob({ name: input.jobName, namespace: input.namespace }));
+  }
+  const jobStarted = job.metadata?.creationTimestamp ? new Date(job.metadata.creationTimestamp).getTime() : started;
+  ctx.heartbeat({ jobName: input.jobName, startedAt, phase: 'created' });
+
+  for (;;) {
+    throwIfAborted(ctx.signal);
+    job = await kube(`read ${where}`, () => c.batch.readNamespacedJob({ name: input.jobName, namespace: input.namespace }));
+    const complete = jobCondition(job, 'Complete');
+    const failed = jobCondition(job, 'Failed');
+    if (complete || failed) {
+      const log = await podLogs(c, input.namespace, `job-name=${input.jobName}`);
+      const applied = parseAppliedMigrations(log);
+      const finishedAt = job.status?.completionTime ? new Date(job.status.completionTime).getTime() : Date.now();
+      const durationMs = Math.max(0, finishedAt - jobStarted);
+      if (failed) {
+        throw new MigrationFailedError(
+          `migration ${where} failed (${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''}); its logs:\n${log.trim().slice(-4000) || '(no log)'}`,
+          { details: { jobName: input.jobName, applied, logTail: log.slice(-2000) } },
+        );
+      }
+      return { jobName: input.jobName, succeeded: true, applied, durationMs, logTail: log.slice(-2000) };
+    }
+    if (Date.now() - started > input.timeoutMs) {
+      const log = await podLogs(c, input.namespace, `job-name=${input.jobName}`).catch(() => '');
+      throw new MigrationFailedError(`migration ${where} did not finish within ${Math.round(input.timeoutMs / 1000)}s; its logs so far:\n${log.trim().slice(-4000) || '(no log)'}`, {
+        details: { jobName: input.jobName, timeout: true },
+      });
+    }
+    ctx.heartbeat({ jobName: input.jobName, startedAt, phase: 'waiting', active: job.status?.active ?? 0 });
+    await sleep(pollMs, ctx.signal);
+  }
+}
