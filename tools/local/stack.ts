@@ -1,0 +1,378 @@
+/**
+ * The whole local stack shipwatch deploys into, for the demo, the end-to-end tests and the
+ * benchmarks: the Temporal dev server with its Web UI, a kwok Kubernetes cluster, PostgreSQL,
+ * Prometheus, the sample service at its old release (real processes behind the pod runner), a
+ * little steady traffic, a webhook receiver standing in for Slack and the pager, and shipwatch
+ * workers as child processes (so a test can SIGKILL one).
+ */
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { startReceiver } from '../../test/helpers/receiver';
+import type { Receiver } from '../../test/helpers/receiver';
+import { defaultAlertRules } from '../../src/spec/defaults';
+import { startPodRunner } from './pod-runner';
+import type { PodRunner } from './pod-runner';
+import { startPostgres } from './postgres';
+import type { LocalPostgres } from './postgres';
+import { startPrometheus } from './prometheus';
+import type { LocalPrometheus } from './prometheus';
+import { startDevServer, waitForPort } from './temporal';
+import type { DevServer } from './temporal';
+
+const run = promisify(execFile);
+export const REPO = resolve(__dirname, '..', '..');
+const EXAMPLE = join(REPO, 'examples', 'user-management');
+const NAMESPACE = 'production';
+const SERVICE = 'user-management';
+
+export interface StackOptions {
+  /** Cluster name and state folder name. */
+  name: string;
+  /** Where the SQLite file, specs, backups, reports and logs go. */
+  stateDir: string;
+  /** Release running before the deployment. */
+  initialRelease?: string;
+  temporalPort?: number;
+  uiPort?: number;
+  /** Requests per second of background traffic (0: none). */
+  trafficPerSecond?: number;
+  log?: (line: string) => void;
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  metricsUrl: string;
+  /** Resolves when the worker process has exited. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface DemoSpecOptions {
+  release: string;
+  /** Health window after each rollout step. */
+  stepWindow?: string;
+  watch?: string;
+  interval?: string;
+  pageAfter?: string;
+  rollbackAfter?: string;
+  /** Prometheus `for` of every alert rule (the seed's are 1–5 minutes). */
+  alertFor?: string;
+  autoRollback?: boolean;
+  /** Extra env on the new pods, e.g. FAULT_ERROR_RATE for a release that fails at once. */
+  podEnv?: Record<string, string>;
+}
+
+export interface LocalStack {
+  temporal: DevServer;
+  temporalAddress: string;
+  uiUrl: string;
+  kubeconfig: string;
+  kubectl(args: string[], input?: string): Promise<string>;
+  postgres: LocalPostgres;
+  databaseUrl: string;
+  prometheus: LocalPrometheus;
+  runner: PodRunner;
+  serviceUrl: string;
+  receiver: Receiver;
+  /** The env a worker needs for the secrets the sample spec references. */
+  workerEnv: Record<string, string>;
+  startWorker(extraEnv?: Record<string, string>): Promise<WorkerProcess>;
+  /** Writes a deploy spec for the sample service pointing at this stack; returns its path. */
+  writeSpec(options: DemoSpecOptions): string;
+  /** Injects errors/latency into the pods running a version (the sample service's /admin/faults). */
+  injectFaults(version: string, faults: { errorRate?: number; latencyMs?: number }): Promise<number>;
+  /** Stops the Temporal server and starts it again on the same port and SQLite file. */
+  restartTemporal(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ADMIN_TOKEN = 'demo-admin-token';
+const SECRETS = {
+  'jwt-secret': 'demo-jwt-secret-not-for-production',
+  'admin-token': ADMIN_TOKEN,
+  'admin-username': 'admin',
+  'admin-password': 'admin-password-demo',
+};
+
+/** Compiles the project once if its output is missing: the pods run the compiled sample service. */
+export async function ensureBuilt(log: (line: string) => void = () => undefined): Promise<void> {
+  if (existsSync(join(REPO, 'dist', 'examples', 'user-management', 'src', 'main.js')) && existsSync(join(REPO, 'dist', 'src', 'worker.js'))) return;
+  log('compiling the project (npm run build)…');
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO });
+}
+
+function parseEnvLines(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+}
+
+export async function freeLoopbackPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolvePort(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/** The sample Deployment manifest at a release, with optional extra env on its container. */
+export function deploymentManifest(release: string, podEnv: Record<string, string> = {}): string {
+  const doc = parseYaml(readFileSync(join(EXAMPLE, 'k8s', 'deployment.yaml'), 'utf8')) as {
+    spec: { template: { spec: { containers: { image: string; env: { name: string; value?: string }[] }[] } } };
+  };
+  const container = doc.spec.template.spec.containers[0]!;
+  container.image = container.image.replace(/:[^:]+$/, `:${release}`);
+  container.env = container.env.filter((e) => !(e.name in podEnv)).map((e) => (e.name === 'VERSION' ? { ...e, value: release } : e));
+  for (const [name, value] of Object.entries(podEnv)) container.env.push({ name, value });
+  return stringifyYaml(doc);
+}
+
+export async function startStack(options: StackOptions): Promise<LocalStack> {
+  const log = options.log ?? (() => undefined);
+  const stateDir = resolve(options.stateDir);
+  mkdirSync(stateDir, { recursive: true });
+  const initialRelease = options.initialRelease ?? 'v0.9.0';
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+
+  try {
+    await ensureBuilt(log);
+
+    const temporalPort = options.temporalPort ?? (await freeLoopbackPort());
+    const uiPort = options.uiPort ?? (await freeLoopbackPort());
+    const dbFile = join(stateDir, 'temporal.db');
+    log(`starting Temporal (dev server, Web UI on http://127.0.0.1:${uiPort})…`);
+    let temporal = await startDevServer({ port: temporalPort, uiPort, dbFile });
+    cleanups.push(() => temporal.stop());
+
+    log(`starting the local Kubernetes cluster '${options.name}' (kwok)…`);
+    const up = await run('bash', [join(REPO, 'tools', 'cluster.sh'), 'up', options.name], { maxBuffer: 1 << 20 });
+    const clusterEnv = parseEnvLines(up.stdout);
+    const kubeconfig = clusterEnv.KUBECONFIG!;
+    const kubectlBin = clusterEnv.KUBECTL!;
+    cleanups.push(() => run('bash', [join(REPO, 'tools', 'cluster.sh'), 'down', options.name]));
+    const kubectl = (args: string[], input?: string): Promise<string> =>
+      new Promise((resolveOut, reject) => {
+        const child = execFile(kubectlBin, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 1 << 22 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolveOut(stdout),
+        );
+        if (input !== undefined) child.stdin!.end(input);
+      });
+
+    log('starting PostgreSQL…');
+    const postgres = await startPostgres({ database: 'users' });
+    cleanups.push(() => postgres.stop());
+    const databaseUrl = postgres.url('users');
+
+    log(`creating namespace ${NAMESPACE}, the service's secret, and ${SERVICE} ${initialRelease} (3 replicas)…`);
+    await kubectl(['create', 'namespace', NAMESPACE]).catch((err: Error) => {
+      if (!/AlreadyExists/.test(err.message)) throw err;
+    });
+    const secret = { 'database-url': databaseUrl, ...SECRETS };
+    await kubectl(
+      ['apply', '-f', '-'],
+      stringifyYaml({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: SERVICE, namespace: NAMESPACE },
+        stringData: secret,
+      }),
+    );
+    // The old release's schema: migrations up to 0002.
+    await run(process.execPath, [join(REPO, 'dist', 'examples', 'user-management', 'src', 'migrate.js'), 'users', '0002'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+    });
+    await kubectl(['apply', '-f', join(EXAMPLE, 'k8s', 'service.yaml')]);
+    await kubectl(['apply', '-f', '-'], deploymentManifest(initialRelease));
+    await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${SERVICE}`, '--timeout=120s']);
+
+    const runner = await startPodRunner({
+      kubeconfigPath: kubeconfig,
+      namespace: NAMESPACE,
+      deployment: SERVICE,
+      selector: `app=${SERVICE}`,
+      container: 'app',
+      cwd: REPO,
+      jobs: true,
+      ...(clusterEnv.POD_LOGS_DIR ? { logDir: clusterEnv.POD_LOGS_DIR } : {}),
+      onEvent: (line) => log(`  [pods] ${line}`),
+    });
+    cleanups.push(() => runner.stop());
+    await waitFor(async () => runner.pods().filter((p) => p.ready).length >= 3, 60_000, 'the old release’s 3 pods to answer');
+
+    log('starting Prometheus…');
+    const metricsHost = new URL(runner.metricsUrl).host;
+    const prometheus = await startPrometheus({ jobs: [{ job: SERVICE, targets: [metricsHost] }], scrapeInterval: '1s' });
+    cleanups.push(() => prometheus.stop());
+
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+
+    const trafficPerSecond = options.trafficPerSecond ?? 10;
+    if (trafficPerSecond > 0) {
+      const timer = setInterval(() => {
+        void fetch(`${runner.serviceUrl}/health`).then((r) => r.arrayBuffer()).catch(() => undefined);
+      }, 1000 / trafficPerSecond);
+      cleanups.push(async () => clearInterval(timer));
+    }
+
+    const workerEnv: Record<string, string> = {
+      USER_MANAGEMENT_DATABASE_URL: databaseUrl,
+      SMOKE_USER_PASSWORD: 'smoke-password-demo',
+      USER_MANAGEMENT_ADMIN_USERNAME: SECRETS['admin-username'],
+      USER_MANAGEMENT_ADMIN_PASSWORD: SECRETS['admin-password'],
+      SLACK_WEBHOOK_URL: `${receiver.url}/slack`,
+      PAGER_WEBHOOK_URL: `${receiver.url}/pager`,
+    };
+
+    const workers = new Set<WorkerProcess>();
+    cleanups.push(async () => Promise.all([...workers].map((w) => w.stop())));
+
+    const stack: LocalStack = {
+      get temporal() {
+        return temporal;
+      },
+      temporalAddress: `127.0.0.1:${temporalPort}`,
+      uiUrl: `http://127.0.0.1:${uiPort}`,
+      kubeconfig,
+      kubectl,
+      postgres,
+      databaseUrl,
+      prometheus,
+      runner,
+      serviceUrl: runner.serviceUrl,
+      receiver,
+      workerEnv,
+      async startWorker(extraEnv = {}) {
+        const metricsPort = await freeLoopbackPort();
+        const child = spawn(process.execPath, [join(REPO, 'dist', 'src', 'worker.js')], {
+          cwd: stateDir,
+          env: {
+            ...process.env,
+            ...workerEnv,
+            TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+            TEMPORAL_NAMESPACE: 'default',
+            KUBECONFIG: kubeconfig,
+            SHIPWATCH_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+            SHIPWATCH_LOG_LEVEL: 'warn',
+            ...extraEnv,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const logFile = join(stateDir, 'worker.log');
+        const { createWriteStream } = await import('node:fs');
+        const out = createWriteStream(logFile, { flags: 'a' });
+        child.stdout.pipe(out);
+        child.stderr.pipe(out);
+        const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+        const worker: WorkerProcess = {
+          child,
+          metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+          exited,
+          async stop(signal = 'SIGTERM') {
+            workers.delete(worker);
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            await exited;
+          },
+        };
+        workers.add(worker);
+        await Promise.race([
+          waitForReady(`http://127.0.0.1:${metricsPort}/readyz`, 90_000),
+          exited.then((code) => {
+            throw new Error(`the worker exited with code ${code} while starting; see ${logFile}`);
+          }),
+        ]);
+        return worker;
+      },
+      writeSpec(o) {
+        const doc = parseYaml(readFileSync(join(EXAMPLE, 'shipwatch.yaml'), 'utf8')) as {
+          [key: string]: unknown;
+          image: string;
+          kubernetes: Record<string, unknown>;
+          database: { backup: Record<string, unknown> };
+          smoke: Record<string, unknown>;
+          metrics: Record<string, unknown>;
+        };
+        const manifestPath = join(stateDir, `deployment-${o.release}.yaml`);
+        writeFileSync(manifestPath, deploymentManifest(o.release, o.podEnv));
+        doc.release = o.release;
+        doc.image = doc.image.replace(/:[^:]+$/, `:${o.release}`);
+        doc.kubernetes = { ...doc.kubernetes, manifest: manifestPath, stepWindow: o.stepWindow ?? '15s', progressDeadline: '90s' };
+        doc.serviceUrl = runner.serviceUrl;
+        doc.database.backup.store = join(stateDir, 'backups');
+        doc.smoke.suiteFile = join(EXAMPLE, 'smoke.yaml');
+        doc.metrics = { ...doc.metrics, prometheusUrl: prometheus.url, window: '30s' };
+        const target = { service: SERVICE, namespace: NAMESPACE, deployment: SERVICE, selector: `job="${SERVICE}"`, window: '30s' };
+        doc.watch = {
+          duration: o.watch ?? '2m',
+          interval: o.interval ?? '5s',
+          autoRollback: o.autoRollback ?? true,
+          escalation: { pageAfter: o.pageAfter ?? '10s', rollbackAfter: o.rollbackAfter ?? '20s' },
+          rules: defaultAlertRules(target).map(({ forMs: _forMs, ...rule }) => ({ ...rule, for: o.alertFor ?? '10s' })),
+        };
+        doc.report = { dir: join(stateDir, 'reports') };
+        const path = join(stateDir, `deploy-${o.release}.yaml`);
+        writeFileSync(path, `# Generated by the local stack for ${o.release}; see examples/user-management/shipwatch.yaml.\n${stringifyYaml(doc)}`);
+        return path;
+      },
+      async injectFaults(version, faults) {
+        const pods = runner.pods().filter((p) => p.version === version);
+        await Promise.all(
+          pods.map((p) =>
+            fetch(`http://127.0.0.1:${p.port}/admin/faults`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+              body: JSON.stringify(faults),
+            }),
+          ),
+        );
+        return pods.length;
+      },
+      async restartTemporal() {
+        await temporal.stop();
+        temporal = await startDevServer({ port: temporalPort, uiPort, dbFile });
+      },
+      stop: stopAll,
+    };
+    return stack;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function waitForReady(url: string, timeoutMs: number): Promise<void> {
+  const port = Number(new URL(url).port);
+  await waitForPort(port, timeoutMs);
+  await waitFor(
+    async () =>
+      fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    timeoutMs,
+    url,
+  );
+}
