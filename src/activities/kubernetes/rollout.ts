@@ -240,7 +240,7 @@ class RolloutRecorder {
     // Traffic is sampled at settled points (as many ready pods as replicas), so a surge pod in
     // flight does not show as 25%: 3 replicas give 33% → 67% → 100%.
     const total = s.newReady + s.oldReady;
-    if (total >= s.replicas && total > 0) {
+    if (total === s.replicas && total > 0) {
       const newPods = forwardIsNew ? s.newReady : s.oldReady;
       const oldPods = forwardIsNew ? s.oldReady : s.newReady;
       const newPercent = Math.round((newPods / total) * 100);
