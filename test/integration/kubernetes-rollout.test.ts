@@ -3,7 +3,6 @@
  * plane (kube-apiserver, controller-manager, scheduler; kwok's fake nodes and pods).
  */
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import type { V1Pod } from '@kubernetes/client-node';
 import { createKubernetesAdapter } from '../../src/activities/kubernetes';
 import { NotFoundError, ProgressDeadlineExceededError } from '../../src/activities/errors';
 import type { ProgressContext, RolloutProgress, RolloutStepInput } from '../../src/activities/types';
@@ -57,7 +56,7 @@ function step(name: string, targetNewPods: number, extra: Partial<RolloutStepInp
 async function podsByImage(name: string): Promise<Record<string, { total: number; ready: number }>> {
   const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${name}` });
   const out: Record<string, { total: number; ready: number }> = {};
-  for (const p of pods.items as V1Pod[]) {
+  for (const p of pods.items) {
     if (p.metadata?.deletionTimestamp) continue;
     const image = p.spec?.containers[0]?.image ?? '';
     const entry = (out[image] ??= { total: 0, ready: 0 });
