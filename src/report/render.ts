@@ -117,9 +117,9 @@ function renderTraffic(report: DeploymentReport): string[] {
   lines.push('');
   const a = report.availability;
   if (!a) lines.push('Availability was not probed during the transition. ⚠️');
-  else if (a.failures === 0) lines.push(`No user-facing errors during transition. ✅ (Zero downtime: ${a.probes} probes, 0 failed; avg ${a.averageMs}ms, p95 ${a.p95Ms}ms)`);
+  else if (a.failures === 0) lines.push(`No user-facing errors during transition. ✅ (Zero downtime: ${a.probes} probes, 0 failed; avg ${Math.round(a.averageMs)}ms, p95 ${Math.round(a.p95Ms)}ms)`);
   else {
-    lines.push(`User-facing errors during transition. ❌ (${a.probes} probes, ${a.failures} failed; avg ${a.averageMs}ms, p95 ${a.p95Ms}ms)`);
+    lines.push(`User-facing errors during transition. ❌ (${a.probes} probes, ${a.failures} failed; avg ${Math.round(a.averageMs)}ms, p95 ${Math.round(a.p95Ms)}ms)`);
     for (const f of a.failed) lines.push(`  - ${hhmm(f.at)}: ${f.error}`);
   }
   return lines;

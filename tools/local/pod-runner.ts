@@ -10,7 +10,7 @@
  *   labelled by pod, container memory/CPU read from /proc, memory limits from the pod spec, and
  *   the Deployment's available replicas — so the seed's four alert rules have real series.
  */
-import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -73,6 +73,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   kc.loadFromFile(options.kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
   const processes = new Map<string, PodProcess>();
   const healthPath = options.healthPath ?? '/health';
   const say = options.onEvent ?? (() => undefined);
@@ -109,11 +110,28 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.on('error', (err) => say(`pod ${name}: ${err.message}`));
-    // The container log, in the CRI format kwok serves to `kubectl logs` (and the log scan).
-    const log = options.logDir
-      ? (mkdirSync(options.logDir, { recursive: true }),
-        createWriteStream(join(options.logDir, `${options.namespace}_${name}_${container.name}.log`), { flags: 'a' }))
-      : undefined;
+    // The container log, in the CRI format kwok serves to `kubectl logs` (and the log scan) once a
+    // kwok `Logs` object names the file.
+    let log: ReturnType<typeof createWriteStream> | undefined;
+    if (options.logDir) {
+      mkdirSync(options.logDir, { recursive: true });
+      const logsFile = join(options.logDir, `${options.namespace}_${name}_${container.name}.log`);
+      log = createWriteStream(logsFile, { flags: 'a' });
+      await custom
+        .createNamespacedCustomObject({
+          group: 'kwok.x-k8s.io',
+          version: 'v1alpha1',
+          namespace: options.namespace,
+          plural: 'logs',
+          body: {
+            apiVersion: 'kwok.x-k8s.io/v1alpha1',
+            kind: 'Logs',
+            metadata: { name, namespace: options.namespace },
+            spec: { logs: [{ containers: [container.name], logsFile, follow: true }] },
+          },
+        })
+        .catch((err: Error) => say(`pod ${name}: could not register its log file with kwok: ${err.message}`));
+    }
     const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line) log?.write(`${criLine(stream, line)}\n`);
     };
