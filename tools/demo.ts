@@ -84,7 +84,7 @@ async function main(): Promise<number> {
   say(`deploy spec: ${spec}`);
   say(`Web UI: ${stack.uiUrl}  (Temporal at ${stack.temporalAddress})`);
   const id = deploymentWorkflowId('production', 'user-management');
-  say(`roll back by hand at any time:  TEMPORAL_ADDRESS=${stack.temporalAddress} npx shipwatch rollback ${id} --reason "…"`);
+  say(`roll back by hand at any time:  TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/shipwatch.js rollback ${id} --reason "…"`);
 
   if (scenario === 'bad-release') void breakReleaseInWatch(stack, id);
 
