@@ -23,6 +23,8 @@ run_step() {
 
 run_step lint npx eslint .
 run_step typecheck npx tsc -p tsconfig.json --noEmit
+# The e2e tier runs the compiled worker and sample service, as a deployment would.
+run_step build npm run build
 for tier in unit workflow integration e2e; do
   args=(--selectProjects "$tier" --json --outputFile "$results_dir/$tier.json")
   [[ $tier != unit ]] && args+=(--runInBand)
