@@ -1,0 +1,331 @@
+/**
+ * The benchmark parts that need Temporal and a worker but not the cluster: a real dev server, the
+ * real shipwatch worker as a child process on lean fake ports, and this process as the client.
+ * Measures the rollback reaction, the timeline query with many deployments open, and the worker's
+ * memory and check-time drift with every deployment in its watch window.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { startDeployment } from '../src/deployments';
+import type { DeploymentHandle } from '../src/deployments';
+import { resolveSpec } from '../src/spec/load';
+import type { DeploySpec } from '../src/spec/types';
+import { deploymentWorkflowId, rollbackUpdate, statusQuery, timelineQuery } from '../src/workflows/messages';
+import { freeLoopbackPort } from '../tools/local/stack';
+import { startDevServer } from '../tools/local/temporal';
+import type { DevServer } from '../tools/local/temporal';
+import type { FromWorker, ToWorker } from './fake-worker';
+import type { PortTimes } from './fake-ports';
+import { distribution, pool, progress, round, rssMiB, sleep } from './lib';
+import type { Distribution } from './lib';
+
+/** The benchmark worker could not start or stopped answering. */
+export class BenchWorkerError extends Error {
+  override name = 'BenchWorkerError';
+}
+
+export interface FakeStack {
+  client: Client;
+  temporal: DevServer;
+  worker: ChildProcess;
+  ask<T extends ToWorker['type']>(message: ToWorker & { type: T }): Promise<Extract<FromWorker, { type: T }>>;
+  stop(): Promise<void>;
+}
+
+export async function startFakeStack(): Promise<FakeStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-'));
+  const port = await freeLoopbackPort();
+  const temporal = await startDevServer({ port, uiPort: await freeLoopbackPort(), dbFile: join(dir, 'temporal.db') });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const metricsPort = await freeLoopbackPort();
+  // --require tsx/cjs keeps the worker in this one process (no tsx launcher in between), so its
+  // pid is the one whose memory we read.
+  const worker = fork(join(__dirname, 'fake-worker.ts'), [], {
+    execArgv: ['--require', 'tsx/cjs'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: 'default',
+      SHIPWATCH_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      SHIPWATCH_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<string, (m: FromWorker) => void>();
+  worker.on('message', (m: FromWorker) => {
+    const resolve = waiting.get(m.type);
+    waiting.delete(m.type);
+    resolve?.(m);
+  });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const stopAll = async () => {
+    if (worker.exitCode === null && worker.signalCode === null) {
+      worker.send({ type: 'stop' } satisfies ToWorker);
+      const timedOut = await Promise.race([exited.then(() => false), sleep(20_000).then(() => true)]);
+      if (timedOut) worker.kill('SIGKILL');
+      await exited;
+    }
+    await connection.close();
+    await temporal.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const ready = new Promise<FromWorker>((resolve) => waiting.set('ready', resolve));
+  const failed = new Promise<never>((_, reject) => {
+    worker.on('message', (m: FromWorker) => m.type === 'error' && reject(new BenchWorkerError(`the bench worker failed: ${m.message}`)));
+    void exited.then(() => reject(new BenchWorkerError(`the bench worker exited with code ${worker.exitCode}`)));
+  });
+  failed.catch(() => undefined);
+  try {
+    await Promise.race([ready, failed]);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return {
+    client,
+    temporal,
+    worker,
+    ask: (message: ToWorker) => {
+      const answer = new Promise<FromWorker>((resolve) => waiting.set(message.type, resolve));
+      worker.send(message);
+      return Promise.race([answer, failed]) as never;
+    },
+    stop: stopAll,
+  };
+}
+
+/** The sample service's spec, in its own namespace so each bench deployment has its own workflow ID. */
+export async function benchSpec(namespace: string, watch: { duration: string; interval: string }): Promise<DeploySpec> {
+  return resolveSpec(
+    {
+      service: 'user-management',
+      namespace,
+      release: 'v1.0.0',
+      image: 'ghcr.io/org/user-management:v1.0.0',
+      change: { reference: 'BENCH', approvedBy: 'bench' },
+      kubernetes: { deployment: 'user-management', container: 'app', stepPods: 0, stepWindow: '0s' },
+      serviceUrl: 'http://user-management.production:8080',
+      database: { url: 'env:DATABASE_URL' },
+      migrations: { command: ['node', 'migrate.js'], rollbackCommand: ['node', 'migrate.js', 'users', '0002'] },
+      smoke: { suite: { name: 'user-management smoke', steps: [{ name: 'Health endpoint', path: '/health' }] } },
+      metrics: { prometheusUrl: 'http://127.0.0.1:9090' },
+      watch: { duration: watch.duration, interval: watch.interval },
+      notifications: { slack: { webhook: 'env:SLACK_WEBHOOK' } },
+      report: { dir: '/tmp/shipwatch-bench-reports' },
+    },
+    { file: 'bench-spec.yaml' },
+  );
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, poll: () => Promise<T | undefined>, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await poll();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface ReactionSample {
+  /** Update sent → the worker's first `kubernetes.rollback` call. */
+  reactionMs: number;
+  /** Update sent → its answer ("accepted …") back at the client. */
+  answerMs: number;
+}
+
+/**
+ * One rollback request timed: the update is sent while the deployment sits in its watch window,
+ * and the reaction ends when the rollback reaches the Kubernetes port in the worker.
+ */
+export async function timeRollback(stack: FakeStack, handle: DeploymentHandle): Promise<ReactionSample> {
+  const sent = Date.now();
+  await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'bench: rollback reaction', requestedBy: 'bench' }] });
+  const answered = Date.now();
+  const calledAt = await waitFor(`the rollback call of ${handle.workflowId}`, 60_000, async () => {
+    const answer = await stack.ask({ type: 'rollbackAt', id: handle.workflowId });
+    return answer.at;
+  });
+  return { reactionMs: calledAt - sent, answerMs: answered - sent };
+}
+
+async function waitForWatch(handle: DeploymentHandle): Promise<void> {
+  await waitFor(`${handle.workflowId} to reach its watch window`, 120_000, async () => {
+    const status = await handle.query(statusQuery);
+    return status.phase === 'WATCH' && (status.watch?.checks ?? 0) >= 1 ? true : undefined;
+  });
+}
+
+export interface ReactionResult {
+  reaction: Distribution;
+  answer: Distribution;
+}
+
+/** Rollback reaction with one deployment at a time (nothing else running). */
+export async function benchReaction(stack: FakeStack, runs: number): Promise<ReactionResult> {
+  const samples: ReactionSample[] = [];
+  for (let i = 0; i < runs; i++) {
+    const spec = await benchSpec(`reaction-${i}`, { duration: '24h', interval: '30s' });
+    const handle = await startDeployment(stack.client, spec, { requestedBy: 'bench' });
+    await waitForWatch(handle);
+    // Let the workflow settle into its watch timer, as a deployment in its window would be.
+    await sleep(300);
+    samples.push(await timeRollback(stack, handle));
+    const report = await handle.result();
+    if (report.outcome !== 'ROLLED_BACK') throw new Error(`${handle.workflowId} ended ${report.outcome}, expected ROLLED_BACK`);
+    if ((i + 1) % 10 === 0 || i + 1 === runs) progress(`  rollback reaction: ${i + 1}/${runs} runs`);
+  }
+  return { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)) };
+}
+
+/** deploymentWorkflowId('scale-NNNN', 'user-management') starts with this. */
+const SCALE_PREFIX = 'deploy-scale-';
+
+export interface ScaleOptions {
+  deployments: number;
+  intervalMs: number;
+  /** How long to watch the steady state (all deployments in their watch windows) for drift and memory. */
+  steadyMs: number;
+  queries: number;
+  rollbacksUnderLoad: number;
+}
+
+export interface ScaleResult {
+  deployments: number;
+  intervalMs: number;
+  /** Start of the first deployment → the last one's first watch check. */
+  rampUpMs: number;
+  memory: {
+    idleMiB: number;
+    inWatchMiB: number;
+    peakMiB: number;
+    endMiB: number;
+    /** V8 heap and external memory of the worker at the end of the steady state (the rest of RSS is native: Rust core, code). */
+    heapUsedMiB: number;
+    externalMiB: number;
+    temporalServerMiB: number | undefined;
+  };
+  /** Each check's lateness against the previous check + interval (scheduler lag + check round trip), steady state. */
+  lateness: Distribution;
+  /** Each check against watch start + k × interval (cumulative), steady state. */
+  drift: Distribution;
+  steadyChecks: number;
+  timeline: Distribution;
+  timelineEvents: number;
+  reactionUnderLoad: ReactionResult | undefined;
+}
+
+/** Opens `deployments` watch windows at once and measures memory, drift, timeline queries and rollbacks under that load. */
+export async function benchScale(stack: FakeStack, options: ScaleOptions): Promise<ScaleResult> {
+  const pid = stack.worker.pid!;
+  await sleep(2_000);
+  const idle = rssMiB(pid) ?? Number.NaN;
+  progress(`  worker idle (bundle loaded): ${idle} MiB resident`);
+  let peak = idle;
+  const sampler = setInterval(() => {
+    const now = rssMiB(pid);
+    if (now !== undefined && now > peak) peak = now;
+  }, 500);
+  try {
+    const interval = `${options.intervalMs / 1000}s`;
+    const ids = Array.from({ length: options.deployments }, (_, i) => `scale-${String(i).padStart(4, '0')}`);
+    const started = Date.now();
+    let startedCount = 0;
+    await pool(ids, 20, async (namespace) => {
+      await startDeployment(stack.client, await benchSpec(namespace, { duration: '24h', interval }), { requestedBy: 'bench' });
+      if (++startedCount % 250 === 0) progress(`  started ${startedCount}/${ids.length} deployments`);
+    });
+    let last = '';
+    await waitFor(
+      `all ${ids.length} deployments to reach their watch windows`,
+      20 * 60_000,
+      async () => {
+        const count = await stack.ask({ type: 'count', prefix: SCALE_PREFIX });
+        const line = `  ${count.inWatch}/${ids.length} deployments in their watch windows, worker ${rssMiB(pid)} MiB`;
+        if (line !== last) progress(line);
+        last = line;
+        return count.inWatch >= ids.length ? count : undefined;
+      },
+      5_000,
+    );
+    const rampUpMs = Date.now() - started;
+    const inWatch = rssMiB(pid) ?? Number.NaN;
+    progress(`  all in watch after ${round(rampUpMs / 1000)} s; steady state for ${options.steadyMs / 1000} s…`);
+    const steadyFrom = Date.now();
+    await sleep(options.steadyMs);
+    const steadyTo = Date.now();
+    const end = rssMiB(pid) ?? Number.NaN;
+    const { memory } = await stack.ask({ type: 'count', prefix: SCALE_PREFIX });
+
+    // Timeline queries of random deployments, one at a time, while the checks go on.
+    progress(`  ${options.queries} timeline queries of random deployments…`);
+    const latencies: number[] = [];
+    let events = 0;
+    for (let q = 0; q < options.queries; q++) {
+      const id = deploymentWorkflowId(ids[Math.floor(Math.random() * ids.length)]!, 'user-management');
+      const t = performance.now();
+      const timeline = await stack.client.workflow.getHandle(id).query(timelineQuery);
+      latencies.push(performance.now() - t);
+      events = timeline.length;
+    }
+
+    let reactionUnderLoad: ReactionResult | undefined;
+    if (options.rollbacksUnderLoad > 0) {
+      progress(`  ${options.rollbacksUnderLoad} rollbacks of random deployments under load…`);
+      const samples: ReactionSample[] = [];
+      const chosen = [...ids].sort(() => Math.random() - 0.5).slice(0, options.rollbacksUnderLoad);
+      for (const namespace of chosen) {
+        const handle = stack.client.workflow.getHandle(deploymentWorkflowId(namespace, 'user-management')) as DeploymentHandle;
+        samples.push(await timeRollback(stack, handle));
+      }
+      reactionUnderLoad = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)) };
+    }
+
+    const { times } = await stack.ask({ type: 'times' });
+    const { lateness, drift, steadyChecks } = checkTimes(times, options.intervalMs, steadyFrom, steadyTo);
+    const serverPid = stack.temporal.process.pid;
+    return {
+      deployments: ids.length,
+      intervalMs: options.intervalMs,
+      rampUpMs,
+      memory: {
+        idleMiB: idle,
+        inWatchMiB: inWatch,
+        peakMiB: peak,
+        endMiB: end,
+        heapUsedMiB: round(memory.heapUsed / 2 ** 20),
+        externalMiB: round(memory.external / 2 ** 20),
+        temporalServerMiB: serverPid ? rssMiB(serverPid) : undefined,
+      },
+      lateness,
+      drift,
+      steadyChecks,
+      timeline: distribution(latencies),
+      timelineEvents: events,
+      reactionUnderLoad,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** Lateness and cumulative drift of the watch checks that ran in [from, to]. */
+export function checkTimes(times: PortTimes, intervalMs: number, from: number, to: number): { lateness: Distribution; drift: Distribution; steadyChecks: number } {
+  const lateness: number[] = [];
+  const drift: number[] = [];
+  for (const [id, checks] of Object.entries(times.checks)) {
+    if (!id.startsWith(SCALE_PREFIX)) continue;
+    const first = checks[0]!;
+    checks.forEach((at, k) => {
+      if (k === 0 || at < from || at > to) return;
+      lateness.push(at - checks[k - 1]! - intervalMs);
+      drift.push(at - (first + k * intervalMs));
+    });
+  }
+  return { lateness: distribution(lateness), drift: distribution(drift), steadyChecks: lateness.length };
+}

@@ -1,0 +1,60 @@
+/**
+ * The benchmark's worker process: the real shipwatch worker (`createShipwatchWorker`, with its
+ * workflow bundle, observability and activities) built on the lean fake ports, run as a child
+ * so the parent can read its resident memory from /proc. It answers the parent over IPC with
+ * the times recorded at the ports.
+ */
+import { createShipwatchWorker } from '../src/worker';
+import { createBenchPorts } from './fake-ports';
+
+export type ToWorker = { type: 'count'; prefix: string } | { type: 'times' } | { type: 'rollbackAt'; id: string } | { type: 'stop' };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'count'; inWatch: number; checks: number; rollbacks: number; memory: NodeJS.MemoryUsage }
+  | { type: 'times'; times: ReturnType<typeof createBenchPorts>['times'] }
+  | { type: 'rollbackAt'; id: string; at?: number }
+  | { type: 'error'; message: string };
+
+const send = (message: FromWorker): void => {
+  process.send?.(message);
+};
+
+async function main(): Promise<void> {
+  const { deps, times } = createBenchPorts();
+  const shipwatch = await createShipwatchWorker({ deps, env: process.env });
+  process.on('message', (message: ToWorker) => {
+    switch (message.type) {
+      case 'count': {
+        const lists = Object.entries(times.checks).filter(([id]) => id.startsWith(message.prefix)).map(([, l]) => l);
+        send({
+          type: 'count',
+          inWatch: lists.length,
+          checks: lists.reduce((n, l) => n + l.length, 0),
+          rollbacks: Object.keys(times.rollback).length,
+          memory: process.memoryUsage(),
+        });
+        return;
+      }
+      case 'times':
+        send({ type: 'times', times });
+        return;
+      case 'rollbackAt': {
+        const at = times.rollback[message.id];
+        send({ type: 'rollbackAt', id: message.id, ...(at !== undefined ? { at } : {}) });
+        return;
+      }
+      case 'stop':
+        shipwatch.worker.shutdown();
+        return;
+    }
+  });
+  const running = shipwatch.run();
+  send({ type: 'ready' });
+  await running;
+  process.exit(0);
+}
+
+main().catch((err: Error) => {
+  send({ type: 'error', message: err.stack ?? err.message });
+  process.exit(1);
+});

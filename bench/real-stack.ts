@@ -1,0 +1,229 @@
+/**
+ * The benchmark part on the whole local stack (Temporal, kwok cluster, PostgreSQL, Prometheus,
+ * the sample service as real processes, a real worker process): shipwatch's deploy and rollback
+ * against `kubectl set image` / `kubectl rollout undo` + `kubectl rollout status` of the same
+ * change on the same cluster, and the rollback request → first change of the Deployment in the API.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { TimelineEvent } from '../src/activities/types';
+import { startDeployment } from '../src/deployments';
+import { loadSpecFile } from '../src/spec/load';
+import { rollbackUpdate, statusQuery } from '../src/workflows/messages';
+import { startStack } from '../tools/local/stack';
+import type { LocalStack } from '../tools/local/stack';
+import { distribution, progress, round, sleep } from './lib';
+import type { Distribution } from './lib';
+
+const NAMESPACE = 'production';
+const DEPLOYMENT = 'user-management';
+const IMAGE = 'ghcr.io/org/user-management';
+
+/** One timed run; all durations in ms. */
+export interface KubectlRun {
+  release: string;
+  /** `kubectl set image` + `kubectl rollout status`. */
+  kubectlDeployMs: number;
+  /** Client start → "Watch window started", minus the configured step windows (none: stepWindow 0). */
+  shipwatchDeployMs: number;
+  /** "Rollout step 1/1" started → "All pods running" on the timeline. */
+  shipwatchRolloutMs: number;
+  /** Each phase of the shipwatch deploy, from its first event to the next phase's first event. */
+  phases: Record<string, number>;
+  /** `kubectl rollout undo` + `kubectl rollout status`. */
+  kubectlUndoMs: number;
+  /** "Rollback started" → "Rollout undone" on the timeline. */
+  shipwatchUndoMs: number;
+  /** Rollback update sent → the workflow closed ROLLED_BACK (client side). */
+  shipwatchRollbackMs: number;
+  /** The workflow's own RollbackRecord.durationMs. */
+  rollbackRecordMs: number;
+  /** Rollback update sent → the Deployment's spec changed (generation bumped) in the API. */
+  reactionToApiMs?: number;
+}
+
+export interface KubectlResult {
+  runs: number;
+  samples: KubectlRun[];
+  kubectlDeployMs: number;
+  shipwatchDeployMs: number;
+  shipwatchRolloutMs: number;
+  deployRatio: number;
+  rolloutRatio: number;
+  kubectlUndoMs: number;
+  shipwatchUndoMs: number;
+  shipwatchRollbackMs: number;
+  undoRatio: number;
+  rollbackRatio: number;
+  reactionToApiMs?: Distribution;
+}
+
+const median = (xs: number[]): number => distribution(xs).p50;
+
+const at = (events: TimelineEvent[], match: (e: TimelineEvent) => boolean, what: string): number => {
+  const e = events.find(match);
+  if (!e) throw new Error(`no timeline event "${what}" in ${events.map((x) => x.title).join(' | ')}`);
+  return Date.parse(e.at);
+};
+
+/** Milliseconds from each phase's first event to the next phase's first event. */
+function phaseDurations(events: TimelineEvent[]): Record<string, number> {
+  const firsts: { phase: string; at: number }[] = [];
+  for (const e of events) if (!firsts.some((f) => f.phase === e.phase)) firsts.push({ phase: e.phase, at: Date.parse(e.at) });
+  const out: Record<string, number> = {};
+  firsts.forEach((f, i) => {
+    const next = firsts[i + 1];
+    if (next) out[f.phase] = next.at - f.at;
+  });
+  return out;
+}
+
+/** A spec of the sample service for `release`: one plain rolling update (stepPods 0), no step window. */
+function writeSpec(stack: LocalStack, release: string, watch: string): string {
+  const path = stack.writeSpec({ release, stepWindow: '0s', watch, interval: '5s' });
+  const doc = parseYaml(readFileSync(path, 'utf8')) as { kubernetes: Record<string, unknown> };
+  doc.kubernetes.stepPods = 0;
+  writeFileSync(path, stringifyYaml(doc));
+  return path;
+}
+
+/** Resolves with the time the Deployment's generation first exceeds `after`. */
+function watchGeneration(kubeconfig: string, after: number): { changed: Promise<number>; stop: () => void } {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  let abort: AbortController | undefined;
+  let stopped = false;
+  const changed = new Promise<number>((resolve, reject) => {
+    new Watch(kc)
+      .watch(
+        `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`,
+        { fieldSelector: `metadata.name=${DEPLOYMENT}` },
+        (_type, obj: { metadata?: { generation?: number } }) => {
+          if ((obj.metadata?.generation ?? 0) > after) resolve(Date.now());
+        },
+        (err) => {
+          if (!stopped && err) reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      )
+      .then((c) => (abort = c), reject);
+  });
+  changed.catch(() => undefined);
+  return {
+    changed,
+    stop: () => {
+      stopped = true;
+      abort?.abort();
+    },
+  };
+}
+
+export async function benchKubectl(options: { runs: number; keepState?: boolean }): Promise<KubectlResult> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-stack-'));
+  const stack = await startStack({ name: 'bench', stateDir, log: (line) => progress(`  ${line}`) });
+  let connection: Connection | undefined;
+  try {
+    await stack.startWorker();
+    connection = await Connection.connect({ address: stack.temporalAddress });
+    const client = new Client({ connection });
+    const kubectl = (...args: string[]) => stack.kubectl(['-n', NAMESPACE, ...args]);
+    const rolloutStatus = () => kubectl('rollout', 'status', `deployment/${DEPLOYMENT}`, '--timeout=300s');
+    const generation = async () => Number(await kubectl('get', `deployment/${DEPLOYMENT}`, '-o', 'jsonpath={.metadata.generation}'));
+    const samples: KubectlRun[] = [];
+
+    for (let i = 0; i < options.runs; i++) {
+      const base = `v1.${i + 1}`;
+      // 1. shipwatch deploys base.0 through every phase, with a 1 s watch window.
+      const deployed = await loadSpecFile(writeSpec(stack, `${base}.0`, '1s'));
+      const t0 = Date.now();
+      const handle = await startDeployment(client, deployed, { requestedBy: 'bench' });
+      const report = await handle.result();
+      if (report.outcome !== 'SUCCEEDED') throw new Error(`shipwatch deploy of ${base}.0 ended ${report.outcome}: ${report.issues.join('; ')}`);
+      const watchAt = at(report.timeline, (e) => e.title.startsWith('Watch window started'), 'Watch window started');
+      const rolloutMs =
+        at(report.timeline, (e) => e.title.startsWith('All pods running'), 'All pods running') -
+        at(report.timeline, (e) => e.phase === 'ROLLOUT' && e.title.startsWith('Rollout step 1/'), 'Rollout step 1/1');
+      progress(`  run ${i + 1}: shipwatch deploy ${base}.0 → watch window in ${watchAt - t0} ms (rollout ${rolloutMs} ms)`);
+
+      // 2. The same kind of change with kubectl.
+      const k0 = Date.now();
+      await kubectl('set', 'image', `deployment/${DEPLOYMENT}`, `app=${IMAGE}:${base}.1`);
+      await rolloutStatus();
+      const kubectlDeployMs = Date.now() - k0;
+      progress(`  run ${i + 1}: kubectl set image ${base}.1 + rollout status: ${kubectlDeployMs} ms`);
+
+      // 3. shipwatch deploys base.2 and is rolled back from its watch window.
+      const toRollBack = await loadSpecFile(writeSpec(stack, `${base}.2`, '10m'));
+      const h2 = await startDeployment(client, toRollBack, { requestedBy: 'bench' });
+      for (;;) {
+        const s = await h2.query(statusQuery);
+        if (s.phase === 'WATCH' && (s.watch?.checks ?? 0) >= 1) break;
+        if (s.outcome !== 'IN_PROGRESS') throw new Error(`shipwatch deploy of ${base}.2 ended ${s.outcome} before its watch window`);
+        await sleep(200);
+      }
+      await sleep(1_000);
+      const watcher = watchGeneration(stack.kubeconfig, await generation());
+      await sleep(300); // the watch is established before the request
+      const r0 = Date.now();
+      await h2.executeUpdate(rollbackUpdate, { args: [{ reason: 'bench: rollback vs kubectl rollout undo', requestedBy: 'bench' }] });
+      const rolledBack = await h2.result();
+      const shipwatchRollbackMs = Date.now() - r0;
+      const changedAt = await Promise.race([watcher.changed, sleep(1_000).then(() => undefined)]);
+      watcher.stop();
+      if (rolledBack.outcome !== 'ROLLED_BACK') throw new Error(`the rollback of ${base}.2 ended ${rolledBack.outcome}`);
+      const shipwatchUndoMs =
+        at(rolledBack.timeline, (e) => e.title.startsWith('Rollout undone'), 'Rollout undone') -
+        at(rolledBack.timeline, (e) => e.title === 'Rollback started', 'Rollback started');
+      progress(`  run ${i + 1}: shipwatch rollback of ${base}.2: ${shipwatchRollbackMs} ms in all, rollout undo ${shipwatchUndoMs} ms`);
+
+      // 4. kubectl: a change, then its undo, timed.
+      await kubectl('set', 'image', `deployment/${DEPLOYMENT}`, `app=${IMAGE}:${base}.3`);
+      await rolloutStatus();
+      const u0 = Date.now();
+      await kubectl('rollout', 'undo', `deployment/${DEPLOYMENT}`);
+      await rolloutStatus();
+      const kubectlUndoMs = Date.now() - u0;
+      progress(`  run ${i + 1}: kubectl rollout undo + rollout status: ${kubectlUndoMs} ms`);
+
+      samples.push({
+        release: base,
+        kubectlDeployMs,
+        shipwatchDeployMs: watchAt - t0,
+        shipwatchRolloutMs: rolloutMs,
+        phases: phaseDurations(report.timeline),
+        kubectlUndoMs,
+        shipwatchUndoMs,
+        shipwatchRollbackMs,
+        rollbackRecordMs: rolledBack.rollback.durationMs ?? Number.NaN,
+        ...(changedAt !== undefined ? { reactionToApiMs: changedAt - r0 } : {}),
+      });
+    }
+
+    const k = median(samples.map((s) => s.kubectlDeployMs));
+    const u = median(samples.map((s) => s.kubectlUndoMs));
+    const result: KubectlResult = {
+      runs: samples.length,
+      samples,
+      kubectlDeployMs: k,
+      shipwatchDeployMs: median(samples.map((s) => s.shipwatchDeployMs)),
+      shipwatchRolloutMs: median(samples.map((s) => s.shipwatchRolloutMs)),
+      deployRatio: round(median(samples.map((s) => s.shipwatchDeployMs)) / k, 2),
+      rolloutRatio: round(median(samples.map((s) => s.shipwatchRolloutMs)) / k, 2),
+      kubectlUndoMs: u,
+      shipwatchUndoMs: median(samples.map((s) => s.shipwatchUndoMs)),
+      shipwatchRollbackMs: median(samples.map((s) => s.shipwatchRollbackMs)),
+      undoRatio: round(median(samples.map((s) => s.shipwatchUndoMs)) / u, 2),
+      rollbackRatio: round(median(samples.map((s) => s.shipwatchRollbackMs)) / u, 2),
+    };
+    const reactions = samples.flatMap((s) => (s.reactionToApiMs !== undefined ? [s.reactionToApiMs] : []));
+    if (reactions.length) result.reactionToApiMs = distribution(reactions);
+    return result;
+  } finally {
+    await connection?.close();
+    await stack.stop();
+    if (!options.keepState) rmSync(stateDir, { recursive: true, force: true });
+  }
+}
