@@ -5,7 +5,7 @@
 #   $SHIPWATCH_CACHE/etcd-$ETCD_VERSION/bin/  etcd etcdctl
 #   $SHIPWATCH_CACHE/kwok-$KWOK_VERSION/bin/  kwok kwokctl
 # A cached version is never rebuilt, so a warm run returns at once. A cold run on 2 cores takes
-# about half an hour, mostly kube-apiserver and kubectl (figures in docs/local-cluster.md).
+# about 19 minutes (13 of them the Kubernetes binaries); figures in docs/local-cluster.md.
 #
 # Usage: tools/build-kube.sh [--print-paths]
 #   --print-paths   after building, print KEY=VALUE lines (KUBE_BIN_DIR, ETCD_BIN_DIR, KWOK_BIN_DIR)
@@ -19,7 +19,7 @@ print_paths=false
 case "${1:-}" in
   "") ;;
   --print-paths) print_paths=true ;;
-  -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown argument '$1' (usage: tools/build-kube.sh [--print-paths])" ;;
 esac
 
@@ -77,7 +77,7 @@ build_kube() {
   local final="$SHIPWATCH_CACHE/kube-$KUBE_VERSION" tmp
   rm -rf "$final".tmp.* # left by an interrupted build; we hold the lock
   tmp="$(mktemp -d "$final.tmp.XXXXXX")"
-  progress "kube $KUBE_VERSION: building ${KUBE_BINARIES[*]} (cold: ~25 min on 2 cores)"
+  progress "kube $KUBE_VERSION: building ${KUBE_BINARIES[*]} (cold: 13 min on 2 busy cores, with module downloads)"
   (cd "$TOOLS_DIR/kube" && go_build_with_progress "kube $KUBE_VERSION" "$tmp/build.log" \
     go build -v -trimpath -ldflags "$ldflags" -o "$tmp/bin/" \
     "${KUBE_BINARIES[@]/#/k8s.io/kubernetes/cmd/}")
