@@ -43,6 +43,8 @@ export KWOK_WORKDIR="$SHIPWATCH_CACHE/kwok"
 KWOKCTL="$KWOK_BIN_DIR/kwokctl"
 KUBECTL="$KUBE_BIN_DIR/kubectl"
 CHAOS_STAGES="$TOOLS_DIR/kwok/chaos-stages.yaml"
+# A Job's pod completes only when annotated shipwatch.dev/exit-code (whoever plays the kubelet decides).
+JOB_STAGES="$TOOLS_DIR/kwok/job-stages.yaml"
 NODES="${SHIPWATCH_CLUSTER_NODES:-3}"
 [[ $NODES =~ ^[1-9][0-9]*$ ]] || die "SHIPWATCH_CLUSTER_NODES must be a positive number, not '$NODES'"
 
@@ -99,6 +101,8 @@ EOF
   cat "$KWOK_DEFAULT_STAGES"
   printf '\n---\n'
   cat "$CHAOS_STAGES"
+  printf '\n---\n'
+  cat "$JOB_STAGES"
 }
 
 # run_kwokctl ARGS...: kwokctl with fd 9 closed. with_lock holds its lock on fd 9, and the
@@ -211,6 +215,7 @@ cmd_up() {
   local start; start=$(date +%s)
   "$TOOLS_DIR/build-kube.sh" # instant when cached; builds everything on first use
   [[ -f $CHAOS_STAGES ]] || die "missing $CHAOS_STAGES"
+  [[ -f $JOB_STAGES ]] || die "missing $JOB_STAGES"
   local config
   config="$(render_config)"
   if [[ -d $KWOK_CLUSTER_DIR ]]; then
