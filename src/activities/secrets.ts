@@ -19,6 +19,11 @@ export class SecretNotFoundError extends SecretUnavailableError {
   }
 }
 
+/** True for a value written as a secret reference (`env:NAME` or `file:PATH`), as the spec schema defines them. */
+export function isSecretRef(value: string): boolean {
+  return /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/.test(value);
+}
+
 /** Resolves one reference; throws SecretNotFoundError (never echoing a value) when it is missing. */
 export async function resolveSecret(ref: string): Promise<string> {
   const colon = ref.indexOf(':');

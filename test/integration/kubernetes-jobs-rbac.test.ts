@@ -59,7 +59,7 @@ function deployment(name: string): string {
 }
 
 function job(jobName: string, image = NEW): MigrationJobInput {
-  return { namespace: NS, jobName, image, command: ['node', 'dist/examples/user-management/src/migrate.js', '--no-input'], env: { LOG_LEVEL: 'info' }, timeoutMs: 60_000 };
+  return { namespace: NS, jobName, image, command: ['node', 'dist/examples/user-management/src/migrate.js', '--no-input'], env: { LOG_LEVEL: 'info', DATABASE_URL: 'env:SHIPWATCH_TEST_MIGRATION_DATABASE_URL' }, timeoutMs: 60_000 };
 }
 
 /** Plays the kubelet for a Job: once its pod exists, writes its log and sets its exit code. */
@@ -87,6 +87,7 @@ async function serviceAccountConfig(namespace: string, name: string): Promise<Ku
 }
 
 beforeAll(async () => {
+  process.env.SHIPWATCH_TEST_MIGRATION_DATABASE_URL = 'postgres://migrator:s3cret@127.0.0.1:5432/users';
   cluster = await startCluster('kube-jobs-rbac-test');
   durations.clusterUp = cluster.upMs;
   core = cluster.kc.makeApiClient(CoreV1Api);
@@ -120,6 +121,12 @@ describe('with only the permissions of deploy/rbac.yaml', () => {
     expect(again.applied).toEqual(result.applied);
     const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: 'job-name=user-management-migrate-v1-0-0' });
     expect(pods.items).toHaveLength(1);
+    // The secret reference was resolved on the worker into a Secret the Job reads; the Job spec holds no value.
+    const env = pods.items[0]!.spec!.containers[0]!.env!;
+    expect(env.find((e) => e.name === 'LOG_LEVEL')).toEqual({ name: 'LOG_LEVEL', value: 'info' });
+    expect(env.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toMatchObject({ name: 'user-management-migrate-v1-0-0-env', key: 'DATABASE_URL' });
+    const secret = await core.readNamespacedSecret({ name: 'user-management-migrate-v1-0-0-env', namespace: NS });
+    expect(Buffer.from(secret.data!.DATABASE_URL!, 'base64').toString()).toBe(process.env.SHIPWATCH_TEST_MIGRATION_DATABASE_URL);
   });
 
   test('migration Job: failure carries its logs in the error', async () => {

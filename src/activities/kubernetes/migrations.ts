@@ -3,8 +3,9 @@
  * --for=condition=complete`): created under a deterministic name so a retried activity finds the Job
  * it already started, waited for with heartbeats, its logs collected and its `[X] name` lines parsed.
  */
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
 import { MigrationFailedError } from '../errors';
+import { isSecretRef, resolveSecret } from '../secrets';
 import type { MigrationJobInput, MigrationResult, ProgressContext } from '../types';
 import type { KubeClients } from './api';
 import { kube, mapApiError, sleep, statusOf, throwIfAborted } from './api';
@@ -43,6 +44,37 @@ function jobCondition(job: V1Job, type: string): { message?: string; reason?: st
   return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 }
 
+/** The Secret holding the Job's resolved secret references: values never sit in the Job spec. */
+export function envSecretName(jobName: string): string {
+  return `${jobName}-env`.slice(0, 253);
+}
+
+/**
+ * The Job's env: plain values as they are, secret references (`env:NAME`, `file:PATH`, resolved on
+ * the worker) through a Secret of their own, as a kubelet would read them.
+ */
+function jobEnv(input: MigrationJobInput): V1EnvVar[] {
+  return Object.entries(input.env).map(([name, value]) =>
+    isSecretRef(value) ? { name, valueFrom: { secretKeyRef: { name: envSecretName(input.jobName), key: name } } } : { name, value },
+  );
+}
+
+async function createEnvSecret(c: KubeClients, input: MigrationJobInput): Promise<void> {
+  const refs = Object.entries(input.env).filter(([, value]) => isSecretRef(value));
+  if (!refs.length) return;
+  const stringData = Object.fromEntries(await Promise.all(refs.map(async ([name, ref]) => [name, await resolveSecret(ref)] as const)));
+  const name = envSecretName(input.jobName);
+  try {
+    await c.core.createNamespacedSecret({
+      namespace: input.namespace,
+      body: { metadata: { name, namespace: input.namespace, labels: { [MIGRATION_LABEL]: input.jobName, 'app.kubernetes.io/managed-by': 'shipwatch' } }, stringData },
+    });
+  } catch (err) {
+    // 409: a previous attempt created it for the same Job.
+    if (statusOf(err) !== 409) throw mapApiError(`create secret/${name} in namespace ${input.namespace}`, err);
+  }
+}
+
 function jobBody(input: MigrationJobInput, timeoutMs: number): V1Job {
   return {
     apiVersion: 'batch/v1',
@@ -62,7 +94,7 @@ function jobBody(input: MigrationJobInput, timeoutMs: number): V1Job {
               name: 'migrate',
               image: input.image,
               command: input.command,
-              env: Object.entries(input.env).map(([name, value]) => ({ name, value })),
+              env: jobEnv(input),
             },
           ],
         },
@@ -77,6 +109,7 @@ export async function runMigrationJob(c: KubeClients, input: MigrationJobInput, 
   const started = new Date(startedAt).getTime();
   const where = `job/${input.jobName} in namespace ${input.namespace}`;
 
+  await createEnvSecret(c, input);
   let job: V1Job;
   try {
     job = await c.batch.createNamespacedJob({ namespace: input.namespace, body: jobBody(input, input.timeoutMs) });
