@@ -45,9 +45,18 @@ k -n verify rollout status deployment/web --timeout=60s >/dev/null || fail "roll
   fail "rollout undo did not restore the old image"
 ok "rollout undo restored example.com/web:1.0"
 
+# A Job's pod finishes only when annotated shipwatch.dev/exit-code (tools/kwok/job-stages.yaml).
 k -n verify create job migrate --image=example.com/migrate:1.0 >/dev/null
+pod=""
+for _ in $(seq 50); do
+  pod="$(k -n verify get pods -l job-name=migrate --field-selector=status.phase=Running -o name 2>/dev/null | head -1)"
+  [[ -n $pod ]] && break
+  sleep 0.2
+done
+[[ -n $pod ]] || fail "the job's pod did not start"
+k -n verify annotate "$pod" shipwatch.dev/exit-code=0 >/dev/null
 k -n verify wait --for=condition=complete job/migrate --timeout=60s >/dev/null || fail "job did not complete"
-ok "job completed"
+ok "job completed (pod annotated shipwatch.dev/exit-code=0)"
 
 k -n verify apply -f - >/dev/null <<'EOF'
 apiVersion: batch/v1
