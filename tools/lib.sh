@@ -24,7 +24,9 @@ with_lock() {
   mkdir -p "$SHIPWATCH_CACHE/.locks"
   (
     flock -x 9
-    "$@"
+    # 9>&-: commands started here (daemons especially) must not inherit the lock's descriptor, or
+    # they would hold the lock for as long as they live.
+    "$@" 9>&-
   ) 9>"$SHIPWATCH_CACHE/.locks/$name.lock"
 }
 
