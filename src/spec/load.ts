@@ -155,7 +155,7 @@ function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest:
     },
     serviceUrl: spec.serviceUrl.replace(/\/$/, ''),
     healthPath: spec.healthPath,
-    ...(spec.database ? { database: spec.database as NonNullable<DeploySpec['database']> } : {}),
+    ...(spec.database ? { database: spec.database } : {}),
     ...(spec.migrations
       ? {
           migrations: {
