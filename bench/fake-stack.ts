@@ -4,7 +4,7 @@
  * Measures the rollback reaction, the timeline query with many deployments open, and the worker's
  * memory and check-time drift with every deployment in its watch window.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,11 +16,12 @@ import { resolveSpec } from '../src/spec/load';
 import type { DeploySpec } from '../src/spec/types';
 import { deploymentWorkflowId, rollbackUpdate, statusQuery, timelineQuery } from '../src/workflows/messages';
 import { freeLoopbackPort } from '../tools/local/stack';
-import { startDevServer } from '../tools/local/temporal';
+import { devServerArgs, startDevServer, waitForPort } from '../tools/local/temporal';
+import { ensureTool } from '../tools/local/tools';
 import type { DevServer } from '../tools/local/temporal';
 import type { FromWorker, ToWorker } from './fake-worker';
 import type { PortTimes } from './fake-ports';
-import { distribution, pool, progress, round, rssMiB, sleep } from './lib';
+import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep } from './lib';
 import type { Distribution } from './lib';
 
 /** The benchmark worker could not start or stopped answering. */
@@ -36,10 +37,40 @@ export interface FakeStack {
   stop(): Promise<void>;
 }
 
-export async function startFakeStack(): Promise<FakeStack> {
-  const dir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-'));
+/**
+ * The dev server with an in-memory SQLite store unless `dbFile` is given: with a file on this
+ * machine's disk the server spent its time in fsync (25% iowait) and fell behind at a few hundred
+ * deployments, which measures the disk, not shipwatch. Production scale runs Temporal on PostgreSQL.
+ */
+async function startBenchTemporal(dbFile: string | undefined): Promise<DevServer> {
   const port = await freeLoopbackPort();
-  const temporal = await startDevServer({ port, uiPort: await freeLoopbackPort(), dbFile: join(dir, 'temporal.db') });
+  const uiPort = await freeLoopbackPort();
+  if (dbFile) return startDevServer({ port, uiPort, dbFile });
+  const args = devServerArgs({ port, uiPort, dbFile: '' });
+  const at = args.indexOf('--db-filename');
+  args.splice(at, 2);
+  const child = spawn(ensureTool('temporal-cli'), args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await Promise.race([
+    waitForPort(port, 60_000),
+    exited.then(() => {
+      throw new BenchWorkerError(`the Temporal dev server exited with code ${child.exitCode} while starting`);
+    }),
+  ]);
+  return {
+    address: `127.0.0.1:${port}`,
+    uiUrl: `http://127.0.0.1:${uiPort}`,
+    process: child,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function startFakeStack(options: { dbFile?: string } = {}): Promise<FakeStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-'));
+  const temporal = await startBenchTemporal(options.dbFile);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const metricsPort = await freeLoopbackPort();
@@ -211,6 +242,8 @@ export interface ScaleResult {
     temporalServerMiB: number | undefined;
   };
   /** Each check's lateness against the previous check + interval (scheduler lag + check round trip), steady state. */
+  /** CPU the worker and the Temporal server used during the steady state, in cores (1 = one core busy). */
+  cpu: { workerCores: number; serverCores: number; loadAverage: string };
   lateness: Distribution;
   /** Each check against watch start + k × interval (cumulative), steady state. */
   drift: Distribution;
@@ -256,9 +289,13 @@ export async function benchScale(stack: FakeStack, options: ScaleOptions): Promi
     const rampUpMs = Date.now() - started;
     const inWatch = rssMiB(pid) ?? Number.NaN;
     progress(`  all in watch after ${round(rampUpMs / 1000)} s; steady state for ${options.steadyMs / 1000} s…`);
+    const serverPid = stack.temporal.process.pid ?? 0;
+    const cpuBefore = { worker: cpuSeconds(pid) ?? 0, server: cpuSeconds(serverPid) ?? 0 };
     const steadyFrom = Date.now();
     await sleep(options.steadyMs);
     const steadyTo = Date.now();
+    const cpuShare = (now: number | undefined, before: number) => round(((now ?? before) - before) / ((steadyTo - steadyFrom) / 1000), 2);
+    const cpu = { workerCores: cpuShare(cpuSeconds(pid), cpuBefore.worker), serverCores: cpuShare(cpuSeconds(serverPid), cpuBefore.server), loadAverage: machine().loadAverage };
     const end = rssMiB(pid) ?? Number.NaN;
     const { memory } = await stack.ask({ type: 'count', prefix: SCALE_PREFIX });
 
@@ -288,8 +325,8 @@ export async function benchScale(stack: FakeStack, options: ScaleOptions): Promi
 
     const { times } = await stack.ask({ type: 'times' });
     const { lateness, drift, steadyChecks } = checkTimes(times, options.intervalMs, steadyFrom, steadyTo);
-    const serverPid = stack.temporal.process.pid;
     return {
+      cpu,
       deployments: ids.length,
       intervalMs: options.intervalMs,
       rampUpMs,

@@ -14,19 +14,18 @@ import type { TimelineEvent } from '../src/activities/types';
 import { startDeployment } from '../src/deployments';
 import { loadSpecFile } from '../src/spec/load';
 import { rollbackUpdate, statusQuery } from '../src/workflows/messages';
-import { startStack } from '../tools/local/stack';
+import { deploymentManifest, startStack } from '../tools/local/stack';
 import type { LocalStack } from '../tools/local/stack';
 import { distribution, progress, round, sleep } from './lib';
 import type { Distribution } from './lib';
 
 const NAMESPACE = 'production';
 const DEPLOYMENT = 'user-management';
-const IMAGE = 'ghcr.io/org/user-management';
 
 /** One timed run; all durations in ms. */
 export interface KubectlRun {
   release: string;
-  /** `kubectl set image` + `kubectl rollout status`. */
+  /** `kubectl apply` of the release's manifest (what `set image` does, plus its VERSION env) + `kubectl rollout status`. */
   kubectlDeployMs: number;
   /** Client start → "Watch window started", minus the configured step windows (none: stepWindow 0). */
   shipwatchDeployMs: number;
@@ -131,6 +130,7 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
     const client = new Client({ connection });
     const kubectl = (...args: string[]) => stack.kubectl(['-n', NAMESPACE, ...args]);
     const rolloutStatus = () => kubectl('rollout', 'status', `deployment/${DEPLOYMENT}`, '--timeout=300s');
+    const applyRelease = (release: string) => stack.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'kubectl-bench', '-f', '-'], deploymentManifest(release));
     const generation = async () => Number(await kubectl('get', `deployment/${DEPLOYMENT}`, '-o', 'jsonpath={.metadata.generation}'));
     const samples: KubectlRun[] = [];
 
@@ -148,9 +148,11 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
         at(report.timeline, (e) => e.phase === 'ROLLOUT' && e.title.startsWith('Rollout step 1/'), 'Rollout step 1/1');
       progress(`  run ${i + 1}: shipwatch deploy ${base}.0 → watch window in ${watchAt - t0} ms (rollout ${rolloutMs} ms)`);
 
-      // 2. The same kind of change with kubectl.
+      // 2. The same change with kubectl: the release's manifest (image and VERSION env, as the
+      // shipwatch spec applies it; a bare `set image` leaves VERSION behind, and the smoke suite
+      // after a later rollback then sees the wrong version), then rollout status.
       const k0 = Date.now();
-      await kubectl('set', 'image', `deployment/${DEPLOYMENT}`, `app=${IMAGE}:${base}.1`);
+      await applyRelease(`${base}.1`);
       await rolloutStatus();
       const kubectlDeployMs = Date.now() - k0;
       progress(`  run ${i + 1}: kubectl set image ${base}.1 + rollout status: ${kubectlDeployMs} ms`);
@@ -161,7 +163,10 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
       for (;;) {
         const s = await h2.query(statusQuery);
         if (s.phase === 'WATCH' && (s.watch?.checks ?? 0) >= 1) break;
-        if (s.outcome !== 'IN_PROGRESS') throw new Error(`shipwatch deploy of ${base}.2 ended ${s.outcome} before its watch window`);
+        if (s.outcome !== 'IN_PROGRESS') {
+          const ended = await h2.result().catch((err: Error) => ({ issues: [err.message] }));
+          throw new Error(`shipwatch deploy of ${base}.2 ended ${s.outcome} before its watch window: ${ended.issues.join('; ')}`);
+        }
         await sleep(200);
       }
       await sleep(1_000);
@@ -173,14 +178,14 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
       const shipwatchRollbackMs = Date.now() - r0;
       const changedAt = await Promise.race([watcher.changed, sleep(1_000).then(() => undefined)]);
       watcher.stop();
-      if (rolledBack.outcome !== 'ROLLED_BACK') throw new Error(`the rollback of ${base}.2 ended ${rolledBack.outcome}`);
+      if (rolledBack.outcome !== 'ROLLED_BACK') throw new Error(`the rollback of ${base}.2 ended ${rolledBack.outcome}: ${rolledBack.issues.join('; ')}`);
       const shipwatchUndoMs =
         at(rolledBack.timeline, (e) => e.title.startsWith('Rollout undone'), 'Rollout undone') -
         at(rolledBack.timeline, (e) => e.title === 'Rollback started', 'Rollback started');
       progress(`  run ${i + 1}: shipwatch rollback of ${base}.2: ${shipwatchRollbackMs} ms in all, rollout undo ${shipwatchUndoMs} ms`);
 
       // 4. kubectl: a change, then its undo, timed.
-      await kubectl('set', 'image', `deployment/${DEPLOYMENT}`, `app=${IMAGE}:${base}.3`);
+      await applyRelease(`${base}.3`);
       await rolloutStatus();
       const u0 = Date.now();
       await kubectl('rollout', 'undo', `deployment/${DEPLOYMENT}`);

@@ -52,6 +52,7 @@ function summary(r: Results): string {
     lines.push(`  worker RSS: idle ${s.memory.idleMiB} MiB, all in watch ${s.memory.inWatchMiB} MiB, peak ${s.memory.peakMiB} MiB, end ${s.memory.endMiB} MiB (V8 heap ${s.memory.heapUsedMiB} MiB) — target < ${TARGETS.memoryMiB} MB: ${verdict(s.memory.peakMiB * 1.048576 < TARGETS.memoryMiB)}; Temporal dev server ${s.memory.temporalServerMiB ?? '?'} MiB`);
     lines.push(`  check lateness (vs previous check + interval): ${formatDistribution(s.lateness)} — target < ${TARGETS.driftMs} ms: ${verdict(s.lateness.max < TARGETS.driftMs)}`);
     lines.push(`  cumulative drift (vs watch start + k × interval): ${formatDistribution(s.drift)} over ${s.steadyChecks} steady-state checks`);
+    lines.push(`  CPU in the steady state: worker ${s.cpu.workerCores} cores, Temporal dev server ${s.cpu.serverCores} cores (machine load ${s.cpu.loadAverage})`);
     if (s.reactionUnderLoad) lines.push(`  rollback reaction under load: ${formatDistribution(s.reactionUnderLoad.reaction)}`);
   }
   if (r.kubectl) {
@@ -79,9 +80,10 @@ async function main(): Promise<void> {
     .option('--queries <n>', 'timeline queries', (v) => Number(v), 500)
     .option('--rollbacks-under-load <n>', 'rollbacks timed with the deployments open', (v) => Number(v), 10)
     .option('--kubectl-runs <n>', 'deploy/rollback runs each for shipwatch and kubectl', (v) => Number(v), 3)
+    .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; deployments: number; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; out: string }>();
+  const o = program.opts<{ only: string; runs: number; deployments: number; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; temporalDb?: string; out: string }>();
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
 
@@ -91,7 +93,10 @@ async function main(): Promise<void> {
 
   if (parts.includes('reaction') || parts.includes('scale')) {
     progress('starting the Temporal dev server and the bench worker (real worker, fake ports)…');
-    const stack = await startFakeStack();
+    const stack = await startFakeStack(o.temporalDb ? { dbFile: o.temporalDb } : {});
+    const stopOnSignal = () => void stack.stop().then(() => process.exit(130));
+    process.once('SIGINT', stopOnSignal);
+    process.once('SIGTERM', stopOnSignal);
     try {
       if (parts.includes('reaction')) {
         progress(`rollback reaction: ${o.runs} runs…`);
@@ -115,6 +120,8 @@ async function main(): Promise<void> {
       }
     } finally {
       progress('stopping the bench worker and Temporal…');
+      process.off('SIGINT', stopOnSignal);
+      process.off('SIGTERM', stopOnSignal);
       await stack.stop();
     }
   }
