@@ -63,6 +63,7 @@ function summary(r: Results): string {
     lines.push(`rollback vs kubectl rollout undo + rollout status:`);
     lines.push(`  kubectl: ${k.kubectlUndoMs} ms; shipwatch rollout undo: ${k.shipwatchUndoMs} ms → ratio ${k.undoRatio} — target ≤ ${TARGETS.rollbackRatio}: ${verdict(k.undoRatio <= TARGETS.rollbackRatio)}`);
     lines.push(`  shipwatch whole rollback (request → ROLLED_BACK: undo, verify, smoke on old version, notify, report): ${k.shipwatchRollbackMs} ms → ratio ${k.rollbackRatio}`);
+    if (k.failures.length) lines.push(`  ${k.failures.length} run(s) failed and were retried (see the JSON): ${k.failures.map((f) => f.slice(0, 160)).join(' | ')}`);
     if (k.reactionToApiMs) lines.push(`  rollback request → Deployment changed in the API: ${formatDistribution(k.reactionToApiMs)}`);
   }
   for (const [part, error] of Object.entries(r.errors)) lines.push(`${part}: FAILED — ${error}`);
