@@ -14,9 +14,9 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setH
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -96,6 +96,36 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     return env;
   };
 
+  /**
+   * Points kwok's `kubectl logs` for the pod at its log file, as soon as the pod is scheduled (a
+   * kubelet has a log from the container's start, so a log scan right after Ready finds one).
+   */
+  const registered = new Map<string, string>();
+  const registerLogs = async (pod: V1Pod, containerName: string): Promise<string> => {
+    const name = pod.metadata!.name!;
+    const known = registered.get(name);
+    if (known) return known;
+    mkdirSync(options.logDir!, { recursive: true });
+    const logsFile = join(options.logDir!, `${options.namespace}_${name}_${containerName}.log`);
+    writeFileSync(logsFile, '', { flag: 'a' });
+    registered.set(name, logsFile);
+    await custom
+      .createNamespacedCustomObject({
+        group: 'kwok.x-k8s.io',
+        version: 'v1alpha1',
+        namespace: options.namespace,
+        plural: 'logs',
+        body: {
+          apiVersion: 'kwok.x-k8s.io/v1alpha1',
+          kind: 'Logs',
+          metadata: { name, namespace: options.namespace },
+          spec: { logs: [{ containers: [containerName], logsFile, follow: true }] },
+        },
+      })
+      .catch((err: Error) => say(`pod ${name}: could not register its log file with kwok: ${err.message}`));
+    return logsFile;
+  };
+
   const spawnContainer = async (pod: V1Pod, extra: Record<string, string>) => {
     const name = pod.metadata!.name!;
     const container = pod.spec!.containers.find((c) => c.name === options.container) ?? pod.spec!.containers[0]!;
@@ -112,26 +142,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     child.on('error', (err) => say(`pod ${name}: ${err.message}`));
     // The container log, in the CRI format kwok serves to `kubectl logs` (and the log scan) once a
     // kwok `Logs` object names the file.
-    let log: ReturnType<typeof createWriteStream> | undefined;
-    if (options.logDir) {
-      mkdirSync(options.logDir, { recursive: true });
-      const logsFile = join(options.logDir, `${options.namespace}_${name}_${container.name}.log`);
-      log = createWriteStream(logsFile, { flags: 'a' });
-      await custom
-        .createNamespacedCustomObject({
-          group: 'kwok.x-k8s.io',
-          version: 'v1alpha1',
-          namespace: options.namespace,
-          plural: 'logs',
-          body: {
-            apiVersion: 'kwok.x-k8s.io/v1alpha1',
-            kind: 'Logs',
-            metadata: { name, namespace: options.namespace },
-            spec: { logs: [{ containers: [container.name], logsFile, follow: true }] },
-          },
-        })
-        .catch((err: Error) => say(`pod ${name}: could not register its log file with kwok: ${err.message}`));
-    }
+    const log = options.logDir ? createWriteStream(await registerLogs(pod, container.name), { flags: 'a' }) : undefined;
     const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line) log?.write(`${criLine(stream, line)}\n`);
     };
@@ -196,6 +207,10 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     for (const pod of list.items) {
       const name = pod.metadata?.name;
       if (!name) continue;
+      if (options.logDir && pod.spec?.nodeName) {
+        const container = pod.spec.containers.find((c) => c.name === options.container) ?? pod.spec.containers[0]!;
+        await registerLogs(pod, container.name);
+      }
       const running =
         !pod.metadata?.deletionTimestamp &&
         pod.status?.phase === 'Running' &&
@@ -224,13 +239,31 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   loop = tick();
 
   // The Service: round robin over processes that answer their health check.
-  const service = createServer((req, res) => {
-    const ready = [...processes.values()].filter((p) => p.ready);
-    if (!ready.length) {
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('no ready pods behind the service\n');
-      return;
+  // kwok marks a pod Ready without a process behind it; a real readiness probe would not. So when
+  // no process answers yet (the first seconds after a rollout or rollback), hold the request up to
+  // 10 s for one to come up instead of failing it, as traffic behind real readiness gates would.
+  const readyProcess = async (): Promise<PodProcess | undefined> => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const ready = [...processes.values()].filter((p) => p.ready);
+      if (ready.length) return ready[roundRobin++ % ready.length];
+      if (Date.now() > deadline || stopped) return undefined;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const target = ready[roundRobin++ % ready.length]!;
+  };
+
+  const service = createServer((req, res) => {
+    req.pause();
+    void readyProcess().then((target) => {
+      if (!target) {
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('no ready pods behind the service\n');
+        return;
+      }
+      forward(req, res, target);
+    });
+  });
+
+  const forward = (req: IncomingMessage, res: ServerResponse, target: PodProcess) => {
     const upstream = request(
       { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
@@ -243,7 +276,8 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       res.end(`pod ${target.pod} failed: ${err.message}\n`);
     });
     req.pipe(upstream);
-  });
+    req.resume();
+  };
 
   // cAdvisor + kube-state-metrics + the pods' own metrics, labelled by pod.
   const metrics = createServer((req, res) => {
