@@ -105,7 +105,7 @@ test('a worker killed with SIGKILL mid-rollout and restarted: the deployment com
   expect(ended.outcome).toBe('SUCCEEDED');
   const events = await timeline(ID, env);
   expect(timelineProblems(events)).toEqual([]);
-  expect(events.filter((e) => /^Health check passed/.test(e.title))).toHaveLength(3);
+  expect(events.filter((e) => /^Health check passed – Pod \d/.test(e.title))).toHaveLength(3);
   expect(stack.runner.pods().map((p) => p.version)).toEqual(['v1.2.0', 'v1.2.0', 'v1.2.0']);
 });
 
@@ -135,9 +135,10 @@ test('the Temporal Web UI finds the deployment by service', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const query = encodeURIComponent(`ShipwatchService="user-management"`);
     await page.goto(`${stack.uiUrl}/namespaces/default/workflows?query=${query}`);
-    await page.getByText(ID).first().waitFor({ timeout: 60_000 });
+    const link = page.getByRole('link', { name: ID }).first();
+    await link.waitFor({ timeout: 60_000 });
     await page.screenshot({ path: join(artifacts, 'web-ui-deployments.png'), fullPage: true });
-    await page.getByText(ID).first().click();
+    await link.click();
     await page.getByText('Deploy user-management').first().waitFor({ timeout: 60_000 });
     await page.screenshot({ path: join(artifacts, 'web-ui-deployment.png'), fullPage: true });
   } finally {
