@@ -3,9 +3,12 @@
  * adapters. Settings: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_*
  * (Temporal), KUBECONFIG (Kubernetes), SHIPWATCH_TASK_QUEUE (default "shipwatch"),
  * SHIPWATCH_METRICS_ADDRESS (host:port of /metrics, /healthz, /readyz; default 0.0.0.0:9464,
- * "off" to disable), SHIPWATCH_LOG_LEVEL. Secrets that specs reference as env:NAME are read from
+ * "off" to disable), SHIPWATCH_LOG_LEVEL, SHIPWATCH_MAX_CACHED_WORKFLOWS (workflows kept in memory
+ * between tasks; fewer trades memory for replays). Secrets that specs reference as env:NAME are read from
  * this process's environment.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
@@ -67,13 +70,27 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
       `Cannot reach Temporal at ${settings.address}: ${(err as Error).message}. Start a local one with 'npm run temporal', or set TEMPORAL_ADDRESS.`,
     );
   }
+  // `npm run build` bundles the workflows ahead (tools/bundle-workflows.ts, with the observability
+  // interceptors inside); from source, the worker bundles them itself at start.
+  const prebuilt = join(__dirname, '..', 'workflow-bundle.js');
+  const workflows = existsSync(prebuilt)
+    ? { workflowBundle: { codePath: prebuilt } }
+    : { workflowsPath: require.resolve('./workflows') };
+  const maxCached = env.SHIPWATCH_MAX_CACHED_WORKFLOWS ? Number(env.SHIPWATCH_MAX_CACHED_WORKFLOWS) : undefined;
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE,
-    workflowsPath: require.resolve('./workflows'),
+    ...workflows,
+    ...(maxCached !== undefined && Number.isInteger(maxCached) ? { maxCachedWorkflows: maxCached } : {}),
     activities: createActivities(deps),
-    ...(observability ? { interceptors: observability.interceptors, sinks: observability.sinks } : {}),
+    ...(observability
+      ? {
+          interceptors:
+            'workflowBundle' in workflows ? { activity: observability.interceptors.activity ?? [] } : observability.interceptors,
+          sinks: observability.sinks,
+        }
+      : {}),
   });
   observability?.attachWorker(worker);
   return {

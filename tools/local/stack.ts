@@ -100,9 +100,9 @@ const SECRETS = {
 
 /** Compiles the project once if its output is missing: the pods run the compiled sample service. */
 export async function ensureBuilt(log: (line: string) => void = () => undefined): Promise<void> {
-  if (existsSync(join(REPO, 'dist', 'examples', 'user-management', 'src', 'main.js')) && existsSync(join(REPO, 'dist', 'src', 'worker.js'))) return;
+  if (existsSync(join(REPO, 'dist', 'examples', 'user-management', 'src', 'main.js')) && existsSync(join(REPO, 'dist', 'workflow-bundle.js'))) return;
   log('compiling the project (npm run build)…');
-  await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO });
+  await run('npm', ['run', 'build'], { cwd: REPO });
 }
 
 function parseEnvLines(text: string): Record<string, string> {
