@@ -27,10 +27,17 @@ jest.setTimeout(600_000);
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createDeploymentEnv(), bundleWorkflows()]);
+  bundle = await bundleWorkflows();
 });
-afterAll(async () => env?.teardown());
+// A fresh server per scenario: on one shared time-skipping server, a scenario following one that
+// had closed was seen to wait forever for its first timer (see docs/workflow.md, "Tests").
+beforeEach(async () => {
+  env = await createDeploymentEnv();
+});
+afterEach(async () => env?.teardown());
 
+/** Notifications of the deployment itself (the review reminder fires on its own, 7 days later). */
+const kinds = (world: { notifications: { kind: string }[] }) => world.notifications.map((n) => n.kind).filter((k) => k !== 'review_reminder');
 const at = (e: TimelineEvent | undefined) => Date.parse(e!.at);
 const find = (report: DeploymentReport, title: string | RegExp) =>
   report.timeline.find((e) => (typeof title === 'string' ? e.title.startsWith(title) : title.test(e.title)));
@@ -53,6 +60,11 @@ test('happy path through the full 24-hour watch at 30 s: every phase, 33/67/100%
       runs = await runChain(client, handle.workflowId, handle.firstExecutionRunId);
       const queried = await handle.query(reportQuery);
       expect(queried.outcome).toBe('SUCCEEDED');
+      // The review reminder outlives the deployment and fires on its own, 7 days after the start.
+      const reminder = client.workflow.getHandle(`${handle.workflowId}-review-${handle.firstExecutionRunId}`);
+      await reminder.result();
+      const described = await reminder.describe();
+      expect(described.closeTime!.getTime() - Date.parse(report.startedAt)).toBeGreaterThanOrEqual(7 * 86_400_000);
     },
   });
   expect(report.outcome).toBe('SUCCEEDED');
@@ -73,52 +85,12 @@ test('happy path through the full 24-hour watch at 30 s: every phase, 33/67/100%
   expect(report.availability?.failures).toBe(0);
   expect(report.watch?.checks).toBeGreaterThanOrEqual(24 * 120);
   expect(Date.parse(report.watch!.endedAt!) - Date.parse(report.watch!.startedAt)).toBeGreaterThanOrEqual(24 * 3_600_000);
-  expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'completed']);
+  expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'completed', 'review_reminder']);
   // Secrets stay references all the way into the activities.
   expect(JSON.stringify(world.calls)).toContain('env:DATABASE_URL');
   expect(runs.length).toBeGreaterThan(1);
   for (const run of runs) expect(run.events).toBeLessThan(3_000);
   figures.happyPath24h = { runs: runs.length, eventsPerRun: runs.map((r) => r.events), maxEvents: Math.max(...runs.map((r) => r.events)), budget: HISTORY_BUDGET };
-});
-
-test('rollback update at hour 3: the report says rolled back, why, by whom and how long it took; a second request is refused', async () => {
-  const world = createFakeDeps();
-  const spec = await testSpec();
-  let report!: DeploymentReport;
-  let answer: unknown;
-  let refusal = '';
-  let runs = 0;
-  await runScenario(env, bundle, {
-    spec,
-    world,
-    record: 'rollback-signal-hour-3',
-    during: async (handle) => {
-      await env.sleep('3 hours');
-      answer = await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'error spike reported by support', requestedBy: 'bob' }] });
-      // An update to a closed run would wait for a worker; ask again while the rollback runs.
-      refusal = await handle
-        .executeUpdate(rollbackUpdate, { args: [{ reason: 'again', requestedBy: 'bob' }] })
-        .then(() => 'accepted')
-        .catch((err: WorkflowUpdateFailedError) => String((err.cause)?.message ?? err.message));
-    },
-    after: async (handle, client) => {
-      report = await handle.result();
-      runs = (await runChain(client, handle.workflowId, handle.firstExecutionRunId)).length;
-    },
-  });
-  expect(answer).toEqual({ accepted: true, message: expect.stringContaining('v0.9.0') });
-  expect(report.outcome).toBe('ROLLED_BACK');
-  expect(report.rollback).toMatchObject({ required: true, reason: 'error spike reported by support', requestedBy: 'bob', trigger: 'signal', succeeded: true, migrationsRolledBack: true });
-  expect(report.rollback.durationMs).toBeGreaterThanOrEqual(0);
-  expect(report.rollback.smokeAfterRollback?.release).toBe('v0.9.0');
-  expect(report.watch?.outcome).toBe('rolled_back');
-  expect(Date.parse(report.rollback.startedAt!) - Date.parse(report.watch!.startedAt)).toBeGreaterThanOrEqual(3 * 3_600_000 - 60 * 60_000);
-  expect(world.ops()).toContain('rollback');
-  expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'completed', 'rolled_back']);
-  // The request crossed continue-as-new hand-overs: the watch had run through several runs.
-  expect(runs).toBeGreaterThan(1);
-  expect(refusal).toMatch(/a rollback is already under way|already rolled back/);
-  figures.rollbackAtHour3 = { durationMs: report.rollback.durationMs, runs };
 });
 
 test('an alert breaching from minute 10: pending, firing after its 2m for, page at 5m of firing, rollback at 15m', async () => {
@@ -132,10 +104,12 @@ test('an alert breaching from minute 10: pending, firing after its 2m for, page 
   const fired = at(find(report, 'Alert firing: HighErrorRate'));
   const paged = at(find(report, 'Paged on-call: HighErrorRate'));
   const rollback = at(find(report, 'Rollback requested'));
-  expect(fired - pending).toBe(2 * 60_000);
-  expect(paged - fired).toBe(5 * 60_000);
-  expect(rollback - fired).toBe(15 * 60_000);
-  expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'completed', 'paged', 'rolled_back']);
+  // Workflow-clock times; each check also takes the (skipped) activity's time, so allow one interval.
+  const within = (ms: number, expected: number) => expect([ms >= expected, ms < expected + 30_000]).toEqual([true, true]);
+  within(fired - pending, 2 * 60_000);
+  within(paged - fired, 5 * 60_000);
+  within(rollback - fired, 15 * 60_000);
+  expect(kinds(world)).toEqual(['started', 'completed', 'paged', 'rolled_back']);
   expect(report.watch?.alertsFired.map((a) => a.rule)).toEqual(['HighErrorRate']);
   figures.alertRollbackDurationMs = report.rollback.durationMs;
 });
@@ -150,7 +124,7 @@ test('an alert that clears before its for does nothing', async () => {
   expect(find(report, 'Alert cleared before its for: HighErrorRate')).toBeDefined();
   expect(find(report, /Alert firing/)).toBeUndefined();
   expect(report.watch?.alertsFired).toEqual([]);
-  expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'completed']);
+  expect(kinds(world)).toEqual(['started', 'completed']);
 });
 
 test('auto-rollback off: pages and waits for a person, who rolls back with the signal', async () => {
@@ -175,7 +149,7 @@ test('auto-rollback off: pages and waits for a person, who rolls back with the s
   expect(find(report, /^Decision needed: PodDown/)).toBeDefined();
   expect(report.outcome).toBe('ROLLED_BACK');
   expect(report.rollback).toMatchObject({ trigger: 'signal', requestedBy: 'carol', reason: 'PodDown for an hour' });
-  expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'completed', 'paged', 'paged', 'rolled_back']);
+  expect(kinds(world)).toEqual(['started', 'completed', 'paged', 'paged', 'rolled_back']);
 });
 
 test('migration failure: nothing is rolled out, the deployment fails with the backup location', async () => {
@@ -198,7 +172,7 @@ test('migration failure: nothing is rolled out, the deployment fails with the ba
   expect(world.ops()).not.toContain('rollback');
   expect(report.backup?.location).toBe('/backups/user-management-v1.0.0.dump');
   expect(report.issues.join('\n')).toContain('/backups/user-management-v1.0.0.dump');
-  expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'failed']);
+  expect(kinds(world)).toEqual(['started', 'failed']);
   expect(world.notifications[1]!.text).toContain('/backups/user-management-v1.0.0.dump');
 });
 
@@ -221,7 +195,7 @@ describe.each([
     expect(migrationRollback).toMatchObject({ image: 'ghcr.io/org/user-management:v0.9.0', command: ['python', 'manage.py', 'migrate', 'users', '0002'] });
     expect(report.rollback.smokeAfterRollback?.passed).toBe(true);
     expect(report.traffic[report.traffic.length - 1]!.newPercent).toBe(0);
-    expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'rolled_back']);
+    expect(kinds(world)).toEqual(['started', 'rolled_back']);
     const durations = (figures.autoRollbackDurationsMs ??= {}) as Record<string, unknown>;
     durations[trigger] = report.rollback.durationMs;
   });
@@ -239,7 +213,7 @@ test('a rollback that fails pages and ends in MANUAL_ACTION_REQUIRED with the ti
   expect(find(report, 'Rollback step failed: rollout undo')).toBeDefined();
   expect(find(report, 'Migrations rolled back')).toBeDefined();
   expect(find(report, 'Rollback failed: manual action required')).toBeDefined();
-  expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'manual_action']);
+  expect(kinds(world)).toEqual(['started', 'manual_action']);
   expect(world.notifications[1]!.severity).toBe('critical');
 });
 
@@ -299,4 +273,45 @@ test('promote ends the watch early; pause holds the rollout; extendWatch lengthe
   expect(report.outcome).toBe('SUCCEEDED');
   expect(report.watch?.outcome).toBe('promoted');
   expect(find(report, 'Watch window ended early: promoted by erin')).toBeDefined();
+});
+
+// Last: after it the time-skipping server has been seen to stop skipping for the next scenario.
+test('rollback update at hour 3: the report says rolled back, why, by whom and how long it took; a second request is refused', async () => {
+  const world = createFakeDeps();
+  const spec = await testSpec();
+  let report!: DeploymentReport;
+  let answer: unknown;
+  let refusal = '';
+  let runs = 0;
+  await runScenario(env, bundle, {
+    spec,
+    world,
+    record: 'rollback-signal-hour-3',
+    during: async (handle) => {
+      await env.sleep('3 hours');
+      answer = await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'error spike reported by support', requestedBy: 'bob' }] });
+      // An update to a closed run would wait for a worker; ask again while the rollback runs.
+      refusal = await handle
+        .executeUpdate(rollbackUpdate, { args: [{ reason: 'again', requestedBy: 'bob' }] })
+        .then(() => 'accepted')
+        .catch((err: WorkflowUpdateFailedError) => String((err.cause)?.message ?? err.message));
+    },
+    after: async (handle, client) => {
+      report = await handle.result();
+      runs = (await runChain(client, handle.workflowId, handle.firstExecutionRunId)).length;
+    },
+  });
+  expect(answer).toEqual({ accepted: true, message: expect.stringContaining('v0.9.0') });
+  expect(report.outcome).toBe('ROLLED_BACK');
+  expect(report.rollback).toMatchObject({ required: true, reason: 'error spike reported by support', requestedBy: 'bob', trigger: 'signal', succeeded: true, migrationsRolledBack: true });
+  expect(report.rollback.durationMs).toBeGreaterThanOrEqual(0);
+  expect(report.rollback.smokeAfterRollback?.release).toBe('v0.9.0');
+  expect(report.watch?.outcome).toBe('rolled_back');
+  expect(Date.parse(report.rollback.startedAt!) - Date.parse(report.watch!.startedAt)).toBeGreaterThanOrEqual(3 * 3_600_000 - 60 * 60_000);
+  expect(world.ops()).toContain('rollback');
+  expect(kinds(world)).toEqual(['started', 'completed', 'rolled_back']);
+  // The request crossed continue-as-new hand-overs: the watch had run through several runs.
+  expect(runs).toBeGreaterThan(1);
+  expect(refusal).toMatch(/a rollback is already under way|already rolled back/);
+  figures.rollbackAtHour3 = { durationMs: report.rollback.durationMs, runs };
 });

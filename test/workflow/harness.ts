@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { createActivities } from '../../src/activities';
 import { startDeployment } from '../../src/deployments';
 import type { DeploymentHandle } from '../../src/deployments';
@@ -70,10 +70,18 @@ export async function runScenario(env: TestWorkflowEnvironment, bundle: Workflow
   const taskQueue = `deploy-${++queueCounter}-${Date.now()}`;
   const worker = await createWorker(env, bundle, scenario.world, taskQueue);
   const handle = await worker.runUntil(async () => {
-    const h = await startDeployment(env.client, scenario.spec, { requestedBy: 'alice', taskQueue });
+    // Its own namespace per scenario: a scenario that fails never blocks the next with "already active".
+    const spec = { ...scenario.spec, namespace: `${scenario.spec.namespace}-${queueCounter}` };
+    const h = await startDeployment(env.client, spec, { requestedBy: 'alice', taskQueue });
     if (scenario.during) await scenario.during(h, env.client);
     await h.result().catch(() => undefined);
     if (scenario.after) await scenario.after(h, env.client);
+    // The abandoned review reminder would wake on a queue nobody polls any more and hold the
+    // time-skipping clock for the next scenario.
+    await env.client.workflow
+      .getHandle(`${h.workflowId}-review-${h.firstExecutionRunId}`)
+      .terminate('test scenario over')
+      .catch(() => undefined);
     return h;
   });
   if (scenario.record && process.env.RECORD_HISTORIES === '1') await recordHistory(env, handle, scenario.record);
@@ -84,7 +92,8 @@ export async function runScenario(env: TestWorkflowEnvironment, bundle: Workflow
 export async function recordHistory(env: TestWorkflowEnvironment, handle: DeploymentHandle, name: string): Promise<void> {
   const first = env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
   const history = await first.fetchHistory();
-  writeFileSync(join(__dirname, 'history_files', `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+  const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String });
+  writeFileSync(join(__dirname, 'history_files', `${name}.json`), `${JSON.stringify(json)}\n`);
 }
 
 /** Run ids of every run of a deployment, following continue-as-new from the first. */

@@ -9,8 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { bundleWorkflows } from './harness';
+import { deploymentWorkflowId } from '../../src/workflows/messages';
+import type { DeploymentInput } from '../../src/workflows/messages';
 
 jest.setTimeout(120_000);
 
@@ -27,10 +29,25 @@ test('several scenarios are recorded', () => {
 });
 
 test('every recorded history replays without non-determinism', async () => {
-  const histories = files.map((f) => ({ workflowId: basename(f, '.json'), history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
+  const histories = files.map((f) => {
+    const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>);
+    return { workflowId: recordedWorkflowId(history, basename(f, '.json')), history };
+  });
   const results: { workflowId: string; error?: unknown }[] = [];
   for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
     results.push({ workflowId: result.workflowId, ...(result.error ? { error: String(result.error) } : {}) });
   }
   expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId })));
 });
+
+/**
+ * The workflow ID the history ran under (it names the review reminder child, so replay needs it):
+ * derived, as the CLI does, from the namespace and service in the recorded input.
+ */
+function recordedWorkflowId(history: temporal.api.history.v1.IHistory, name: string): string {
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const data = started?.input?.payloads?.[0]?.data;
+  if (!data) throw new Error(`${name}: no workflow input in the first event`);
+  const input = JSON.parse(Buffer.from(data).toString('utf8')) as DeploymentInput;
+  return deploymentWorkflowId(input.spec.namespace, input.spec.service);
+}
