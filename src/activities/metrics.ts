@@ -100,7 +100,9 @@ export function compareRow(check: ResolvedMetricCheck, before: MetricValue | und
     const delta = a - b;
     if (check.maxIncrease !== undefined && delta > check.maxIncrease) reasons.push(`increase ${fmtLimit(delta)} exceeds the allowed ${fmtLimit(check.maxIncrease)}`);
     // Relative tolerance is meaningless on a zero baseline; the absolute limits cover that case.
-    if (check.maxIncreaseRatio !== undefined && b > 0 && delta / b > check.maxIncreaseRatio) {
+    // A relative increase below the absolute floor is noise (2ms → 3ms is +50%), not a regression.
+    const aboveFloor = check.minIncrease === undefined || delta >= check.minIncrease;
+    if (check.maxIncreaseRatio !== undefined && b > 0 && delta / b > check.maxIncreaseRatio && aboveFloor) {
       reasons.push(`increase of ${Math.round((delta / b) * 100)}% exceeds the allowed ${Math.round(check.maxIncreaseRatio * 100)}%`);
     }
   }

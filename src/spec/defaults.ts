@@ -66,7 +66,11 @@ export function defaultAlertRules(t: Target): ResolvedAlertRule[] {
   ];
 }
 
-/** The seed's "Comparison to Pre-Deployment (Baseline)" rows, with tolerances a reviewer would accept. */
+/**
+ * The seed's "Comparison to Pre-Deployment (Baseline)" rows, with tolerances a reviewer would
+ * accept: relative limits with absolute floors (+20% and at least +10 ms on the average), so the
+ * noise of a fast service (2 ms → 3 ms) never reads as a regression.
+ */
 export function defaultMetricChecks(t: Target): ResolvedMetricCheck[] {
   const w = t.window;
   const podRegex = `${t.deployment}-.*`;
@@ -83,6 +87,7 @@ export function defaultMetricChecks(t: Target): ResolvedMetricCheck[] {
       query: `sum(rate(http_request_duration_seconds_sum{${t.selector}}[${w}])) / sum(rate(http_request_duration_seconds_count{${t.selector}}[${w}]))`,
       unit: 'seconds',
       maxIncreaseRatio: 0.2,
+      minIncrease: 0.01,
       max: 0.5,
     },
     {
@@ -90,6 +95,7 @@ export function defaultMetricChecks(t: Target): ResolvedMetricCheck[] {
       query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${t.selector}}[${w}])))`,
       unit: 'seconds',
       maxIncreaseRatio: 0.25,
+      minIncrease: 0.025,
       max: 0.5,
     },
     {
@@ -102,6 +108,7 @@ export function defaultMetricChecks(t: Target): ResolvedMetricCheck[] {
       query: `avg(container_memory_usage_bytes{namespace="${t.namespace}",pod=~"${podRegex}"})`,
       unit: 'bytes',
       maxIncreaseRatio: 0.5,
+      minIncrease: 32 * 1024 * 1024,
     },
     {
       name: 'CPU Usage',

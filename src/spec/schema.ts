@@ -57,6 +57,8 @@ const metricCheckSchema = z.object({
   maxIncrease: z.number().nonnegative().optional(),
   /** Largest allowed increase over the baseline, relative (0.2 = +20%). */
   maxIncreaseRatio: z.number().nonnegative().optional(),
+  /** A relative increase counts only when the absolute increase is at least this (noise floor). */
+  minIncrease: z.number().nonnegative().optional(),
   /** Largest allowed value after the rollout, whatever the baseline. */
   max: z.number().optional(),
 });

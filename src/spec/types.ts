@@ -25,6 +25,8 @@ export interface ResolvedMetricCheck {
   unit: 'ratio' | 'seconds' | 'count' | 'bytes' | 'percent' | 'rps' | 'none';
   maxIncrease?: number;
   maxIncreaseRatio?: number;
+  /** A relative increase counts only when the absolute increase is at least this (noise floor). */
+  minIncrease?: number;
   max?: number;
 }
 

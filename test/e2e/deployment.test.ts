@@ -139,7 +139,8 @@ test('the Temporal Web UI finds the deployment by service', async () => {
     await link.waitFor({ timeout: 60_000 });
     await page.screenshot({ path: join(artifacts, 'web-ui-deployments.png'), fullPage: true });
     await link.click();
-    await page.getByText('Deploy user-management').first().waitFor({ timeout: 60_000 });
+    await page.waitForURL(/\/workflows\/deploy-production-user-management\//, { timeout: 60_000 });
+    await page.getByText('deploymentWorkflow').first().waitFor({ timeout: 60_000 });
     await page.screenshot({ path: join(artifacts, 'web-ui-deployment.png'), fullPage: true });
   } finally {
     await browser.close();
