@@ -217,30 +217,6 @@ test('a rollback that fails pages and ends in MANUAL_ACTION_REQUIRED with the ti
   expect(world.notifications[1]!.severity).toBe('critical');
 });
 
-test('rollback update during the rollout cancels the running step and rolls back', async () => {
-  const world = createFakeDeps({ blockRolloutAtPods: 2 });
-  const spec = await testSpec({ kubernetes: { stepWindow: '1m' } });
-  let report!: DeploymentReport;
-  await runScenario(env, bundle, {
-    spec,
-    world,
-    record: 'rollback-during-rollout',
-    during: async (handle) => {
-      await world.blocked;
-      const status = await handle.query(statusQuery);
-      expect(status).toMatchObject({ phase: 'ROLLOUT', rollout: { step: 2, steps: 3 }, trafficNewPercent: 33 });
-      const answer = await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'wrong build', requestedBy: 'dave' }] });
-      expect(answer.accepted).toBe(true);
-    },
-    after: async (h) => void (report = await h.result()),
-  });
-  expect(report.outcome).toBe('ROLLED_BACK');
-  expect(report.rollback).toMatchObject({ trigger: 'signal', requestedBy: 'dave', reason: 'wrong build', succeeded: true });
-  expect(world.completedSteps).toEqual([1]);
-  expect(world.ops().filter((o) => o === 'smoke')).toHaveLength(1); // only on the old version
-  figures.rollbackDuringRolloutMs = report.rollback.durationMs;
-});
-
 test('promote ends the watch early; pause holds the rollout; extendWatch lengthens the window; validators answer clearly', async () => {
   const world = createFakeDeps();
   const spec = await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '2h' } });

@@ -1,0 +1,71 @@
+/**
+ * The scenarios that hinge on an activity learning of a cancellation or a worker going away — a
+ * rollback requested mid-step, a worker stopped mid-rollout — run on the real dev server in real
+ * time with short windows: they depend on heartbeats and worker shutdown as in production, which
+ * the time-skipping server does not reproduce (its clock jumps over heartbeat timeouts).
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createFakeDeps } from '../helpers/fakes';
+import { createLocalEnv } from '../helpers/temporal';
+import { bundleWorkflows, createWorker, registerSearchAttributes } from './harness';
+import { testSpec } from './fixtures/spec';
+import { startDeployment } from '../../src/deployments';
+import { rollbackUpdate, statusQuery } from '../../src/workflows/messages';
+import type { DeploymentReport } from '../../src/activities/types';
+
+jest.setTimeout(180_000);
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([createLocalEnv(), bundleWorkflows()]);
+  await registerSearchAttributes(env);
+});
+afterAll(async () => env?.teardown());
+
+test('rollback update during the rollout cancels the running step and rolls back', async () => {
+  const taskQueue = 'rollback-mid-step';
+  const world = createFakeDeps({ blockRolloutAtPods: 2 });
+  const spec = await testSpec({ service: 'mid-step-svc', kubernetes: { stepWindow: '1s' }, watch: { duration: '5s', interval: '1s' } });
+  const worker = await createWorker(env, bundle, world, taskQueue);
+  const report: DeploymentReport = await worker.runUntil(async () => {
+    const handle = await startDeployment(env.client, spec, { requestedBy: 'alice', taskQueue });
+    await world.blocked;
+    const status = await handle.query(statusQuery);
+    expect(status).toMatchObject({ phase: 'ROLLOUT', rollout: { step: 2, steps: 3 }, trafficNewPercent: 33 });
+    const answer = await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'wrong build', requestedBy: 'dave' }] });
+    expect(answer.accepted).toBe(true);
+    return handle.result();
+  });
+  expect(report.outcome).toBe('ROLLED_BACK');
+  expect(report.rollback).toMatchObject({ trigger: 'signal', requestedBy: 'dave', reason: 'wrong build', succeeded: true });
+  expect(world.completedSteps).toEqual([1]);
+  expect(world.ops().filter((o) => o === 'smoke')).toHaveLength(1); // only on the old version
+});
+
+test('a worker stopped mid-rollout and a new one started: the deployment completes without repeating finished steps', async () => {
+  const taskQueue = 'restart';
+  const world = createFakeDeps({ blockRolloutAtPods: 2 });
+  const spec = await testSpec({ service: 'restart-svc', kubernetes: { stepWindow: '1s' }, watch: { duration: '5s', interval: '1s' } });
+  const worker1 = await createWorker(env, bundle, world, taskQueue);
+  const run1 = worker1.run();
+  const handle = await startDeployment(env.client, spec, { requestedBy: 'alice', taskQueue });
+  await world.blocked;
+  worker1.shutdown();
+  await run1;
+  expect(world.completedSteps).toEqual([1]);
+
+  world.release();
+  const worker2 = await createWorker(env, bundle, world, taskQueue);
+  const report: DeploymentReport = await worker2.runUntil(handle.result());
+  expect(report.outcome).toBe('SUCCEEDED');
+  // Each finished step exactly once; only the interrupted step ran again.
+  expect(world.completedSteps).toEqual([1, 2, 3]);
+  const stepCalls = world.calls.filter((c) => c.op === 'rolloutStep').map((c) => (c.input as { targetNewPods: number }).targetNewPods);
+  expect(stepCalls.filter((n) => n === 1)).toHaveLength(1);
+  expect(stepCalls.filter((n) => n === 3)).toHaveLength(1);
+  expect(stepCalls.filter((n) => n === 2).length).toBeGreaterThanOrEqual(2);
+  expect(world.ops().filter((o) => o === 'backup')).toHaveLength(1);
+  expect(world.ops().filter((o) => o === 'runMigrationJob')).toHaveLength(1);
+});
