@@ -9,7 +9,6 @@ import { createFakeDeps } from '../helpers/fakes';
 import { bundleWorkflows, createDeploymentEnv, createWorker } from './harness';
 import { testSpec } from './fixtures/spec';
 import { DeploymentAlreadyActiveError, startDeployment } from '../../src/deployments';
-import type { DeploymentReport } from '../../src/activities/types';
 
 jest.setTimeout(300_000);
 
