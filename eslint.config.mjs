@@ -41,11 +41,14 @@ export default tseslint.config(
               { name: m, message: 'Workflow code is deterministic: no Node built-ins. Do I/O in an activity.' },
               { name: `node:${m}`, message: 'Workflow code is deterministic: no Node built-ins. Do I/O in an activity.' },
             ]),
+            { name: '../activities', message: 'Workflows import activities with `import type` only.', allowTypeImports: true },
+            { name: '../spec', message: 'The spec index pulls in the loader (I/O); workflows use ../spec/types and ../spec/duration.', allowTypeImports: true },
             ...ioLibraries.map((m) => ({ name: m, message: 'Workflow code does no I/O: call an activity instead.', allowTypeImports: true })),
           ],
           patterns: [
-            { group: ['../activities', '../activities/*', '!../activities/types'], message: 'Workflows import activities with `import type` only.', allowTypeImports: true },
-            { group: ['../spec/load', '../spec/schema', '../spec', '../spec/index'], message: 'The loader does I/O; workflows use ../spec/types and ../spec/duration.', allowTypeImports: true },
+            // Pure modules of constants and failure types are fine; adapters are not.
+            { group: ['../activities/*', '!../activities/types', '!../activities/options', '!../activities/errors'], message: 'Workflows import activities with `import type` only.', allowTypeImports: true },
+            { group: ['../spec/load', '../spec/schema', '../spec/index'], message: 'The loader does I/O; workflows use ../spec/types and ../spec/duration.', allowTypeImports: true },
           ],
         },
       ],

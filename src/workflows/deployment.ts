@@ -20,8 +20,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
-// Pure modules (constants, no I/O): the lint rule aims at adapters, not at these.
-// eslint-disable-next-line no-restricted-imports
 import { DEADLINE_MARGIN_MS, LONG_RUNNING, NOTIFICATION, QUICK_CALL, REPORT_WRITE, ROLLBACK_STEP, WATCH_CHECK } from '../activities/options';
 import type { DeploymentActivities, ProbeTarget } from '../activities';
 import type {
@@ -36,8 +34,6 @@ import type {
   TargetRef,
   TrafficSample,
 } from '../activities/types';
-// The pattern meant for the spec loader also catches this pure module the lint message itself allows.
-// eslint-disable-next-line no-restricted-imports
 import { formatDuration } from '../spec/duration';
 import type { DeploySpec } from '../spec/types';
 import { evaluateAlerts, firingCritical, initialAlertStates } from './alert-evaluator';

@@ -4,7 +4,6 @@
  * due and sends one notification, so the deployment itself can close when its watch ends.
  */
 import { proxyActivities, sleep } from '@temporalio/workflow';
-// eslint-disable-next-line no-restricted-imports
 import { NOTIFICATION } from '../activities/options';
 import type { DeploymentActivities } from '../activities';
 import type { DeliveryResult, DeploymentOutcome, NotificationChannels } from '../activities/types';
