@@ -35,6 +35,7 @@ import type {
   TrafficSample,
 } from '../activities/types';
 import { formatDuration } from '../spec/duration';
+import { formatMetric } from '../report/render';
 import type { DeploySpec } from '../spec/types';
 import { evaluateAlerts, firingCritical, initialAlertStates } from './alert-evaluator';
 import type { AlertAction } from './alert-evaluator';
@@ -604,16 +605,22 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     for (const action of result.actions) await applyAlertAction(action);
   };
 
+  /** An alert's value in its rule's unit ("21.6%", "640ms"), as the runbook and the report show it. */
+  const valueText = (rule: string, value: number | null): string => {
+    if (value === null) return 'n/a';
+    return formatMetric(value, spec.watch.rules.find((r) => r.name === rule)?.unit ?? 'none');
+  };
+
   const applyAlertAction = async (action: AlertAction) => {
     const alert = state.alerts.find((a) => a.rule === action.rule);
     const since = alert?.firingSince ?? alert?.activeSince ?? '';
     switch (action.kind) {
       case 'pending':
-        record('warning', `Alert pending: ${action.rule}`, `value ${String(action.value)}`, `pending:${action.rule}:${since}`);
+        record('warning', `Alert pending: ${action.rule}`, `value ${valueText(action.rule, action.value)}`, `pending:${action.rule}:${since}`);
         return;
       case 'fired':
         state.watch!.alertsFired.push({ rule: action.rule, severity: action.severity, firedAt: since, value: action.value });
-        record(action.severity === 'critical' ? 'failed' : 'warning', `Alert firing: ${action.rule} (${action.severity})`, `value ${String(action.value)}`, `fired:${action.rule}:${since}`);
+        record(action.severity === 'critical' ? 'failed' : 'warning', `Alert firing: ${action.rule} (${action.severity})`, `value ${valueText(action.rule, action.value)}`, `fired:${action.rule}:${since}`);
         return;
       case 'cleared':
         record('info', action.wasFiring ? `Alert resolved: ${action.rule}` : `Alert cleared before its for: ${action.rule}`, undefined);
@@ -623,7 +630,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         return;
       case 'page':
         record('warning', `Paged on-call: ${action.rule} firing for ${formatDuration(action.firingForMs)}`, undefined, `page:${action.rule}:${since}`);
-        await notify('paged', 'critical', `${action.rule} firing on ${spec.service} ${spec.release}`, `${action.rule} has been firing for ${formatDuration(action.firingForMs)} (value ${String(action.value)}). ${spec.watch.autoRollback ? `Auto-rollback after ${formatDuration(spec.watch.rollbackAfterMs)} of firing.` : 'Auto-rollback is off: roll back with `shipwatch rollback` if needed.'}`);
+        await notify('paged', 'critical', `${action.rule} firing on ${spec.service} ${spec.release}`, `${action.rule} has been firing for ${formatDuration(action.firingForMs)} (value ${valueText(action.rule, action.value)}). ${spec.watch.autoRollback ? `Auto-rollback after ${formatDuration(spec.watch.rollbackAfterMs)} of firing.` : 'Auto-rollback is off: roll back with `shipwatch rollback` if needed.'}`);
         return;
       case 'decide':
         if (action.why === 'paused') {
@@ -634,7 +641,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         await notify('paged', 'critical', `Decision needed: ${spec.service} ${spec.release}`, `${action.rule} has been firing for ${formatDuration(action.firingForMs)}. Auto-rollback is off: run \`shipwatch rollback\` or \`shipwatch promote\`.`);
         return;
       case 'rollback':
-        requestRollback('alert', `${action.rule} firing for ${formatDuration(action.firingForMs)} (value ${String(action.value)})`, 'shipwatch (escalation policy)');
+        requestRollback('alert', `${action.rule} firing for ${formatDuration(action.firingForMs)} (value ${valueText(action.rule, action.value)})`, 'shipwatch (escalation policy)');
         return;
     }
   };
