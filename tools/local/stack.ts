@@ -219,16 +219,32 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     const prometheus = await startPrometheus({ jobs: [{ job: SERVICE, targets: [metricsHost] }], scrapeInterval: '1s' });
     cleanups.push(() => prometheus.stop());
 
+    // A deployment's first act is to capture the metrics baseline: wait until Prometheus has two
+    // scrapes of traffic to compute rates from, as it would on a service that has been running.
+    const trafficPerSecond = options.trafficPerSecond ?? 10;
+    const timers: NodeJS.Timeout[] = [];
+    cleanups.push(async () => timers.forEach((t) => clearInterval(t)));
+    if (trafficPerSecond > 0) {
+      timers.push(
+        setInterval(() => {
+          void fetch(`${runner.serviceUrl}/health`).then((r) => r.arrayBuffer()).catch(() => undefined);
+        }, 1000 / trafficPerSecond),
+      );
+      const baselineQuery = encodeURIComponent(`sum(rate(http_request_duration_seconds_count{job="${SERVICE}"}[30s]))`);
+      await waitFor(
+        async () =>
+          fetch(`${prometheus.url}/api/v1/query?query=${baselineQuery}`)
+            .then((r) => r.json() as Promise<{ data?: { result?: unknown[] } }>)
+            .then((body) => (body.data?.result?.length ?? 0) > 0)
+            .catch(() => false),
+        90_000,
+        'Prometheus to have a traffic baseline',
+      );
+    }
+
     const receiver = await startReceiver();
     cleanups.push(() => receiver.close());
 
-    const trafficPerSecond = options.trafficPerSecond ?? 10;
-    if (trafficPerSecond > 0) {
-      const timer = setInterval(() => {
-        void fetch(`${runner.serviceUrl}/health`).then((r) => r.arrayBuffer()).catch(() => undefined);
-      }, 1000 / trafficPerSecond);
-      cleanups.push(async () => clearInterval(timer));
-    }
 
     const workerEnv: Record<string, string> = {
       USER_MANAGEMENT_DATABASE_URL: databaseUrl,
