@@ -22,6 +22,7 @@ import { startPrometheus } from './prometheus';
 import type { LocalPrometheus } from './prometheus';
 import { startDevServer, waitForPort } from './temporal';
 import type { DevServer } from './temporal';
+import { freePort } from './ports';
 
 const run = promisify(execFile);
 export const REPO = resolve(__dirname, '..', '..');
@@ -115,17 +116,7 @@ function parseEnvLines(text: string): Record<string, string> {
   );
 }
 
-export async function freeLoopbackPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolvePort(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+export { freePort as freeLoopbackPort };
 
 /** The sample Deployment manifest at a release, with optional extra env on its container. */
 export function deploymentManifest(release: string, podEnv: Record<string, string> = {}): string {
@@ -152,8 +143,8 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
   try {
     await ensureBuilt(log);
 
-    const temporalPort = options.temporalPort ?? (await freeLoopbackPort());
-    const uiPort = options.uiPort ?? (await freeLoopbackPort());
+    const temporalPort = options.temporalPort ?? (await freePort());
+    const uiPort = options.uiPort ?? (await freePort());
     const dbFile = join(stateDir, 'temporal.db');
     log(`starting Temporal (dev server, Web UI on http://127.0.0.1:${uiPort})…`);
     let temporal = await startDevServer({ port: temporalPort, uiPort, dbFile });
@@ -274,7 +265,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       receiver,
       workerEnv,
       async startWorker(extraEnv = {}) {
-        const metricsPort = await freeLoopbackPort();
+        const metricsPort = await freePort();
         const child = spawn(process.execPath, [join(REPO, 'dist', 'src', 'worker.js')], {
           cwd: stateDir,
           env: {
