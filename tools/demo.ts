@@ -49,7 +49,7 @@ async function main(): Promise<number> {
   }
 
   const t0 = Date.now();
-  say('preparing tools (cached under ~/.cache/shipwatch; the first run builds Temporal, Kubernetes and etcd from source, about 30 minutes on 2 cores)…');
+  say('preparing tools (cached under ~/.cache/shipwatch; the first run builds Temporal, Kubernetes and etcd from source, about 25 minutes on 2 cores)…');
   execFileSync('bash', [join(REPO, 'tools', 'setup.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
   say(`tools ready after ${Math.round((Date.now() - t0) / 1000)}s`);
 
