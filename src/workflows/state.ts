@@ -2,22 +2,7 @@
  * The deployment's state: everything the workflow knows, as plain JSON (no Map, Set or class
  * instances), so continue-as-new can carry it whole in `DeploymentInput.carried`.
  */
-import type {
-  AvailabilityStats,
-  BackupResult,
-  DeploymentOutcome,
-  LogScanResult,
-  MetricsComparison,
-  MetricsSnapshot,
-  MigrationResult,
-  Phase,
-  PodVerification,
-  RollbackRecord,
-  SmokeResult,
-  TargetState,
-  TrafficSample,
-  WatchRecord,
-} from '../activities/types';
+import type { DeploymentOutcome, DeploymentReport, Phase, RollbackRecord, TargetState, WatchRecord } from '../activities/types';
 import type { AlertState } from './messages';
 import type { TimelineState } from './timeline';
 import { emptyTimeline } from './timeline';
@@ -34,7 +19,13 @@ export interface RollbackRequest {
   at: string;
 }
 
-export interface DeploymentState {
+/** The phase results the report shows, kept in state under the report's own names and types. */
+export type PhaseResults = Pick<
+  DeploymentReport,
+  'backup' | 'migrations' | 'pods' | 'logScan' | 'smoke' | 'baseline' | 'comparison' | 'traffic' | 'availability' | 'issues' | 'rollback'
+>;
+
+export interface DeploymentState extends PhaseResults {
   deploymentId: string;
   /** The first run of this deployment (continue-as-new keeps it). */
   firstRunId: string;
@@ -47,19 +38,8 @@ export interface DeploymentState {
   timeline: TimelineState;
   /** The Deployment as found before the rollout: the rollback target. */
   target?: TargetState;
-  backup?: BackupResult;
-  migrations?: MigrationResult;
-  pods?: PodVerification;
-  logScan?: LogScanResult;
-  smoke?: SmokeResult;
-  baseline?: MetricsSnapshot;
-  comparison?: MetricsComparison;
-  traffic: TrafficSample[];
-  availability?: AvailabilityStats;
   rollout: { step: number; steps: number; newReady: number; replicas: number; newPercent: number };
   compensations: Compensation[];
-  issues: string[];
-  rollback: RollbackRecord;
   rollbackRequest?: RollbackRequest;
   alerts: AlertState[];
   watch?: WatchRecord & { promotedBy?: string };
