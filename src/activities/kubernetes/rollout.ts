@@ -445,7 +445,7 @@ export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: Roll
   if (stepped && !d.spec?.paused) {
     // Between the first write and the pause (also after a crash right there): wait for the new
     // ReplicaSet, then pause with Recreate so the paused controller never rescales ReplicaSets.
-    const s = await waitFor(c, input, ctx, 'creating-new-replicaset', (snap) => snap.observed && !!snap.newRS && (snap.newRS.spec?.replicas ?? 0) >= 1, startedAt, input.progressDeadlineMs, what, o, recorder);
+    const s = await waitFor(c, input, ctx, 'creating-new-replicaset', (snap) => snap.observed && !!snap.newRS && (snap.newRS.spec?.replicas ?? 0) >= 1, input.progressDeadlineMs, what, o, recorder);
     beat('new-replicaset', s);
     if (finish) {
       await patchDeployment(c, input, { metadata: { annotations: { [STEPPED_ANNOTATION]: null } }, spec: restoreSpec(stepped) }, 'resume the rollout');
@@ -457,7 +457,7 @@ export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: Roll
   }
 
   const final = finish
-    ? await watchComplete(c, o, input, ctx, recorder, what, startedAt, input.progressDeadlineMs, beat)
+    ? await watchComplete(c, o, input, ctx, recorder, what, input.progressDeadlineMs, beat)
     : await stepTo(c, o, input, ctx, recorder, what, Math.min(input.targetNewPods, replicas), beat);
   return {
     newReady: final.newReady,
@@ -470,6 +470,19 @@ export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: Roll
   };
 }
 
+/** How long a watch loop has seen no change: feed it a fingerprint of the state on every poll. */
+function stallClock(): (fingerprint: string) => number {
+  let last: string | undefined;
+  let since = Date.now();
+  return (fingerprint) => {
+    if (fingerprint !== last) {
+      last = fingerprint;
+      since = Date.now();
+    }
+    return Date.now() - since;
+  };
+}
+
 /** Polls until `done(snapshot)`, failing on bad new pods or no progress within the deadline. */
 async function waitFor(
   c: KubeClients,
@@ -477,26 +490,19 @@ async function waitFor(
   ctx: ProgressContext,
   phase: string,
   done: (s: Snapshot) => boolean,
-  _startedAt: string,
   deadlineMs: number,
   what: string,
   o: RolloutOptions,
   recorder: RolloutRecorder,
 ): Promise<Snapshot> {
-  let lastProgress = Date.now();
-  let fingerprint = '';
+  const stalled = stallClock();
   for (;;) {
     throwIfAborted(ctx.signal);
     const s = await snapshot(c, t);
     recorder.observe(s);
     if (done(s)) return s;
     checkNewPods(s, o, what);
-    const fp = `${s.newRS?.spec?.replicas}/${s.newReady}/${s.oldReady}/${s.newPods.length}`;
-    if (fp !== fingerprint) {
-      fingerprint = fp;
-      lastProgress = Date.now();
-    }
-    if (Date.now() - lastProgress > deadlineMs) {
+    if (stalled(`${s.newRS?.spec?.replicas}/${s.newReady}/${s.oldReady}/${s.newPods.length}`) > deadlineMs) {
       throw new ProgressDeadlineExceededError(`${what}: no progress for ${Math.round(deadlineMs / 1000)}s while ${phase}${podProblems(s)}`);
     }
     ctx.heartbeat({ kind: 'rollout-step', phase });
@@ -519,8 +525,7 @@ async function stepTo(
   desired: number,
   beat: (phase: string, s?: Snapshot) => void,
 ): Promise<Snapshot> {
-  let lastProgress = Date.now();
-  let fingerprint = '';
+  const stalled = stallClock();
   for (;;) {
     throwIfAborted(ctx.signal);
     const s = await snapshot(c, input);
@@ -548,13 +553,8 @@ async function stepTo(
     } else if (newSpec < desired && s.newReady >= newSpec && newSpec + oldSpec <= replicas) {
       await scaleReplicaSet(c, s.newRS, newSpec + 1); // the next surge pod
     }
-    const fp = `${newSpec}/${s.newReady}/${oldSpec}/${s.oldReady}`;
-    if (fp !== fingerprint) {
-      fingerprint = fp;
-      lastProgress = Date.now();
-    }
     // Paused Deployments have no progress deadline in the controller: this is the step's own.
-    if (Date.now() - lastProgress > input.progressDeadlineMs) {
+    if (stalled(`${newSpec}/${s.newReady}/${oldSpec}/${s.oldReady}`) > input.progressDeadlineMs) {
       throw new ProgressDeadlineExceededError(
         `${what}: step to ${desired} new pod(s) made no progress for ${Math.round(input.progressDeadlineMs / 1000)}s (ProgressDeadlineExceeded)${podProblems(s)}`,
       );
@@ -572,13 +572,11 @@ async function watchComplete(
   ctx: ProgressContext,
   recorder: RolloutRecorder,
   what: string,
-  _startedAt: string,
   deadlineMs: number,
   beat: (phase: string, s?: Snapshot) => void,
   forwardIsNew = true,
 ): Promise<Snapshot> {
-  let lastProgress = Date.now();
-  let fingerprint = '';
+  const stalled = stallClock();
   for (;;) {
     throwIfAborted(ctx.signal);
     const s = await snapshot(c, t);
@@ -598,13 +596,8 @@ async function watchComplete(
         return s;
       }
     }
-    const fp = `${st.updatedReplicas}/${st.readyReplicas}/${st.availableReplicas}/${st.replicas}/${s.newPods.length}`;
-    if (fp !== fingerprint) {
-      fingerprint = fp;
-      lastProgress = Date.now();
-    }
     // A backstop for a controller that never reports the deadline (e.g. progressDeadlineSeconds unset).
-    if (Date.now() - lastProgress > deadlineMs * 2 + 10_000) {
+    if (stalled(`${st.updatedReplicas}/${st.readyReplicas}/${st.availableReplicas}/${st.replicas}/${s.newPods.length}`) > deadlineMs * 2 + 10_000) {
       throw new ProgressDeadlineExceededError(`${what}: no progress for ${Math.round((deadlineMs * 2) / 1000)}s${podProblems(s)}`);
     }
     beat('watching', s);
@@ -652,7 +645,7 @@ export async function rollback(c: KubeClients, o: RolloutOptions, input: Rollbac
   ctx.heartbeat({ kind: 'rollback', toRevision: input.toRevision, phase: 'applied' });
   const release = releaseOfImage(input.expectedImage);
   const recorder = new RolloutRecorder(release, started - 1000);
-  const final = await watchComplete(c, o, input, ctx, recorder, what, nowIso(), input.progressDeadlineMs, (phase) => ctx.heartbeat({ kind: 'rollback', toRevision: input.toRevision, phase }), false);
+  const final = await watchComplete(c, o, input, ctx, recorder, what, input.progressDeadlineMs, (phase) => ctx.heartbeat({ kind: 'rollback', toRevision: input.toRevision, phase }), false);
   const running = templateImage(final.deployment, input.container);
   if (running !== input.expectedImage) {
     throw new RollbackImpossibleError(`${what}: after the undo deployment/${input.deployment} runs ${running}, not ${input.expectedImage}`);
