@@ -5,8 +5,29 @@
 import type { AvailabilityStats, DeploymentReport } from '../activities/types';
 import type { DeploySpec } from '../spec/types';
 import type { DeploymentStatus } from './messages';
-import type { DeploymentState } from './state';
+import type { DeploymentState, PhaseResults } from './state';
 import { releaseOfImage } from './state';
+
+const PHASE_RESULTS = [
+  'backup',
+  'migrations',
+  'pods',
+  'logScan',
+  'smoke',
+  'baseline',
+  'comparison',
+  'traffic',
+  'availability',
+  'issues',
+  'rollback',
+] as const satisfies readonly (keyof PhaseResults)[];
+
+/** The phase results present in state, under the report's names (absent ones stay absent). */
+function phaseResults(state: DeploymentState): PhaseResults {
+  const results: Partial<Record<keyof PhaseResults, unknown>> = {};
+  for (const key of PHASE_RESULTS) if (state[key] !== undefined) results[key] = state[key];
+  return results as PhaseResults;
+}
 
 export function buildReport(state: DeploymentState, spec: DeploySpec): DeploymentReport {
   const finishedAt = state.finishedAt;
@@ -24,17 +45,7 @@ export function buildReport(state: DeploymentState, spec: DeploySpec): Deploymen
     outcome: state.outcome,
     phase: state.phase,
     timeline: state.timeline.events,
-    ...(state.backup ? { backup: state.backup } : {}),
-    ...(state.migrations ? { migrations: state.migrations } : {}),
-    ...(state.pods ? { pods: state.pods } : {}),
-    ...(state.logScan ? { logScan: state.logScan } : {}),
-    ...(state.smoke ? { smoke: state.smoke } : {}),
-    ...(state.baseline ? { baseline: state.baseline } : {}),
-    ...(state.comparison ? { comparison: state.comparison } : {}),
-    traffic: state.traffic,
-    ...(state.availability ? { availability: state.availability } : {}),
-    issues: state.issues,
-    rollback: state.rollback,
+    ...phaseResults(state),
     ...(state.watch ? { watch } : {}),
   };
 }
