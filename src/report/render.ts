@@ -1,49 +1,19 @@
 /**
- * Renders the seed's Deployment Report from a DeploymentReport (Markdown and JSON), and the value
- * formats shared with the metrics comparison ("95ms → 98ms (+3ms)"). Pure: no I/O, no Node
- * built-ins, so the CLI and workflow code can both use it.
+ * Renders the seed's Deployment Report from a DeploymentReport (Markdown and JSON). Pure: no I/O,
+ * no Node built-ins. Values are written by src/format.ts, the same way the timeline writes them.
  */
-import type { DeploymentOutcome, DeploymentReport, EventStatus, MetricsComparison, MetricsComparisonRow, SmokeResult, TrafficSample } from '../activities/types';
+import type { DeploymentOutcome, DeploymentReport, EventStatus, MetricsComparison, SmokeResult, TrafficSample } from '../activities/types';
+import type { MetricUnit, MissingValueText } from '../format';
+import { formatComparison as formatComparisonOfValues, formatDate, formatDuration, formatDurationInWords, formatMetric } from '../format';
 
-export type MetricUnit = MetricsComparisonRow['unit'];
+/** @deprecated import from src/format.ts; kept until activities/metrics.ts and the workflow switch. */
+export { formatDelta, formatMetric } from '../format';
+export type { MetricUnit } from '../format';
 
-const trim = (n: number, digits: number): string => {
-  const text = n.toFixed(digits);
-  return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
-};
-
-/** One value in the unit people read: ratio → "0.5%", seconds → "98ms", bytes → "187MB", percent (CPU cores) → "12%". */
-export function formatMetric(value: number, unit: MetricUnit): string {
-  switch (unit) {
-    case 'ratio':
-      return `${trim(value * 100, 2)}%`;
-    case 'seconds':
-      return value < 10 ? `${Math.round(value * 1000)}ms` : `${trim(value, 1)}s`;
-    case 'bytes':
-      return value >= 1024 * 1024 * 1024 ? `${trim(value / 1024 ** 3, 2)}GB` : `${Math.round(value / (1024 * 1024))}MB`;
-    case 'percent':
-      return `${trim(value * 100, 1)}%`;
-    case 'rps':
-      return trim(value, value < 10 ? 2 : 0);
-    default:
-      return trim(value, 3);
-  }
-}
-
-/** The signed difference in the same unit ("+3ms", "-1.5%"), or "no change" when it shows as zero. */
-export function formatDelta(before: number, after: number, unit: MetricUnit): string {
-  const delta = after - before;
-  const shown = formatMetric(Math.abs(delta), unit);
-  if (/^0(ms|%|MB|GB|s)?$/.test(shown)) return 'no change';
-  return `${delta > 0 ? '+' : '-'}${shown}`;
-}
-
-/** "Avg Response Time: 95ms → 98ms (+3ms)", with "no data"/"unreachable" in place of a missing value. */
-export function formatComparison(name: string, unit: MetricUnit, before: number | null, after: number | null, missing: { before?: string; after?: string } = {}): string {
-  const b = before === null ? (missing.before ?? 'no data') : formatMetric(before, unit);
-  const a = after === null ? (missing.after ?? 'no data') : formatMetric(after, unit);
-  const delta = before !== null && after !== null ? ` (${formatDelta(before, after, unit)})` : '';
-  return `${name}: ${b} → ${a}${delta}`;
+/** @deprecated the positional form; use formatComparison from src/format.ts (kept until activities/metrics.ts switches). */
+export function formatComparison(...args: [string, MetricUnit, number | null, number | null, MissingValueText?]): string {
+  const [name, unit, before, after, missing] = args;
+  return formatComparisonOfValues(name, unit, { before, after }, missing);
 }
 
 // ------------------------------------------------------------------ the Deployment Report
@@ -61,23 +31,7 @@ const STATUS: Record<DeploymentOutcome, string> = {
 const EVENT_ICON: Record<EventStatus, string> = { started: '✅', ok: '✅', failed: '❌', warning: '⚠️', info: 'ℹ️' };
 const tick = (ok: boolean): string => (ok ? '✅' : '❌');
 
-/** "2025-11-15 10:00 UTC": reports are read across time zones, so they say UTC. */
-export function formatDate(iso: string): string {
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
-}
 const hhmm = (iso: string): string => iso.slice(11, 16);
-
-/** "23 minutes", "2m 14s", "45s", "1h 5m". */
-export function formatDuration(ms: number, style: 'words' | 'short' = 'short'): string {
-  const s = Math.round(ms / 1000);
-  if (style === 'words' && s >= 60 && s < 3600) {
-    const m = Math.round(s / 60);
-    return `${m} minute${m === 1 ? '' : 's'}`;
-  }
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-}
 
 /** The seed's "Smoke Test Results" list. */
 export function renderSmokeResults(smoke: SmokeResult): string[] {
@@ -240,7 +194,7 @@ export function renderMarkdown(report: DeploymentReport): string {
   const header = ['## Deployment Report', '', `**Release**: ${report.release}`, `**Service**: ${report.service} (namespace ${report.namespace})`, `**Image**: ${report.image}`];
   if (report.change) header.push(`**Change**: ${report.change.reference}${report.change.approvedBy ? ` (approved by ${report.change.approvedBy})` : ''}${report.change.url ? ` — ${report.change.url}` : ''}`);
   header.push(`**Date**: ${formatDate(report.startedAt)}`);
-  header.push(`**Deployment Duration**: ${report.durationMs !== undefined ? formatDuration(report.durationMs, 'words') : 'in progress'}`);
+  header.push(`**Deployment Duration**: ${report.durationMs !== undefined ? formatDurationInWords(report.durationMs) : 'in progress'}`);
   header.push(`**Status**: ${STATUS[report.outcome]}`);
 
   const timeline = ['| Time | Event | Status |', '|------|-------|--------|', ...report.timeline.map((e) => `| ${hhmm(e.at)} | ${(e.detail ? `${e.title} (${e.detail})` : e.title).replace(/\|/g, '\\|')} | ${EVENT_ICON[e.status]} |`)];

@@ -1,6 +1,6 @@
 /**
- * Durations as people write them in a deploy spec ("30s", "10m", "24h", "7d", "1h30m").
- * Pure and deterministic: shared by the spec loader, activities and workflow code.
+ * Durations as people write them in a deploy spec ("30s", "10m", "24h", "7d", "1h30m"), parsed to
+ * milliseconds. Pure and deterministic: shared by the spec loader, activities and workflow code.
  */
 
 const UNIT_MS: Record<string, number> = {
@@ -26,21 +26,5 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(total);
 }
 
-/** Formats milliseconds the short way a timeline reads best: "2m 14s", "24h", "850ms". */
-export function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${Math.round(ms)}ms`;
-  const parts: string[] = [];
-  let rest = Math.round(ms / 1_000);
-  for (const [unit, size] of [
-    ['d', 86_400],
-    ['h', 3_600],
-    ['m', 60],
-    ['s', 1],
-  ] as const) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-  }
-  return parts.join(' ');
-}
+/** Formatting lives in src/format.ts; re-exported here until every caller imports it from there. */
+export { formatDuration } from '../format';

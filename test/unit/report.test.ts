@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatComparison, formatDuration, recommendations, renderJson, renderMarkdown } from '../../src/report/render';
+import { recommendations, renderJson, renderMarkdown } from '../../src/report/render';
 import type { DeploymentReport } from '../../src/activities/types';
 
 const DIR = join(__dirname, '../golden/report');
@@ -59,16 +59,6 @@ test('recommendations follow the data: a slow rollback and a failed migration', 
   expect(failed).toContain('Inspect the migration job user-management-migrate-v1-0-0 logs');
   expect(failed).toContain('shipwatch restore /var/backups/shipwatch/production/user-management/v1.0.0_20251115_100000.dump');
   expect(failed).not.toContain('monitor for');
-});
-
-test("comparison lines read like the seed's", () => {
-  expect(formatComparison('Avg Response Time', 'seconds', 0.095, 0.098)).toBe('Avg Response Time: 95ms → 98ms (+3ms)');
-  expect(formatComparison('Error Rate', 'ratio', 0, 0)).toBe('Error Rate: 0% → 0% (no change)');
-  expect(formatComparison('95th Percentile', 'seconds', 0.172, 0.178)).toBe('95th Percentile: 172ms → 178ms (+6ms)');
-  expect(formatComparison('Error Rate', 'ratio', 0.001, 0.0005)).toBe('Error Rate: 0.1% → 0.05% (-0.05%)');
-  expect(formatComparison('Memory Usage', 'bytes', null, 196083712, { before: 'unreachable' })).toBe('Memory Usage: unreachable → 187MB');
-  expect(formatDuration(134_000)).toBe('2m 14s');
-  expect(formatDuration(1_380_000, 'words')).toBe('23 minutes');
 });
 
 test('the report writer puts the Markdown and JSON side by side', async () => {
