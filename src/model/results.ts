@@ -1,0 +1,101 @@
+/**
+ * What each phase of a deployment found: the backup, the migrations, the pods, the logs, the smoke
+ * suite and the metrics against their baseline. Activities return them, the workflow keeps them,
+ * the report shows them.
+ */
+import type { ResolvedMetricCheck } from '../spec/types';
+
+export interface BackupResult {
+  location: string;
+  sizeBytes: number;
+  sha256: string;
+  durationMs: number;
+  /** Entries `pg_restore --list` found: the dump is readable. */
+  tocEntries: number;
+}
+
+export interface MigrationResult {
+  jobName: string;
+  succeeded: boolean;
+  /** Migrations the Job reported applied, e.g. ["0001_initial", "0002_roles"]. */
+  applied: string[];
+  durationMs: number;
+  logTail: string;
+}
+
+export interface PodCheck {
+  name: string;
+  image: string;
+  ready: boolean;
+  phase: string;
+  restarts: number;
+  /** Why this pod is wrong; absent when it is fine. */
+  problem?: string;
+}
+
+export interface PodVerification {
+  ok: boolean;
+  expected: number;
+  pods: PodCheck[];
+  summary: string;
+}
+
+export interface LogScanResult {
+  podsScanned: number;
+  errorLines: { pod: string; line: string }[];
+}
+
+export interface SmokeStepResult {
+  name: string;
+  ok: boolean;
+  status?: number;
+  latencyMs: number;
+  /** The seed's wording: "200 OK", "SUCCESS (JWT token received)", or what went wrong. */
+  detail: string;
+  expected?: string;
+  actual?: string;
+}
+
+export interface SmokeResult {
+  suite: string;
+  release: string;
+  passed: boolean;
+  steps: SmokeStepResult[];
+  averageMs: number;
+  p95Ms: number;
+}
+
+/** Why a value is missing: never a silent pass. */
+export type MetricOutcome = 'ok' | 'no-data' | 'unreachable' | 'error';
+
+export interface MetricValue {
+  name: string;
+  value: number | null;
+  outcome: MetricOutcome;
+  error?: string;
+}
+
+export interface MetricsSnapshot {
+  takenAt: string;
+  values: MetricValue[];
+}
+
+export interface MetricsComparisonRow {
+  name: string;
+  unit: ResolvedMetricCheck['unit'];
+  before: number | null;
+  after: number | null;
+  /** after - before, when both exist. */
+  delta: number | null;
+  ok: boolean;
+  outcome: MetricOutcome;
+  /** "Avg Response Time: 95ms → 98ms (+3ms)" */
+  text: string;
+  reason?: string;
+}
+
+export interface MetricsComparison {
+  ok: boolean;
+  rows: MetricsComparisonRow[];
+  after: MetricsSnapshot;
+}
