@@ -5,7 +5,9 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { sleep } from './abort';
 import { isPermanentError } from './errors';
+import { readHeartbeat } from './heartbeat';
 import type {
   ActivityDeps,
   AvailabilityStats,
@@ -110,7 +112,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
       return mapErrors(async () => {
         const signal = Context.current().cancellationSignal;
         const { result, stats } = await whileProbing(deps, input.probe, signal, async () => {
-          await abortableDelay(stepProbeMs, signal);
+          await sleep(stepProbeMs, signal);
           return deps.kubernetes.readTarget(input.target);
         });
         return { target: result, availability: stats };
@@ -172,18 +174,20 @@ export function toFailure(err: unknown): unknown {
 /**
  * Runs a long port call with a ProgressContext: heartbeats go to Temporal (and are repeated every
  * few seconds so a slow step is not mistaken for a dead worker, and cancellation is delivered),
- * the retry's `resumeFrom` is the last heartbeat of the previous attempt.
+ * the retry's `resumeFrom` is the last heartbeat of the previous attempt when it is one of the
+ * shapes of ./heartbeat.ts (anything else is not resumed from).
  */
 async function withProgress<T>(fn: (ctx: ProgressContext) => Promise<T>): Promise<T> {
   const activity = Context.current();
   let last: unknown = activity.info.heartbeatDetails;
+  const resumeFrom = readHeartbeat(activity.info.heartbeatDetails);
   const ctx: ProgressContext = {
     heartbeat(details?: unknown) {
       if (details !== undefined) last = details;
       activity.heartbeat(last);
     },
     signal: activity.cancellationSignal,
-    ...(activity.info.heartbeatDetails !== undefined ? { resumeFrom: activity.info.heartbeatDetails as unknown } : {}),
+    ...(resumeFrom !== undefined ? { resumeFrom } : {}),
   };
   const timer = setInterval(() => activity.heartbeat(last), AUTO_HEARTBEAT_MS);
   try {
@@ -209,21 +213,6 @@ async function whileProbing<T>(
     throw err;
   }
   return { result, stats: await handle.stop() };
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
-      },
-      { once: true },
-    );
-  });
 }
 
 /** Sums two availability measurements (the port's own and the probe's). */

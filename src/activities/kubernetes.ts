@@ -1,6 +1,7 @@
 /**
  * The Kubernetes adapter behind the workflow's KubernetesPort, built from an injected KubeConfig:
- * read the rollback target, stepped rollout and rollback (./kubernetes/rollout.ts), pod checks and
+ * read the rollback target (./kubernetes/snapshot.ts), the stepped rollout (./kubernetes/stepped.ts)
+ * and rollback (./kubernetes/undo.ts) watched by one RolloutWatch (./kubernetes/watch.ts), pod checks and
  * logs (./kubernetes/pods.ts), the migration Job (./kubernetes/migrations.ts), and exec in a pod
  * for pg_dump. Errors are the named ones of ./errors.ts (see docs/kubernetes.md, "Errors").
  */
@@ -12,12 +13,14 @@ import { makeClients, revisionOf } from './kubernetes/api';
 import type { KubeClients } from './kubernetes/api';
 import { runMigrationJob } from './kubernetes/migrations';
 import { createPodExec, scanLogs, verifyPods } from './kubernetes/pods';
-import { ownedReplicaSets, readDeployment, rollback, rolloutStep, STEPPED_ANNOTATION } from './kubernetes/rollout';
-import type { RolloutOptions } from './kubernetes/rollout';
+import { ownedReplicaSets, readDeployment, STEPPED_ANNOTATION } from './kubernetes/snapshot';
+import { rolloutStep } from './kubernetes/stepped';
+import { rollback } from './kubernetes/undo';
+import type { RolloutOptions } from './kubernetes/watch';
 
 export { KubernetesApiError, parseForbidden } from './kubernetes/api';
 export { parseAppliedMigrations } from './kubernetes/migrations';
-export { STEPPED_ANNOTATION } from './kubernetes/rollout';
+export { STEPPED_ANNOTATION } from './kubernetes/snapshot';
 
 export interface KubernetesAdapterOptions {
   /** How often watches poll the API (default 500 ms). */

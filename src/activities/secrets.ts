@@ -19,9 +19,15 @@ export class SecretNotFoundError extends SecretUnavailableError {
   }
 }
 
-/** True for a value written as a secret reference (`env:NAME` or `file:PATH`), as the spec schema defines them. */
+/**
+ * A secret reference: `env:NAME` (an environment variable of the worker) or `file:PATH` (a file the
+ * worker can read). The one definition: the spec schema validates with it, activities resolve by it.
+ */
+export const SECRET_REF_PATTERN = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/;
+
+/** True for a value written as a secret reference (`env:NAME` or `file:PATH`). */
 export function isSecretRef(value: string): boolean {
-  return /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/.test(value);
+  return SECRET_REF_PATTERN.test(value);
 }
 
 /** Resolves one reference; throws SecretNotFoundError (never echoing a value) when it is missing. */

@@ -16,6 +16,7 @@ import type {
 } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { MigrationFailedError, ProgressDeadlineExceededError } from '../../src/activities/errors';
+import type { MigrationHeartbeat, RollbackHeartbeat, RolloutStepHeartbeat, WatchPhase } from '../../src/activities/heartbeat';
 
 export interface FakeOptions {
   replicas?: number;
@@ -150,17 +151,19 @@ export class FakeWorld {
         },
         rolloutStep: async (input, ctx): Promise<RolloutProgress> => {
           this.log('rolloutStep', input, ctx);
-          ctx.heartbeat({ targetNewPods: input.targetNewPods, phase: 'started' });
+          const beat = (phase: WatchPhase) =>
+            ctx.heartbeat({ kind: 'rollout-step', release: input.release, targetNewPods: input.targetNewPods, phase, newReady: this.newReady, oldReady: replicas - this.newReady } satisfies RolloutStepHeartbeat);
+          beat('applied');
           if (o.blockRolloutAtPods === input.targetNewPods) {
             this.markBlocked();
             await new Promise<void>((resolve, reject) => {
               void gate.then(resolve);
-              const beat = setInterval(() => ctx.heartbeat({ targetNewPods: input.targetNewPods, phase: 'waiting' }), 200);
+              const beats = setInterval(() => beat('stepping'), 200);
               ctx.signal.addEventListener('abort', () => {
-                clearInterval(beat);
+                clearInterval(beats);
                 reject(new Error(`rollout step to ${input.targetNewPods} pods cancelled`));
               });
-              void gate.then(() => clearInterval(beat));
+              void gate.then(() => clearInterval(beats));
             });
           }
           if (o.rolloutFailsAtPods === input.targetNewPods) {
@@ -184,7 +187,7 @@ export class FakeWorld {
         },
         rollback: async (input, ctx) => {
           this.log('rollback', input, ctx);
-          ctx.heartbeat({ toRevision: input.toRevision });
+          ctx.heartbeat({ kind: 'rollback', toRevision: input.toRevision, phase: 'applied', newReady: 0, oldReady: 0 } satisfies RollbackHeartbeat);
           if (o.rollbackFails) throw new ProgressDeadlineExceededError('rollout undo did not complete before the progress deadline');
           this.newReady = 0;
           this.image = input.expectedImage;
@@ -221,7 +224,7 @@ export class FakeWorld {
         },
         runMigrationJob: async (input, ctx) => {
           this.log('runMigrationJob', input, ctx);
-          ctx.heartbeat({ jobName: input.jobName });
+          ctx.heartbeat({ kind: 'migration-job', jobName: input.jobName, startedAt: new Date(clock()).toISOString(), phase: 'created', active: 1 } satisfies MigrationHeartbeat);
           if (o.migrationFails instanceof Error) throw o.migrationFails;
           const rollback = input.image === previousImage;
           const succeeded = rollback || !o.migrationFails;

@@ -1,10 +1,11 @@
 /**
  * The Kubernetes API as the adapter's modules see it: typed clients from one KubeConfig, every call
  * wrapped so an API failure becomes the named error retrying can or cannot fix, and small helpers
- * (label selectors, revisions, abortable sleeps) shared by the rollout, pod and migration modules.
+ * (label selectors, revisions, timestamps) shared by the rollout, pod and migration modules.
  */
 import { ApiException, AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeConfig, V1LabelSelector, V1ReplicaSet } from '@kubernetes/client-node';
+import { sleep } from '../abort';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors';
 
 /** An API failure that may succeed on retry (5xx, 409 after our own retries, 429, timeouts, resets). */
@@ -148,6 +149,9 @@ export function labelSelector(selector: V1LabelSelector | undefined): string {
   return parts.join(',');
 }
 
+/** The field manager of every write shipwatch makes (server-side apply and patches). */
+export const FIELD_MANAGER = 'shipwatch';
+
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
 export function revisionOf(obj: { metadata?: { annotations?: Record<string, string> } }): number {
@@ -159,37 +163,6 @@ export function ownedBy(rs: V1ReplicaSet, uid: string | undefined): boolean {
   return (rs.metadata?.ownerReferences ?? []).some((o) => o.uid === uid && o.controller === true);
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** The error an aborted watch ends with: the signal's reason when it is an Error. */
-export class WatchAbortedError extends Error {
-  constructor(what: string) {
-    super(`${what}: cancelled`);
-    this.name = 'WatchAbortedError';
-  }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new WatchAbortedError('watch');
-}
-
-export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw abortReason(signal);
-}
-
 export function nowIso(): string {
   return new Date().toISOString();
 }
@@ -197,12 +170,4 @@ export function nowIso(): string {
 export function isoOf(date: Date | string | undefined): string {
   if (!date) return nowIso();
   return typeof date === 'string' ? new Date(date).toISOString() : date.toISOString();
-}
-
-/** The release a container image names: its tag ("ghcr.io/org/app:v1.0.0" → "v1.0.0"). */
-export function releaseOfImage(image: string): string {
-  const at = image.indexOf('@');
-  const ref = at >= 0 ? image.slice(0, at) : image;
-  const colon = ref.lastIndexOf(':');
-  return colon > ref.lastIndexOf('/') ? ref.slice(colon + 1) : image;
 }

@@ -5,10 +5,13 @@
  */
 import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
 import { MigrationFailedError } from '../errors';
+import { readHeartbeat } from '../heartbeat';
+import type { MigrationHeartbeat } from '../heartbeat';
 import { isSecretRef, resolveSecret } from '../secrets';
 import type { MigrationJobInput, MigrationResult, ProgressContext } from '../types';
 import type { KubeClients } from './api';
-import { kube, mapApiError, sleep, statusOf, throwIfAborted } from './api';
+import { sleep, throwIfAborted } from '../abort';
+import { kube, mapApiError, statusOf } from './api';
 import { podLogs } from './pods';
 
 export const MIGRATION_LABEL = 'shipwatch.dev/migration';
@@ -104,8 +107,9 @@ function jobBody(input: MigrationJobInput, timeoutMs: number): V1Job {
 }
 
 export async function runMigrationJob(c: KubeClients, input: MigrationJobInput, ctx: ProgressContext, pollMs: number): Promise<MigrationResult> {
-  const resume = ctx.resumeFrom as { jobName?: string; startedAt?: string } | undefined;
-  const startedAt = resume?.jobName === input.jobName && resume.startedAt ? resume.startedAt : new Date().toISOString();
+  // A retry of the same Job keeps the first attempt's start, so the timeout spans attempts.
+  const resume = readHeartbeat(ctx.resumeFrom);
+  const startedAt = resume?.kind === 'migration-job' && resume.jobName === input.jobName ? resume.startedAt : new Date().toISOString();
   const started = new Date(startedAt).getTime();
   const where = `job/${input.jobName} in namespace ${input.namespace}`;
 
@@ -119,7 +123,8 @@ export async function runMigrationJob(c: KubeClients, input: MigrationJobInput, 
     job = await kube(`read ${where}`, () => c.batch.readNamespacedJob({ name: input.jobName, namespace: input.namespace }));
   }
   const jobStarted = job.metadata?.creationTimestamp ? new Date(job.metadata.creationTimestamp).getTime() : started;
-  ctx.heartbeat({ jobName: input.jobName, startedAt, phase: 'created' });
+  const beat = (details: Pick<MigrationHeartbeat, 'phase' | 'active'>) => ctx.heartbeat({ kind: 'migration-job', jobName: input.jobName, startedAt, ...details } satisfies MigrationHeartbeat);
+  beat({ phase: 'created', active: job.status?.active ?? 0 });
 
   for (;;) {
     throwIfAborted(ctx.signal);
@@ -145,7 +150,7 @@ export async function runMigrationJob(c: KubeClients, input: MigrationJobInput, 
         details: { jobName: input.jobName, timeout: true },
       });
     }
-    ctx.heartbeat({ jobName: input.jobName, startedAt, phase: 'waiting', active: job.status?.active ?? 0 });
+    beat({ phase: 'waiting', active: job.status?.active ?? 0 });
     await sleep(pollMs, ctx.signal);
   }
 }

@@ -10,7 +10,7 @@ import type { PodExec } from '../database';
 import type { LogScanInput, LogScanResult, PodCheck, PodVerification, VerifyPodsInput } from '../types';
 import type { KubeClients } from './api';
 import { KubernetesApiError, kube, mapApiError } from './api';
-import { isReady, readDeployment, selectorPods } from './rollout';
+import { isReady, readDeployment, selectorPods } from './snapshot';
 
 function live(pods: V1Pod[]): V1Pod[] {
   return pods.filter((p) => !p.metadata?.deletionTimestamp);

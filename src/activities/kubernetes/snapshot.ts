@@ -1,0 +1,158 @@
+/**
+ * One look at a Deployment as the rollout watch sees it: the Deployment, its ReplicaSets (the new
+ * one is the one whose template is the Deployment's), their live pods and how many are Ready, and
+ * what a stepped rollout saved in its annotation.
+ */
+import type { V1Deployment, V1DeploymentStrategy, V1Pod, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import { NotFoundError } from '../errors';
+import type { TargetRef } from '../types';
+import type { KubeClients } from './api';
+import { kube, labelSelector, mapApiError, ownedBy, revisionOf } from './api';
+
+/** Deployment annotation holding what the stepped rollout changed, so the last step can restore it. */
+export const STEPPED_ANNOTATION = 'shipwatch.dev/stepped-rollout';
+
+/** What the stepped rollout saved before changing the Deployment's strategy. */
+export interface SteppedState {
+  release: string;
+  image: string;
+  strategy: V1DeploymentStrategy | null;
+  minReadySeconds: number;
+}
+
+export interface Snapshot {
+  deployment: V1Deployment;
+  replicas: number;
+  newRS?: V1ReplicaSet;
+  oldRSs: V1ReplicaSet[];
+  newPods: V1Pod[];
+  oldPods: V1Pod[];
+  newReady: number;
+  oldReady: number;
+  /** The controller has seen the latest spec (status.observedGeneration >= metadata.generation). */
+  observed: boolean;
+}
+
+export async function readDeployment(c: KubeClients, t: TargetRef): Promise<V1Deployment> {
+  try {
+    return await c.apps.readNamespacedDeployment({ name: t.deployment, namespace: t.namespace });
+  } catch (err) {
+    const mapped = mapApiError(`read deployment/${t.deployment} in namespace ${t.namespace}`, err);
+    if (mapped.name === 'NotFoundError') throw await notFound(c, t, err);
+    throw mapped;
+  }
+}
+
+/** Says whether the namespace or the Deployment is missing (when the credentials may read namespaces). */
+async function notFound(c: KubeClients, t: TargetRef, cause: unknown): Promise<Error> {
+  try {
+    await c.core.readNamespace({ name: t.namespace });
+  } catch (err) {
+    const mapped = mapApiError('read namespace', err);
+    if (mapped.name === 'NotFoundError') {
+      return new NotFoundError(`namespace ${t.namespace} does not exist (looking for deployment/${t.deployment})`, { cause, details: { namespace: t.namespace } });
+    }
+  }
+  return new NotFoundError(`deployment/${t.deployment} not found in namespace ${t.namespace}`, {
+    cause,
+    details: { namespace: t.namespace, deployment: t.deployment },
+  });
+}
+
+export async function ownedReplicaSets(c: KubeClients, d: V1Deployment): Promise<V1ReplicaSet[]> {
+  const namespace = d.metadata!.namespace!;
+  const list = await kube(`list replicasets in namespace ${namespace}`, () =>
+    c.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector(d.spec!.selector) }),
+  );
+  return list.items.filter((rs) => ownedBy(rs, d.metadata?.uid)).sort((a, b) => revisionOf(a) - revisionOf(b));
+}
+
+export async function selectorPods(c: KubeClients, d: V1Deployment): Promise<V1Pod[]> {
+  const namespace = d.metadata!.namespace!;
+  const list = await kube(`list pods in namespace ${namespace}`, () =>
+    c.core.listNamespacedPod({ namespace, labelSelector: labelSelector(d.spec!.selector) }),
+  );
+  return list.items;
+}
+
+/** Template equality as the controller sees it: ignoring the pod-template-hash label. */
+export function sameTemplate(a: V1PodTemplateSpec | undefined, b: V1PodTemplateSpec | undefined): boolean {
+  return canonical(withoutHash(a)) === canonical(withoutHash(b));
+}
+
+function withoutHash(t: V1PodTemplateSpec | undefined): unknown {
+  const copy = JSON.parse(JSON.stringify(t ?? {})) as { metadata?: { labels?: Record<string, string> } };
+  if (copy.metadata?.labels) {
+    delete copy.metadata.labels['pod-template-hash'];
+    if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;
+  }
+  return copy;
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function isReady(pod: V1Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function terminating(pod: V1Pod): boolean {
+  return pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null;
+}
+
+function podOf(pod: V1Pod, rs: V1ReplicaSet | undefined): boolean {
+  return !!rs && (pod.metadata?.ownerReferences ?? []).some((o) => o.uid === rs.metadata?.uid);
+}
+
+function byCreation(a: V1Pod, b: V1Pod): number {
+  const ta = new Date(a.metadata?.creationTimestamp ?? 0).getTime();
+  const tb = new Date(b.metadata?.creationTimestamp ?? 0).getTime();
+  return ta - tb || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '');
+}
+
+/**
+ * One look at the Deployment: its new ReplicaSet (the one whose template is the Deployment's), the
+ * old ones, and their live (not terminating) pods. In a rollback the "new" ReplicaSet is the one it returns to.
+ */
+export async function snapshot(c: KubeClients, t: TargetRef): Promise<Snapshot> {
+  const deployment = await readDeployment(c, t);
+  const [rss, pods] = await Promise.all([ownedReplicaSets(c, deployment), selectorPods(c, deployment)]);
+  const newRS = rss.find((rs) => sameTemplate(rs.spec?.template, deployment.spec?.template));
+  const oldRSs = rss.filter((rs) => rs !== newRS);
+  const live = pods.filter((p) => !terminating(p));
+  const newPods = live.filter((p) => podOf(p, newRS)).sort(byCreation);
+  const oldPods = live.filter((p) => oldRSs.some((rs) => podOf(p, rs))).sort(byCreation);
+  return {
+    deployment,
+    replicas: deployment.spec?.replicas ?? 1,
+    ...(newRS ? { newRS } : {}),
+    oldRSs,
+    newPods,
+    oldPods,
+    newReady: newPods.filter(isReady).length,
+    oldReady: oldPods.filter(isReady).length,
+    observed: (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0),
+  };
+}
+
+export function templateImage(d: V1Deployment, container: string): string | undefined {
+  return d.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image;
+}
+
+export function steppedState(d: V1Deployment): SteppedState | undefined {
+  const raw = d.metadata?.annotations?.[STEPPED_ANNOTATION];
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as SteppedState;
+  } catch {
+    return undefined;
+  }
+}
