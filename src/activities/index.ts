@@ -8,22 +8,29 @@ import { ApplicationFailure } from '@temporalio/common';
 import { sleep } from './abort';
 import { isPermanentError } from './errors';
 import { readHeartbeat } from './heartbeat';
+import { mergeAvailability } from '../model';
 import type {
-  ActivityDeps,
   AvailabilityStats,
-  BackupInput,
   BackupResult,
-  DeliveryResult,
+  DeploymentRef,
   DeploymentReport,
-  LogScanInput,
   LogScanResult,
   MetricsComparison,
   MetricsSnapshot,
-  MigrationJobInput,
   MigrationResult,
+  PodVerification,
+  RollbackTarget,
+  SmokeResult,
+} from '../model';
+import type {
+  ActivityDeps,
+  BackupInput,
+  DeliveryResult,
+  HealthProbe,
+  LogScanInput,
+  MigrationJobInput,
   Notification,
   NotificationChannels,
-  PodVerification,
   ProgressContext,
   RollbackInput,
   RollbackResult,
@@ -31,21 +38,15 @@ import type {
   RolloutStepInput,
   RuleEvaluation,
   SmokeInput,
-  SmokeResult,
-  TargetRef,
-  TargetState,
   VerifyPodsInput,
 } from './types';
 import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
 
-/** Where and how often the availability probe hits the service's health endpoint. */
-export interface ProbeTarget {
-  url: string;
-  intervalMs: number;
-}
+/** @deprecated renamed HealthProbe (./types): the workflow imports it from here until it switches. */
+export type ProbeTarget = HealthProbe;
 
 export interface StepHealth {
-  target: TargetState;
+  target: RollbackTarget;
   availability: AvailabilityStats;
 }
 
@@ -62,7 +63,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
   const stepProbeMs = settings.stepProbeMs ?? 2_000;
   return {
     /** Pre-deploy check: the cluster answers and the Deployment exists; its state is the rollback target. */
-    async readTarget(target: TargetRef): Promise<TargetState> {
+    async readTarget(target: DeploymentRef): Promise<RollbackTarget> {
       return mapErrors(() => deps.kubernetes.readTarget(target));
     },
 
@@ -88,7 +89,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
     },
 
     /** One step of the stepped rollout, with the availability probe running around it. */
-    async rolloutStep(input: { step: RolloutStepInput; probe: ProbeTarget }): Promise<RolloutProgress> {
+    async rolloutStep(input: { step: RolloutStepInput; probe: HealthProbe }): Promise<RolloutProgress> {
       return withProgress(async (ctx) => {
         const { result, stats } = await whileProbing(deps, input.probe, ctx.signal, () =>
           deps.kubernetes.rolloutStep(input.step, ctx),
@@ -98,7 +99,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
     },
 
     /** `rollout undo` to the recorded revision and wait for it, with the availability probe running. */
-    async rollbackDeployment(input: { rollback: RollbackInput; probe: ProbeTarget }): Promise<RollbackResult> {
+    async rollbackDeployment(input: { rollback: RollbackInput; probe: HealthProbe }): Promise<RollbackResult> {
       return withProgress(async (ctx) => {
         const { result, stats } = await whileProbing(deps, input.probe, ctx.signal, () =>
           deps.kubernetes.rollback(input.rollback, ctx),
@@ -108,7 +109,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
     },
 
     /** The health check of a rollout step's window: the Deployment's state plus a short probe burst. */
-    async checkStepHealth(input: { target: TargetRef; probe: ProbeTarget }): Promise<StepHealth> {
+    async checkStepHealth(input: { target: DeploymentRef; probe: HealthProbe }): Promise<StepHealth> {
       return mapErrors(async () => {
         const signal = Context.current().cancellationSignal;
         const { result, stats } = await whileProbing(deps, input.probe, signal, async () => {
@@ -200,7 +201,7 @@ async function withProgress<T>(fn: (ctx: ProgressContext) => Promise<T>): Promis
 
 async function whileProbing<T>(
   deps: ActivityDeps,
-  probe: ProbeTarget,
+  probe: HealthProbe,
   signal: AbortSignal,
   fn: () => Promise<T>,
 ): Promise<{ result: T; stats: AvailabilityStats }> {
@@ -213,18 +214,4 @@ async function whileProbing<T>(
     throw err;
   }
   return { result, stats: await handle.stop() };
-}
-
-/** Sums two availability measurements (the port's own and the probe's). */
-export function mergeAvailability(a: AvailabilityStats | undefined, b: AvailabilityStats | undefined): AvailabilityStats | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  const probes = a.probes + b.probes;
-  return {
-    probes,
-    failures: a.failures + b.failures,
-    failed: [...a.failed, ...b.failed].slice(0, 10),
-    averageMs: probes === 0 ? 0 : (a.averageMs * a.probes + b.averageMs * b.probes) / probes,
-    p95Ms: Math.max(a.p95Ms, b.p95Ms),
-  };
 }

@@ -8,7 +8,8 @@
 import { KubernetesObjectApi } from '@kubernetes/client-node';
 import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
 import type { PodExec } from './database';
-import type { KubernetesPort, TargetRef, TargetState } from './types';
+import type { DeploymentRef, RollbackTarget } from '../model';
+import type { KubernetesPort } from './types';
 import { makeClients, revisionOf } from './kubernetes/api';
 import type { KubeClients } from './kubernetes/api';
 import { runMigrationJob } from './kubernetes/migrations';
@@ -53,7 +54,7 @@ export function createKubernetesAdapter(kc: KubeConfig, options: KubernetesAdapt
 }
 
 /** The target as it is now: recorded as the rollback target before anything changes. */
-export async function readTarget(c: KubeClients, target: TargetRef): Promise<TargetState> {
+export async function readTarget(c: KubeClients, target: DeploymentRef): Promise<RollbackTarget> {
   const d = await readDeployment(c, target);
   const rss = await ownedReplicaSets(c, d);
   const containers = d.spec?.template?.spec?.containers ?? [];
@@ -80,7 +81,7 @@ export async function readTarget(c: KubeClients, target: TargetRef): Promise<Tar
  * Why a Deployment is not healthy, one sentence each. A Deployment held by a stepped rollout is
  * healthy when every replica is ready and available, though not all are updated yet.
  */
-export function deploymentProblems(d: V1Deployment, target: TargetRef): string[] {
+export function deploymentProblems(d: V1Deployment, target: DeploymentRef): string[] {
   const problems: string[] = [];
   const name = `deployment/${target.deployment}`;
   if (!d.spec?.template?.spec?.containers?.some((x) => x.name === target.container)) {

@@ -6,7 +6,8 @@
 import { request, type Dispatcher } from 'undici';
 import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
 import { formatComparison } from '../report/render';
-import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsPort, MetricsSnapshot, MetricValue, RuleEvaluation } from './types';
+import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsSnapshot, MetricValue } from '../model';
+import type { MetricsPort, RuleEvaluation } from './types';
 
 export interface PrometheusMetricsOptions {
   dispatcher?: Dispatcher;

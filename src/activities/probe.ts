@@ -5,7 +5,8 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { percentile } from './smoke';
-import type { AvailabilityProbePort, AvailabilityStats, ProbeHandle } from './types';
+import type { AvailabilityStats } from '../model';
+import type { AvailabilityProbePort, ProbeHandle } from './types';
 
 export interface AvailabilityProbeOptions {
   dispatcher?: Dispatcher;

@@ -2,7 +2,8 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { renderJson, renderMarkdown } from '../report/render';
-import type { DeploymentReport, ReportPort } from './types';
+import type { DeploymentReport } from '../model';
+import type { ReportPort } from './types';
 
 /** `user-management-v1.0.0-20251115T1000Z`: one file pair per deployment attempt, sortable by time. */
 export function reportBaseName(report: DeploymentReport): string {

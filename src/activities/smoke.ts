@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import type { SmokeStep, SmokeSuite } from '../spec/schema';
 import { resolveSecret as defaultResolveSecret } from './secrets';
-import type { ProgressContext, SmokeInput, SmokePort, SmokeResult, SmokeStepResult } from './types';
+import type { SmokeResult, SmokeStepResult } from '../model';
+import type { ProgressContext, SmokeInput, SmokePort } from './types';
 
 export interface SmokeRunnerDeps {
   dispatcher?: Dispatcher;

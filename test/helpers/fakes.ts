@@ -4,16 +4,8 @@
  * log to assert on. Reusable by anyone testing against the activity contract.
  */
 import { Context } from '@temporalio/activity';
-import type {
-  ActivityDeps,
-  AvailabilityStats,
-  Notification,
-  ProgressContext,
-  RolloutProgress,
-  RuleEvaluation,
-  SmokeResult,
-  TargetState,
-} from '../../src/activities/types';
+import type { AvailabilityStats, RollbackTarget, SmokeResult } from '../../src/model';
+import type { ActivityDeps, Notification, ProgressContext, RolloutProgress, RuleEvaluation } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { MigrationFailedError, ProgressDeadlineExceededError } from '../../src/activities/errors';
 import type { MigrationHeartbeat, RollbackHeartbeat, RolloutStepHeartbeat, WatchPhase } from '../../src/activities/heartbeat';
@@ -118,7 +110,7 @@ export class FakeWorld {
     this.calls.push({ op, input, at: clock(), ...(ctx?.resumeFrom !== undefined ? { resumeFrom: ctx.resumeFrom } : {}) });
   }
 
-  private target(): TargetState {
+  private target(): RollbackTarget {
     const o = this.options;
     const replicas = o.replicas ?? 3;
     return {

@@ -2,7 +2,7 @@
  * What a rollout watch reports: the pod-by-pod timeline events (deployed, then Ready) and the
  * traffic split at each settled point, deduplicated across the polls of one watch.
  */
-import type { ActivityEvent, TrafficSample } from '../types';
+import type { ActivityEvent, TrafficSample } from '../../model';
 import { isoOf, nowIso } from './api';
 import type { Snapshot } from './snapshot';
 

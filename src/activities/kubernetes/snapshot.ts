@@ -5,7 +5,7 @@
  */
 import type { V1Deployment, V1DeploymentStrategy, V1Pod, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import { NotFoundError } from '../errors';
-import type { TargetRef } from '../types';
+import type { DeploymentRef } from '../../model';
 import type { KubeClients } from './api';
 import { kube, labelSelector, mapApiError, ownedBy, revisionOf } from './api';
 
@@ -33,7 +33,7 @@ export interface Snapshot {
   observed: boolean;
 }
 
-export async function readDeployment(c: KubeClients, t: TargetRef): Promise<V1Deployment> {
+export async function readDeployment(c: KubeClients, t: DeploymentRef): Promise<V1Deployment> {
   try {
     return await c.apps.readNamespacedDeployment({ name: t.deployment, namespace: t.namespace });
   } catch (err) {
@@ -44,7 +44,7 @@ export async function readDeployment(c: KubeClients, t: TargetRef): Promise<V1De
 }
 
 /** Says whether the namespace or the Deployment is missing (when the credentials may read namespaces). */
-async function notFound(c: KubeClients, t: TargetRef, cause: unknown): Promise<Error> {
+async function notFound(c: KubeClients, t: DeploymentRef, cause: unknown): Promise<Error> {
   try {
     await c.core.readNamespace({ name: t.namespace });
   } catch (err) {
@@ -122,7 +122,7 @@ function byCreation(a: V1Pod, b: V1Pod): number {
  * One look at the Deployment: its new ReplicaSet (the one whose template is the Deployment's), the
  * old ones, and their live (not terminating) pods. In a rollback the "new" ReplicaSet is the one it returns to.
  */
-export async function snapshot(c: KubeClients, t: TargetRef): Promise<Snapshot> {
+export async function snapshot(c: KubeClients, t: DeploymentRef): Promise<Snapshot> {
   const deployment = await readDeployment(c, t);
   const [rss, pods] = await Promise.all([ownedReplicaSets(c, deployment), selectorPods(c, deployment)]);
   const newRS = rss.find((rs) => sameTemplate(rs.spec?.template, deployment.spec?.template));

@@ -10,7 +10,8 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { throwIfAborted } from '../abort';
 import { InvalidInputError } from '../errors';
-import type { ProgressContext, RolloutProgress, RolloutStepInput, TargetRef } from '../types';
+import type { DeploymentRef } from '../../model';
+import type { ProgressContext, RolloutProgress, RolloutStepInput } from '../types';
 import type { KubeClients } from './api';
 import { FIELD_MANAGER, kube, revisionOf } from './api';
 import { RolloutRecorder } from './recorder';
@@ -21,14 +22,14 @@ import type { RolloutOptions } from './watch';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-async function patchDeployment(c: KubeClients, t: TargetRef, body: unknown, what: string): Promise<V1Deployment> {
+async function patchDeployment(c: KubeClients, t: DeploymentRef, body: unknown, what: string): Promise<V1Deployment> {
   return kube(`${what} (patch deployment/${t.deployment} in namespace ${t.namespace})`, () =>
     c.apps.patchNamespacedDeployment({ name: t.deployment, namespace: t.namespace, body, fieldManager: FIELD_MANAGER }, merge),
   );
 }
 
 /** The manifest to server-side apply: one Deployment, the target's. */
-function parseManifest(text: string, t: TargetRef): Record<string, unknown> & { spec?: Record<string, unknown>; metadata?: Record<string, unknown> } {
+function parseManifest(text: string, t: DeploymentRef): Record<string, unknown> & { spec?: Record<string, unknown>; metadata?: Record<string, unknown> } {
   let doc: unknown;
   try {
     doc = parseYaml(text);

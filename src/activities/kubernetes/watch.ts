@@ -8,7 +8,8 @@ import type { KubernetesObjectApi, V1Deployment, V1ReplicaSet } from '@kubernete
 import { sleep, throwIfAborted } from '../abort';
 import { ProgressDeadlineExceededError, RolloutFailedError } from '../errors';
 import type { ProgressHeartbeat, WatchIdentity, WatchPhase } from '../heartbeat';
-import type { ProgressContext, TargetRef } from '../types';
+import type { DeploymentRef } from '../../model';
+import type { ProgressContext } from '../types';
 import type { KubeClients } from './api';
 import { FIELD_MANAGER, withConflictRetries } from './api';
 import type { RolloutRecorder } from './recorder';
@@ -26,7 +27,7 @@ export interface RolloutOptions {
 }
 
 /** The Deployment a watch follows and how long it may go without progress. */
-export type WatchInput = TargetRef & { progressDeadlineMs: number };
+export type WatchInput = DeploymentRef & { progressDeadlineMs: number };
 
 export interface RolloutWatchParts {
   clients: KubeClients;
