@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FailureType } from '../../src/activities/errors';
-import { resolveSecret, SecretNotFoundError } from '../../src/activities/secrets';
+import { isSecretRef, resolveSecret, SECRET_REF_PATTERN, SecretNotFoundError } from '../../src/activities/secrets';
 
 test('env: and file: references resolve (file contents trimmed)', async () => {
   process.env.SW_UNIT_SECRET = 's3cret';
@@ -32,4 +32,10 @@ test('an unrecognised reference is refused without echoing it (it may be a paste
   const err = (await resolveSecret('hunter2-literal-password').catch((e: unknown) => e)) as Error;
   expect(err).toBeInstanceOf(SecretNotFoundError);
   expect(err.message).not.toContain('hunter2');
+});
+
+test('what counts as a secret reference (the one pattern the spec schema also validates with)', () => {
+  for (const ref of ['env:DATABASE_URL', 'env:_X1', 'file:/run/secrets/db', 'file:relative/path']) expect(isSecretRef(ref)).toBe(true);
+  for (const value of ['env:1BAD', 'env:', 'file:', 'postgres://u:p@h/db', 'ENV:X', ' env:X']) expect(isSecretRef(value)).toBe(false);
+  expect(SECRET_REF_PATTERN.flags).toBe('');
 });
