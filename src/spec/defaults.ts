@@ -54,7 +54,9 @@ export function defaultAlertRules(t: Target): ResolvedAlertRule[] {
     },
     {
       name: 'HighMemoryUsage',
-      expr: `max(container_memory_usage_bytes{namespace="${t.namespace}",pod=~"${podRegex}"} / container_spec_memory_limit_bytes{namespace="${t.namespace}",pod=~"${podRegex}"})`,
+      // `max by (pod)`: one series per pod (the worst container), so the description's
+      // {{ $labels.pod }} names the pod, as in the seed; a bare max() would drop the label.
+      expr: `max by (pod) (container_memory_usage_bytes{namespace="${t.namespace}",pod=~"${podRegex}"} / container_spec_memory_limit_bytes{namespace="${t.namespace}",pod=~"${podRegex}"})`,
       op: '>',
       threshold: 0.85,
       forMs: 5 * 60_000,

@@ -6,26 +6,21 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
+import { crossFieldIssues, manifestIssues, targetOf } from './checks';
 import { defaultAlertRules, defaultMetricChecks } from './defaults';
 import { parseDuration } from './duration';
+import { issuesFrom } from './issues';
+import type { SpecIssue } from './issues';
 import { smokeSuiteSchema, specSchema } from './schema';
 import type { ParsedSpec, SmokeSuite } from './schema';
 import type { DeploySpec } from './types';
-
-export interface SpecIssue {
-  /** Dotted path of the bad field, e.g. "watch.rules.0.threshold"; "" for the whole file. */
-  path: string;
-  message: string;
-}
 
 /** A spec that cannot be used; `issues` names every bad field. */
 export class SpecError extends Error {
   readonly issues: SpecIssue[];
   constructor(file: string, issues: SpecIssue[]) {
     super(
-      `${file} is not a valid deploy spec:\n` +
-        issues.map((i) => `  - ${i.path || '(file)'}: ${i.message}`).join('\n'),
+      `${file} is not a valid deploy spec:\n` + issues.map((i) => `  - ${i.path || '(file)'}: ${i.message}`).join('\n'),
     );
     this.name = 'SpecError';
     this.issues = issues;
@@ -37,12 +32,7 @@ export interface SpecOverrides {
   image?: string;
 }
 
-function issuesFrom(error: z.ZodError, prefix = ''): SpecIssue[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
-    message: issue.message,
-  }));
-}
+export type { SpecIssue };
 
 async function readYaml(file: string, what: string): Promise<unknown> {
   let text: string;
@@ -55,8 +45,12 @@ async function readYaml(file: string, what: string): Promise<unknown> {
     return parseYaml(text);
   } catch (err) {
     const where =
-      err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : '';
-    throw new SpecError(file, [{ path: '', message: `not valid YAML${where}: ${(err as Error).message.split('\n')[0]}` }]);
+      err instanceof YAMLParseError && err.linePos
+        ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})`
+        : '';
+    throw new SpecError(file, [
+      { path: '', message: `not valid YAML${where}: ${(err as Error).message.split('\n')[0]}` },
+    ]);
   }
 }
 
@@ -74,9 +68,9 @@ export async function resolveSpec(
       ? { ...(document as Record<string, unknown>), ...definedOnly(options.overrides ?? {}) }
       : document;
   const parsed = specSchema.safeParse(merged);
-  if (!parsed.success) throw new SpecError(file, issuesFrom(parsed.error));
+  if (!parsed.success) throw new SpecError(file, issuesFrom(parsed.error, specSchema));
   const spec = parsed.data;
-  const issues: SpecIssue[] = [];
+  const issues: SpecIssue[] = crossFieldIssues(spec);
 
   let suite: SmokeSuite | undefined = spec.smoke?.suite;
   if (spec.smoke?.suiteFile) {
@@ -89,7 +83,7 @@ export async function resolveSpec(
     if (doc !== undefined) {
       const parsedSuite = smokeSuiteSchema.safeParse(doc);
       if (parsedSuite.success) suite = parsedSuite.data;
-      else issues.push(...issuesFrom(parsedSuite.error, `smoke.suiteFile(${spec.smoke.suiteFile})`));
+      else issues.push(...issuesFrom(parsedSuite.error, smokeSuiteSchema, `smoke.suiteFile(${spec.smoke.suiteFile})`));
     }
   } else if (spec.smoke && !suite) {
     issues.push({ path: 'smoke', message: 'expected suiteFile (a path to a smoke suite YAML) or an inline suite' });
@@ -102,13 +96,14 @@ export async function resolveSpec(
       issues.push({ path: 'kubernetes.manifest', message: `cannot read ${manifestPath}: ${err.message}` });
       return undefined;
     });
+    if (manifest !== undefined) issues.push(...manifestIssues(spec, manifest));
   }
 
   if (spec.database?.backup.mode === 'pod' && !spec.database.backup.pod) {
-    issues.push({ path: 'database.backup.pod', message: 'mode "pod" needs the name of the database pod to run pg_dump in' });
-  }
-  if (ms(spec.watch.interval) <= 0) {
-    issues.push({ path: 'watch.interval', message: 'expected an interval above zero, e.g. "30s"' });
+    issues.push({
+      path: 'database.backup.pod',
+      message: 'mode "pod" needs the name of the database pod to run pg_dump in',
+    });
   }
   if (issues.length) throw new SpecError(file, issues);
 
@@ -126,23 +121,18 @@ function definedOnly(o: SpecOverrides): SpecOverrides {
 }
 
 function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest: string | undefined): DeploySpec {
-  const window = spec.metrics?.window ?? '5m';
-  const target = {
-    service: spec.service,
-    namespace: spec.namespace,
-    deployment: spec.kubernetes.deployment,
-    selector: spec.metrics?.selector ?? `job="${spec.service}"`,
-    window,
-  };
-  const rules =
-    spec.watch.rules?.map((r) => ({ ...omitFor(r), forMs: ms(r.for) })) ??
-    [...defaultAlertRules(target), ...spec.watch.extraRules.map((r) => ({ ...omitFor(r), forMs: ms(r.for) }))];
+  const target = targetOf(spec);
+  const window = target.window;
+  const rules = spec.watch.rules?.map((r) => ({ ...omitFor(r), forMs: ms(r.for) })) ?? [
+    ...defaultAlertRules(target),
+    ...spec.watch.extraRules.map((r) => ({ ...omitFor(r), forMs: ms(r.for) })),
+  ];
   return {
     service: spec.service,
     namespace: spec.namespace,
     release: spec.release,
     image: spec.image,
-    ...(spec.change ? { change: spec.change } : {}),
+    ...(spec.change?.reference ? { change: { ...spec.change, reference: spec.change.reference } } : {}),
     kubernetes: {
       deployment: spec.kubernetes.deployment,
       container: spec.kubernetes.container,
@@ -182,6 +172,7 @@ function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest:
             selector: target.selector,
             windowMs: ms(window),
             checks: spec.metrics.checks ?? defaultMetricChecks(target),
+            missingBaseline: spec.metrics.missingBaseline,
           },
         }
       : {}),
@@ -191,6 +182,8 @@ function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest:
       autoRollback: spec.watch.autoRollback,
       pageAfterMs: ms(spec.watch.escalation.pageAfter),
       rollbackAfterMs: ms(spec.watch.escalation.rollbackAfter),
+      blindAfterMs: ms(spec.watch.blindAfter ?? spec.watch.escalation.pageAfter),
+      onBlind: spec.watch.onBlind,
       rules,
       reviewAfterMs: ms(spec.watch.reviewAfter),
     },

@@ -7,22 +7,25 @@ import { z } from 'zod';
 import { parseDuration } from './duration';
 
 /** A duration written as "30s", "10m", "24h"; parsed to milliseconds. */
-export const duration = z
-  .string()
-  .refine((text) => parseDuration(text) !== undefined, {
-    message: 'expected a duration such as "30s", "10m", "24h" or "1h30m"',
-  });
+export const duration = z.string().refine((text) => parseDuration(text) !== undefined, {
+  message: 'expected a duration such as "30s", "10m", "24h" or "1h30m"',
+});
 
 /**
  * A reference to a secret, resolved inside an activity: `env:NAME` (an environment variable of the
  * worker) or `file:PATH` (a file the worker can read). Secrets never enter workflow history.
  */
-export const secretRef = z
-  .string()
-  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, {
-    message:
-      'expected a secret reference "env:NAME" or "file:/path/to/secret", not a literal value (literal secrets would be stored in workflow history)',
-  });
+export const secretRef = z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, {
+  message:
+    'expected a secret reference "env:NAME" or "file:/path/to/secret", not a literal value (literal secrets would be stored in workflow history)',
+});
+
+/** An http(s) base URL; "prometheus:9090" parses as a URL with scheme "prometheus:", so the scheme is checked. */
+const httpUrl = (example: string) =>
+  z
+    .string()
+    .url({ message: `expected a URL such as ${example}`, abort: true })
+    .regex(/^https?:\/\//, { message: `expected the URL to start with http:// or https://, e.g. ${example}` });
 
 const dnsLabel = z
   .string()
@@ -31,7 +34,7 @@ const dnsLabel = z
   })
   .max(63);
 
-export const alertRuleSchema = z.object({
+export const alertRuleSchema = z.strictObject({
   /** Alert name as Prometheus shows it, e.g. HighErrorRate. */
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected a Prometheus alert name' }),
   /** PromQL whose value is compared with `threshold` (the seed's expression without its comparison). */
@@ -48,7 +51,7 @@ export const alertRuleSchema = z.object({
 });
 export type AlertRule = z.infer<typeof alertRuleSchema>;
 
-const metricCheckSchema = z.object({
+const metricCheckSchema = z.strictObject({
   name: z.string().min(1),
   /** PromQL returning one number. */
   query: z.string().min(1),
@@ -64,7 +67,7 @@ const metricCheckSchema = z.object({
 });
 export type MetricCheck = z.infer<typeof metricCheckSchema>;
 
-const smokeStepSchema = z.object({
+const smokeStepSchema = z.strictObject({
   name: z.string().min(1),
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
   path: z.string().startsWith('/', { message: 'expected a path starting with "/"' }),
@@ -72,7 +75,7 @@ const smokeStepSchema = z.object({
   /** JSON body; strings may use ${var} captured earlier or ${secret:NAME} from `smoke.secrets`. */
   body: z.unknown().optional(),
   expect: z
-    .object({
+    .strictObject({
       status: z.union([z.number().int(), z.array(z.number().int())]).default(200),
       /** JSON paths (a.b.0.c) and the values they must equal; "*" means "present and not empty". */
       json: z.record(z.string(), z.unknown()).default({}),
@@ -86,7 +89,7 @@ const smokeStepSchema = z.object({
 });
 export type SmokeStep = z.infer<typeof smokeStepSchema>;
 
-export const smokeSuiteSchema = z.object({
+export const smokeSuiteSchema = z.strictObject({
   name: z.string().default('smoke'),
   steps: z.array(smokeStepSchema).min(1, { message: 'a smoke suite needs at least one step' }),
   /** Suite-level latency expectation on the average of all steps, for "Response times: avg N ms". */
@@ -94,119 +97,125 @@ export const smokeSuiteSchema = z.object({
 });
 export type SmokeSuite = z.infer<typeof smokeSuiteSchema>;
 
-export const specSchema = z
-  .object({
-    apiVersion: z.literal('shipwatch.dev/v1').default('shipwatch.dev/v1'),
-    kind: z.literal('Deployment').default('Deployment'),
-    service: dnsLabel,
-    namespace: dnsLabel,
-    release: z.string().min(1).max(128),
-    image: z.string().regex(/^[^\s]+:[^\s:/]+$|^[^\s]+@sha256:[0-9a-f]{64}$/, {
-      message: 'expected an image reference with a tag or digest, e.g. ghcr.io/org/app:v1.0.0',
-    }),
-    /** The approved plan this deployment executes (the seed's Phase 5 approval). */
-    change: z
-      .object({
-        reference: z.string().min(1),
-        approvedBy: z.string().optional(),
-        url: z.string().optional(),
-      })
-      .optional(),
-    kubernetes: z.object({
-      deployment: dnsLabel,
-      container: z.string().min(1),
-      /** Optional manifest to server-side apply instead of only setting the image (path relative to the spec). */
-      manifest: z.string().optional(),
-      /** Pods added per rollout step; 0 = one plain rolling update. */
-      stepPods: z.number().int().nonnegative().default(1),
-      /** Health window after each step, in which alert rules and the health check are evaluated. */
-      stepWindow: duration.default('10m'),
-      progressDeadline: duration.default('10m'),
-      maxRestarts: z.number().int().nonnegative().default(0),
-      /** Patterns that count as errors when the new pods' logs are scanned. */
-      logErrorPatterns: z.array(z.string()).default(['ERROR', 'FATAL', 'panic']),
-    }),
-    /** Base URL of the service (health probe, smoke suite). */
-    serviceUrl: z.string().url({ message: 'expected the service base URL, e.g. http://user-management.production:8080' }),
-    healthPath: z.string().startsWith('/').default('/health'),
-    database: z
-      .object({
-        url: secretRef,
-        backup: z
-          .object({
-            /** Where dumps are kept: a directory on the worker. */
-            store: z.string().default('./backups'),
-            /** Run pg_dump on the worker, or inside the database pod as the seed does. */
-            mode: z.enum(['local', 'pod']).default('local'),
-            pod: z.string().optional(),
-          })
-          .prefault({}),
-      })
-      .optional(),
-    migrations: z
-      .object({
-        command: z.array(z.string()).min(1),
-        /** Command that returns the schema to the previous release's migration, run with the old image. */
-        rollbackCommand: z.array(z.string()).min(1).optional(),
-        timeout: duration.default('5m'),
-        /** Environment for the Job, values are secret references or plain strings. */
-        env: z.record(z.string(), z.string()).default({}),
-      })
-      .optional(),
-    smoke: z
-      .object({
-        /** Path to the suite file (relative to the spec); the loader inlines it into `suite`. */
-        suiteFile: z.string().optional(),
-        suite: smokeSuiteSchema.optional(),
-        /** Base URL for the smoke suite if it differs from serviceUrl. */
-        baseUrl: z.string().url().optional(),
-        /** Secret references the suite may use as ${secret:NAME}. */
-        secrets: z.record(z.string(), secretRef).default({}),
-      })
-      .optional(),
-    metrics: z
-      .object({
-        prometheusUrl: z.string().url({ message: 'expected the Prometheus base URL, e.g. http://127.0.0.1:9090' }),
-        /** Range used by the rate() windows of the default checks and rules. */
-        window: duration.default('5m'),
-        /** PromQL label matchers selecting the service's own series; default job="<service>". */
-        selector: z.string().optional(),
-        checks: z.array(metricCheckSchema).optional(),
-      })
-      .optional(),
-    watch: z
-      .object({
-        duration: duration.default('24h'),
-        interval: duration.default('30s'),
-        autoRollback: z.boolean().default(true),
-        escalation: z
-          .object({
-            pageAfter: duration.default('5m'),
-            rollbackAfter: duration.default('15m'),
-          })
-          .prefault({}),
-        rules: z.array(alertRuleSchema).optional(),
-        /** Extra rules added to the defaults (when `rules` is omitted). */
-        extraRules: z.array(alertRuleSchema).default([]),
-        /** Post-deployment review reminder, sent this long after the deployment started. */
-        reviewAfter: duration.default('7d'),
-      })
-      .prefault({}),
-    notifications: z
-      .object({
-        slack: z.object({ webhook: secretRef, channel: z.string().optional() }).optional(),
-        pager: z.object({ webhook: secretRef }).optional(),
-        webhook: z.object({ url: secretRef }).optional(),
-      })
-      .prefault({}),
-    report: z
-      .object({
-        /** Directory the report files are written to by the report activity. */
-        dir: z.string().default('./reports'),
-      })
-      .prefault({}),
-  })
-  .strict();
+export const specSchema = z.strictObject({
+  apiVersion: z.literal('shipwatch.dev/v1').default('shipwatch.dev/v1'),
+  kind: z.literal('Deployment').default('Deployment'),
+  service: dnsLabel,
+  namespace: dnsLabel,
+  release: z.string().min(1).max(128),
+  image: z.string().regex(/^[^\s]+:[^\s:/]+$|^[^\s]+@sha256:[0-9a-f]{64}$/, {
+    message: 'expected an image reference with a tag or digest, e.g. ghcr.io/org/app:v1.0.0',
+  }),
+  /** The approved plan this deployment executes (the seed's Phase 5 approval). */
+  change: z
+    .strictObject({
+      reference: z.string().min(1).optional(),
+      /** Refuse the spec unless `reference` names the approved plan. */
+      required: z.boolean().default(false),
+      approvedBy: z.string().optional(),
+      url: z.string().optional(),
+    })
+    .optional(),
+  kubernetes: z.strictObject({
+    deployment: dnsLabel,
+    container: z.string().min(1),
+    /** Optional manifest to server-side apply instead of only setting the image (path relative to the spec). */
+    manifest: z.string().optional(),
+    /** Pods added per rollout step; 0 = one plain rolling update. */
+    stepPods: z.number().int().nonnegative().default(1),
+    /** Health window after each step, in which alert rules and the health check are evaluated. */
+    stepWindow: duration.default('10m'),
+    progressDeadline: duration.default('10m'),
+    maxRestarts: z.number().int().nonnegative().default(0),
+    /** Patterns that count as errors when the new pods' logs are scanned. */
+    logErrorPatterns: z.array(z.string()).default(['ERROR', 'FATAL', 'panic']),
+  }),
+  /** Base URL of the service (health probe, smoke suite). */
+  serviceUrl: httpUrl('http://user-management.production:8080'),
+  healthPath: z.string().startsWith('/').default('/health'),
+  database: z
+    .strictObject({
+      url: secretRef,
+      backup: z
+        .strictObject({
+          /** Where dumps are kept: a directory on the worker. */
+          store: z.string().default('./backups'),
+          /** Run pg_dump on the worker, or inside the database pod as the seed does. */
+          mode: z.enum(['local', 'pod']).default('local'),
+          pod: z.string().optional(),
+        })
+        .prefault({}),
+    })
+    .optional(),
+  migrations: z
+    .strictObject({
+      command: z.array(z.string()).min(1),
+      /** Command that returns the schema to the previous release's migration, run with the old image. */
+      rollbackCommand: z.array(z.string()).min(1).optional(),
+      timeout: duration.default('5m'),
+      /** Environment for the Job, values are secret references or plain strings. */
+      env: z.record(z.string(), z.string()).default({}),
+    })
+    .optional(),
+  smoke: z
+    .strictObject({
+      /** Path to the suite file (relative to the spec); the loader inlines it into `suite`. */
+      suiteFile: z.string().optional(),
+      suite: smokeSuiteSchema.optional(),
+      /** Base URL for the smoke suite if it differs from serviceUrl. */
+      baseUrl: httpUrl('http://127.0.0.1:8080').optional(),
+      /** Secret references the suite may use as ${secret:NAME}. */
+      secrets: z.record(z.string(), secretRef).default({}),
+    })
+    .optional(),
+  metrics: z
+    .strictObject({
+      prometheusUrl: httpUrl('http://127.0.0.1:9090'),
+      /** Range used by the rate() windows of the default checks and rules. */
+      window: duration.default('5m'),
+      /** PromQL label matchers selecting the service's own series; default job="<service>". */
+      selector: z.string().optional(),
+      checks: z.array(metricCheckSchema).optional(),
+      /** A check whose baseline query returns no data: fail the pre-deploy check, or skip the comparison (said in the report). */
+      missingBaseline: z.enum(['fail', 'skip']).default('fail'),
+    })
+    .optional(),
+  watch: z
+    .strictObject({
+      duration: duration.default('24h'),
+      interval: duration.default('30s'),
+      autoRollback: z.boolean().default(true),
+      escalation: z
+        .strictObject({
+          pageAfter: duration.default('5m'),
+          rollbackAfter: duration.default('15m'),
+        })
+        .prefault({}),
+      /** How long rules may go unevaluated (Prometheus unreachable, query errors) before on-call is paged; default escalation.pageAfter. */
+      blindAfter: duration.optional(),
+      /** What a watch that went blind does at its end or after rollbackAfter. */
+      onBlind: z.enum(['page', 'rollback', 'fail']).default('page'),
+      rules: z.array(alertRuleSchema).optional(),
+      /** Extra rules added to the defaults (when `rules` is omitted). */
+      extraRules: z.array(alertRuleSchema).default([]),
+      /** Post-deployment review reminder, sent this long after the deployment started. */
+      reviewAfter: duration.default('7d'),
+    })
+    .prefault({}),
+  notifications: z
+    .strictObject({
+      slack: z.strictObject({ webhook: secretRef, channel: z.string().optional() }).optional(),
+      pager: z.strictObject({ webhook: secretRef }).optional(),
+      webhook: z.strictObject({ url: secretRef }).optional(),
+    })
+    .prefault({}),
+  report: z
+    .strictObject({
+      /** Directory the report files are written to by the report activity. */
+      dir: z.string().default('./reports'),
+    })
+    .prefault({}),
+});
 
 export type SpecInput = z.input<typeof specSchema>;
 export type ParsedSpec = z.output<typeof specSchema>;

@@ -35,7 +35,8 @@ export interface DeploySpec {
   namespace: string;
   release: string;
   image: string;
-  change?: { reference: string; approvedBy?: string; url?: string };
+  /** The approved plan; present when the spec names one (`required` specs always do: the loader refuses otherwise). */
+  change?: { reference: string; required: boolean; approvedBy?: string; url?: string };
   kubernetes: {
     deployment: string;
     container: string;
@@ -70,6 +71,8 @@ export interface DeploySpec {
     selector: string;
     windowMs: number;
     checks: ResolvedMetricCheck[];
+    /** A baseline query with no data fails the pre-deploy check (`fail`) or skips that comparison (`skip`). */
+    missingBaseline: 'fail' | 'skip';
   };
   watch: {
     durationMs: number;
@@ -77,6 +80,10 @@ export interface DeploySpec {
     autoRollback: boolean;
     pageAfterMs: number;
     rollbackAfterMs: number;
+    /** Rules unevaluated for this long page on-call (default escalation.pageAfter). */
+    blindAfterMs: number;
+    /** What a watch that went blind does at its end or after rollbackAfter. */
+    onBlind: 'page' | 'rollback' | 'fail';
     rules: ResolvedAlertRule[];
     reviewAfterMs: number;
   };
