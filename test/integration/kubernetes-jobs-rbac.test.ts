@@ -11,6 +11,8 @@ import { parseAllDocuments } from 'yaml';
 import { createKubernetesAdapter } from '../../src/activities/kubernetes';
 import type { KubernetesAdapter } from '../../src/activities/kubernetes';
 import { ForbiddenError, MigrationFailedError } from '../../src/activities/errors';
+import { readHeartbeat } from '../../src/activities/heartbeat';
+import type { MigrationHeartbeat } from '../../src/activities/heartbeat';
 import type { MigrationJobInput, ProgressContext, RolloutStepInput } from '../../src/activities/types';
 import { eventually, startCluster } from '../helpers/cluster';
 import type { TestCluster } from '../helpers/cluster';
@@ -39,8 +41,10 @@ const MIGRATE_OUTPUT = [
   '  [X] 0003_user_roles',
 ];
 
-function ctx(): ProgressContext {
-  return { heartbeat: () => undefined, signal: new AbortController().signal };
+/** An activity context that keeps the heartbeats; `resumeFrom` as a retried attempt gets it. */
+function ctx(resumeFrom?: unknown): ProgressContext & { beats: unknown[] } {
+  const beats: unknown[] = [];
+  return { heartbeat: (d) => void beats.push(d), signal: new AbortController().signal, beats, ...(resumeFrom !== undefined ? { resumeFrom } : {}) };
 }
 
 function deployment(name: string): string {
@@ -111,14 +115,20 @@ describe('with only the permissions of deploy/rbac.yaml', () => {
 
   test('migration Job: success, with the applied migrations parsed from its log; a retry finds the same Job', async () => {
     const t = Date.now();
-    const [result, pod] = await Promise.all([k8s.runMigrationJob(job('user-management-migrate-v1-0-0'), ctx()), kubeletFinishes('user-management-migrate-v1-0-0', 0, MIGRATE_OUTPUT)]);
+    const first = ctx();
+    const [result, pod] = await Promise.all([k8s.runMigrationJob(job('user-management-migrate-v1-0-0'), first), kubeletFinishes('user-management-migrate-v1-0-0', 0, MIGRATE_OUTPUT)]);
     durations.migrationJob = Date.now() - t;
     expect(pod).toMatch(/^user-management-migrate-v1-0-0-/);
     expect(result).toMatchObject({ jobName: 'user-management-migrate-v1-0-0', succeeded: true, applied: ['0001_initial', '0002_roles', '0003_user_roles'] });
     expect(result.logTail).toContain('Applying users.0003_user_roles... OK');
     // The activity retried after a crash: the same Job, already complete, same answer, no second Job.
-    const again = await k8s.runMigrationJob(job('user-management-migrate-v1-0-0'), ctx());
+    const retry = ctx(JSON.parse(JSON.stringify(first.beats[first.beats.length - 1])));
+    const again = await k8s.runMigrationJob(job('user-management-migrate-v1-0-0'), retry);
     expect(again.applied).toEqual(result.applied);
+    // Its heartbeats are the union's migration shape and keep the first attempt's start (the Job's timeout spans attempts).
+    for (const beat of [...first.beats, ...retry.beats]) expect(readHeartbeat(JSON.parse(JSON.stringify(beat)))).toEqual(beat);
+    const startedAt = (first.beats[0] as MigrationHeartbeat).startedAt;
+    expect(retry.beats).toContainEqual(expect.objectContaining({ kind: 'migration-job', phase: 'created', startedAt }));
     const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: 'job-name=user-management-migrate-v1-0-0' });
     expect(pods.items).toHaveLength(1);
     // The secret reference was resolved on the worker into a Secret the Job reads; the Job spec holds no value.

@@ -5,6 +5,7 @@
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { createKubernetesAdapter } from '../../src/activities/kubernetes';
 import { NotFoundError, ProgressDeadlineExceededError } from '../../src/activities/errors';
+import { readHeartbeat } from '../../src/activities/heartbeat';
 import type { ProgressContext, RolloutProgress, RolloutStepInput } from '../../src/activities/types';
 import { startCluster } from '../helpers/cluster';
 import type { TestCluster } from '../helpers/cluster';
@@ -203,6 +204,9 @@ test('an interrupted rollout step is re-run with resumeFrom: no second apply, it
   const second = context(undefined, lastBeat);
   const result = await k8s.rolloutStep(step(name, 2), second.ctx);
   expect(result).toMatchObject({ newReady: 2, oldReady: 1 });
+  // Every heartbeat is the union's rollout-step shape, read back equal after the trip through Temporal (JSON).
+  for (const beat of [...first.beats, ...second.beats]) expect(readHeartbeat(JSON.parse(JSON.stringify(beat)))).toEqual(beat);
+  expect(lastBeat).toMatchObject({ kind: 'rollout-step', release: 'v1.0.0', targetNewPods: 2, phase: 'applied' });
   // The retry did not apply again: no "applied" heartbeat, one new revision only.
   expect(second.beats.map((b) => (b as { phase?: string }).phase)).not.toContain('applied');
   const target = await k8s.readTarget({ namespace: NS, deployment: name, container: 'app' });
