@@ -3,18 +3,24 @@
  * The `shipwatch` CLI. This file only parses arguments; each command lives in
  * src/commands/<name>.ts and is loaded when used. One top-level catch turns an ExitError into its
  * exit code and sentence (docs/cli.md lists the codes).
+ *
+ * Adding a command is one `program.command(…)` block: its arguments and flags, then
+ * `.action((…) => dispatch(options, async () => (await import('./commands/<name>')).<name>Command))`,
+ * where the command function takes `(options & { json?: boolean }, ctx: CommandContext)` and
+ * returns its exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { version as packageVersion } from '../package.json';
 import { defaultContext } from './cli/context';
-import { ExitCode, ExitError, isExitError } from './cli/errors';
+import type { CommandContext } from './cli/context';
+import { ExitCode, isExitError } from './cli/errors';
 import { createOutput } from './cli/output';
 
-type Run = (json: boolean) => Promise<number>;
+/** A command function as every src/commands/<name>.ts exports it. */
+type CommandFn<O> = (opts: O, ctx: CommandContext) => Promise<number>;
+type Run = (action: (json: boolean) => Promise<number>, json: boolean) => Promise<void>;
 
-
-
-export function buildProgram(run: (action: Run, json: boolean) => Promise<void>): Command {
+export function buildProgram(run: Run): Command {
   const program = new Command('shipwatch')
     .description(
       'Durable deployments on Temporal: pre-deploy checks, backup, migrations, stepped rollout, smoke tests, metrics against a baseline, a report, and a 24-hour watch window with one-command rollback.',
@@ -23,8 +29,11 @@ export function buildProgram(run: (action: Run, json: boolean) => Promise<void>)
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
     .exitOverride();
-  const json = () => Boolean(program.opts<{ json?: boolean }>().json);
-  const ctx = (j: boolean) => defaultContext(createOutput({ json: j }));
+  /** Loads the command's module only when it runs, and calls it with the parsed options, `json` and a context. */
+  const dispatch = <O extends { json?: boolean }>(opts: Omit<O, 'json'>, load: () => Promise<CommandFn<O>>): Promise<void> => {
+    const json = Boolean(program.opts<{ json?: boolean }>().json);
+    return run(async (j) => (await load())({ ...opts, json: j } as O, defaultContext(createOutput({ json: j }))), json);
+  };
 
   program
     .command('deploy')
@@ -35,61 +44,53 @@ export function buildProgram(run: (action: Run, json: boolean) => Promise<void>)
     .option('--wait', 'follow the deployment until it ends; the exit code says how it ended')
     .option('--supersede', 'if this service has a deployment in its watch window, accept (promote) it and start this one')
     .action((o: { file: string; release?: string; image?: string; wait?: boolean; supersede?: boolean }) =>
-      run(async (j) => (await import('./commands/deploy')).deployCommand({ ...o, json: j }, ctx(j)), json()),
+      dispatch(o, async () => (await import('./commands/deploy')).deployCommand),
     );
 
   program
     .command('status <id>')
     .description('phase, rollout progress, traffic split, alerts and time left in the watch window')
-    .action((id: string) => run(async (j) => (await import('./commands/status')).statusCommand({ id, json: j }, ctx(j)), json()));
+    .action((id: string) => dispatch({ id }, async () => (await import('./commands/status')).statusCommand));
 
   program
     .command('timeline <id>')
     .description('every event of a deployment')
     .option('--follow', 'keep printing new events until the deployment ends')
-    .action((id: string, o: { follow?: boolean }) =>
-      run(async (j) => (await import('./commands/timeline')).timelineCommand({ id, ...o, json: j }, ctx(j)), json()),
-    );
+    .action((id: string, o: { follow?: boolean }) => dispatch({ id, ...o }, async () => (await import('./commands/timeline')).timelineCommand));
 
   program
     .command('rollback <id>')
     .description('roll the release back now (rollout undo, verify, migration rollback, smoke tests on the old version, notify)')
     .requiredOption('--reason <text>', 'why, for the report and the notifications')
-    .action((id: string, o: { reason: string }) =>
-      run(async (j) => (await import('./commands/control')).rollbackCommand({ id, ...o, json: j }, ctx(j)), json()),
-    );
+    .action((id: string, o: { reason: string }) => dispatch({ id, ...o }, async () => (await import('./commands/control')).rollbackCommand));
 
   program
     .command('promote <id>')
     .description('accept the release and end the watch window early')
-    .action((id: string) => run(async (j) => (await import('./commands/control')).promoteCommand({ id, json: j }, ctx(j)), json()));
+    .action((id: string) => dispatch({ id }, async () => (await import('./commands/control')).promoteCommand));
 
   program
     .command('pause <id>')
     .description('hold the stepped rollout before its next step, and hold automatic rollback in the watch window')
-    .action((id: string) => run(async (j) => (await import('./commands/control')).pauseCommand({ id, json: j }, ctx(j)), json()));
+    .action((id: string) => dispatch({ id }, async () => (await import('./commands/control')).pauseCommand));
 
   program
     .command('resume <id>')
     .description('continue a paused deployment')
-    .action((id: string) => run(async (j) => (await import('./commands/control')).resumeCommand({ id, json: j }, ctx(j)), json()));
+    .action((id: string) => dispatch({ id }, async () => (await import('./commands/control')).resumeCommand));
 
   program
     .command('extend <id>')
     .description('lengthen the watch window')
     .requiredOption('--by <duration>', 'how much longer, e.g. 2h')
-    .action((id: string, o: { by: string }) =>
-      run(async (j) => (await import('./commands/control')).extendCommand({ id, ...o, json: j }, ctx(j)), json()),
-    );
+    .action((id: string, o: { by: string }) => dispatch({ id, ...o }, async () => (await import('./commands/control')).extendCommand));
 
   program
     .command('report <id>')
     .description('the deployment report')
     .addOption(new Option('--format <format>', 'md or json').choices(['md', 'json']).default('md'))
     .option('-o, --output <file>', 'write to a file instead of stdout')
-    .action((id: string, o: { format: 'md' | 'json'; output?: string }) =>
-      run(async (j) => (await import('./commands/report')).reportCommand({ id, ...o, json: j }, ctx(j)), json()),
-    );
+    .action((id: string, o: { format: 'md' | 'json'; output?: string }) => dispatch({ id, ...o }, async () => (await import('./commands/report')).reportCommand));
 
   program
     .command('list')
@@ -98,17 +99,13 @@ export function buildProgram(run: (action: Run, json: boolean) => Promise<void>)
     .option('--namespace <name>', 'only this Kubernetes namespace')
     .option('--state <state>', 'running, succeeded, rolled-back, failed or manual-action')
     .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
-    .action((o: { service?: string; namespace?: string; state?: string; limit?: number }) =>
-      run(async (j) => (await import('./commands/list')).listCommand({ ...o, json: j }, ctx(j)), json()),
-    );
+    .action((o: { service?: string; namespace?: string; state?: string; limit?: number }) => dispatch(o, async () => (await import('./commands/list')).listCommand));
 
   program
     .command('validate')
     .description('check a deploy spec without starting anything')
     .requiredOption('-f, --file <spec>', 'deploy spec (YAML)')
-    .action((o: { file: string }) =>
-      run(async (j) => (await import('./commands/validate')).validateCommand({ ...o, json: j }, ctx(j)), json()),
-    );
+    .action((o: { file: string }) => dispatch(o, async () => (await import('./commands/validate')).validateCommand));
 
   const monitoring = program.command('monitoring').description('monitoring as code, generated from the deploy spec');
   monitoring
@@ -117,25 +114,7 @@ export function buildProgram(run: (action: Run, json: boolean) => Promise<void>)
     .requiredOption('-f, --file <spec>', 'deploy spec (YAML)')
     .requiredOption('-o, --output <dir>', 'directory to write into')
     .option('--apply', 'also create or update the ServiceMonitor and PrometheusRule in the cluster (KUBECONFIG)')
-    .action((o: { file: string; output: string; apply?: boolean }) =>
-      run(async (j) => {
-        const { renderMonitoring, applyMonitoring, MissingCrdError } = await import('./commands/monitoring');
-        const out = ctx(j).out;
-        const rendered = await renderMonitoring({ specFile: o.file, outDir: o.output });
-        const applied = o.apply
-          ? await applyMonitoring({ specFile: o.file }).catch((err: Error) => {
-              if (err instanceof MissingCrdError) throw new ExitError(ExitCode.REFUSED, err.message);
-              throw err;
-            })
-          : undefined;
-        if (j) out.data({ ...rendered, ...(applied ? { applied: applied.applied } : {}) });
-        else {
-          for (const file of rendered.files) out.line(`wrote ${file} — ${rendered.about[file] ?? ''}`);
-          for (const a of applied?.applied ?? []) out.line(`${a.action} ${a.kind} ${a.namespace}/${a.name}`);
-        }
-        return ExitCode.OK;
-      }, json()),
-    );
+    .action((o: { file: string; output: string; apply?: boolean }) => dispatch(o, async () => (await import('./commands/monitoring')).monitoringRenderCommand));
 
   return program;
 }

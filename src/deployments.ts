@@ -8,9 +8,10 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { DeploySpec } from './spec/types';
-import { formatDuration } from './spec/duration';
+import { formatDuration } from './format';
+import type { DeploymentStatus } from './model';
 import { TASK_QUEUE, deploymentWorkflowId, promoteUpdate, searchAttributes, statusQuery } from './workflows/messages';
-import type { DeploymentInput, DeploymentStatus } from './workflows/messages';
+import type { DeploymentInput } from './workflows/messages';
 import type { deploymentWorkflow } from './workflows/deployment';
 
 export type DeploymentHandle = WorkflowHandleWithFirstExecutionRunId<typeof deploymentWorkflow>;

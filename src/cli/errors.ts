@@ -2,6 +2,8 @@
  * Exit codes of the `shipwatch` CLI and the one error type that carries them. Scripts rely on
  * these numbers: they are documented in docs/cli.md and never reused for another meaning.
  */
+import type { DeploymentOutcome } from '../model';
+
 export const ExitCode = {
   OK: 0,
   /** The deployment failed (and nothing needed rolling back, or it was rolled back automatically — see ROLLED_BACK). */
@@ -34,4 +36,18 @@ export class ExitError extends Error {
 
 export function isExitError(err: unknown): err is ExitError {
   return err instanceof ExitError;
+}
+
+/** The exit code that says how a deployment ended (OK while it is still running). */
+export function exitCodeFor(status: { outcome: DeploymentOutcome }): ExitCode {
+  switch (status.outcome) {
+    case 'ROLLED_BACK':
+      return ExitCode.ROLLED_BACK;
+    case 'FAILED':
+      return ExitCode.FAILED;
+    case 'MANUAL_ACTION_REQUIRED':
+      return ExitCode.MANUAL_ACTION;
+    default:
+      return ExitCode.OK;
+  }
 }

@@ -1,7 +1,6 @@
 /** Text forms of timeline events and deployment status, for terminals and plain logs. */
-import type { TimelineEvent } from '../activities/types';
-import { formatDuration } from '../spec/duration';
-import type { DeploymentStatus } from '../workflows/messages';
+import { formatDuration } from '../format';
+import type { DeploymentStatus, TimelineEvent } from '../model';
 import { paint } from './output';
 import type { Output } from './output';
 

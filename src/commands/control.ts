@@ -5,11 +5,11 @@
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import { userInfo } from 'node:os';
 import { deploymentHandle } from '../cli/connect';
 import { withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import { ExitCode, ExitError } from '../cli/errors';
+import { currentUser } from '../cli/user';
 import { parseDuration } from '../spec/duration';
 import {
   extendWatchUpdate,
@@ -20,25 +20,15 @@ import {
 } from '../workflows/messages';
 import type { CommandAnswer } from '../workflows/messages';
 
-export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SHIPWATCH_USER ?? env.USER ?? safeUserName();
+/** One update to one deployment, and whether to answer in JSON. */
+interface UpdateRequest<T> {
+  id: string;
+  json?: boolean;
+  update: UpdateDefinition<CommandAnswer, [T]>;
+  arg: T;
 }
 
-function safeUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
-
-async function sendUpdate<T>(
-  ctx: CommandContext,
-  id: string,
-  update: UpdateDefinition<CommandAnswer, [T]>,
-  json: boolean | undefined,
-  arg: T,
-): Promise<number> {
+async function sendUpdate<T>(ctx: CommandContext, { id, json, update, arg }: UpdateRequest<T>): Promise<number> {
   const answer = await withClient(ctx, async (cli) => {
     const handle = await deploymentHandle(cli, id);
     try {
@@ -62,23 +52,23 @@ async function sendUpdate<T>(
 
 export async function rollbackCommand(opts: { id: string; reason: string; json?: boolean }, ctx: CommandContext): Promise<number> {
   if (!opts.reason.trim()) throw new ExitError(ExitCode.USAGE, 'Say why: shipwatch rollback <id> --reason "error rate doubled after v1.0.0".');
-  return sendUpdate(ctx, opts.id, rollbackUpdate, opts.json, { reason: opts.reason, requestedBy: currentUser(ctx.env) });
+  return sendUpdate(ctx, { id: opts.id, json: opts.json, update: rollbackUpdate, arg: { reason: opts.reason, requestedBy: currentUser(ctx.env) } });
 }
 
 export async function promoteCommand(opts: { id: string; json?: boolean }, ctx: CommandContext): Promise<number> {
-  return sendUpdate(ctx, opts.id, promoteUpdate, opts.json, { requestedBy: currentUser(ctx.env) });
+  return sendUpdate(ctx, { id: opts.id, json: opts.json, update: promoteUpdate, arg: { requestedBy: currentUser(ctx.env) } });
 }
 
 export async function pauseCommand(opts: { id: string; json?: boolean }, ctx: CommandContext): Promise<number> {
-  return sendUpdate(ctx, opts.id, pauseUpdate, opts.json, { requestedBy: currentUser(ctx.env) });
+  return sendUpdate(ctx, { id: opts.id, json: opts.json, update: pauseUpdate, arg: { requestedBy: currentUser(ctx.env) } });
 }
 
 export async function resumeCommand(opts: { id: string; json?: boolean }, ctx: CommandContext): Promise<number> {
-  return sendUpdate(ctx, opts.id, resumeUpdate, opts.json, { requestedBy: currentUser(ctx.env) });
+  return sendUpdate(ctx, { id: opts.id, json: opts.json, update: resumeUpdate, arg: { requestedBy: currentUser(ctx.env) } });
 }
 
 export async function extendCommand(opts: { id: string; by: string; json?: boolean }, ctx: CommandContext): Promise<number> {
   const byMs = parseDuration(opts.by);
   if (!byMs) throw new ExitError(ExitCode.USAGE, `--by expects a duration such as "2h" or "30m", not "${opts.by}".`);
-  return sendUpdate(ctx, opts.id, extendWatchUpdate, opts.json, { byMs, requestedBy: currentUser(ctx.env) });
+  return sendUpdate(ctx, { id: opts.id, json: opts.json, update: extendWatchUpdate, arg: { byMs, requestedBy: currentUser(ctx.env) } });
 }

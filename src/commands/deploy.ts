@@ -2,11 +2,11 @@
 import { withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import { ExitCode, ExitError } from '../cli/errors';
+import { followDeployment } from '../cli/follow';
 import { messages, webUiUrl } from '../cli/messages';
+import { loadSpecOrExit } from '../cli/spec';
+import { currentUser } from '../cli/user';
 import { DeploymentAlreadyActiveError, startDeployment } from '../deployments';
-import { currentUser } from './control';
-import { followDeployment } from './timeline';
-import { loadSpecOrExit } from './validate';
 
 export interface DeployOptions {
   file: string;

@@ -2,15 +2,17 @@
  * `shipwatch monitoring render` and `--apply`: writes the monitoring files generated from a deploy
  * spec, and creates or updates its ServiceMonitor and PrometheusRule in the cluster.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ApiException, ApiextensionsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { parse as parseYaml } from 'yaml';
+import { apiMessage, statusOf } from '../activities/kubernetes/api';
+import type { CommandContext } from '../cli/context';
+import { ExitCode, ExitError } from '../cli/errors';
+import { loadSpecOrExit } from '../cli/spec';
+import { monitoredService, monitoringFiles, prometheusRule, serviceMonitor } from '../monitoring';
 import { loadSpecFile } from '../spec/load';
 import type { DeploySpec } from '../spec/types';
-import { monitoringFiles, monitoringTarget, prometheusRule, serviceMonitor } from '../monitoring';
-import type { MonitoringTarget } from '../monitoring';
 
 /** The Prometheus Operator's CRDs that `--apply` needs, by resource kind. */
 export const MONITORING_CRDS = {
@@ -42,10 +44,14 @@ export class MonitoringApplyError extends Error {
   }
 }
 
-export interface RenderOptions {
-  specFile: string;
-  outDir: string;
+/** A deploy spec already loaded, or the path of its file. */
+export type SpecSource = { spec: DeploySpec } | { specFile: string };
+
+async function specOf(source: SpecSource): Promise<DeploySpec> {
+  return 'spec' in source ? source.spec : loadSpecFile(source.specFile);
 }
+
+export type RenderOptions = SpecSource & { outDir: string };
 
 export interface RenderResult {
   /** Paths of the files written, in a stable order. */
@@ -54,21 +60,13 @@ export interface RenderResult {
   about: Record<string, string>;
 }
 
-/** Reads the spec file and the one setting the resolved spec does not carry: `metrics.selector`. */
-async function loadTarget(specFile: string): Promise<{ spec: DeploySpec; target: MonitoringTarget }> {
-  const spec = await loadSpecFile(specFile);
-  const raw = parseYaml(await readFile(specFile, 'utf8')) as { metrics?: { selector?: unknown } } | null;
-  const selector = typeof raw?.metrics?.selector === 'string' ? raw.metrics.selector : undefined;
-  return { spec, target: monitoringTarget(spec, selector ? { selector } : {}) };
-}
-
 export async function renderMonitoring(options: RenderOptions): Promise<RenderResult> {
-  const { spec, target } = await loadTarget(options.specFile);
+  const spec = await specOf(options);
   const outDir = resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
   const files: string[] = [];
   const about: Record<string, string> = {};
-  for (const file of monitoringFiles(spec, target)) {
+  for (const file of monitoringFiles(spec)) {
     const path = join(outDir, file.name);
     await writeFile(path, file.content);
     files.push(path);
@@ -77,11 +75,10 @@ export async function renderMonitoring(options: RenderOptions): Promise<RenderRe
   return { files, about };
 }
 
-export interface ApplyOptions {
-  specFile: string;
+export type ApplyOptions = SpecSource & {
   /** Path of a kubeconfig; default: KUBECONFIG or ~/.kube/config, as kubectl does. */
   kubeconfig?: string;
-}
+};
 
 export interface AppliedObject {
   kind: string;
@@ -110,37 +107,24 @@ async function missingCrds(kc: KubeConfig): Promise<string[]> {
     try {
       await api.readCustomResourceDefinition({ name });
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) missing.push(name);
+      const status = statusOf(err);
+      if (status === 404) missing.push(name);
       // 403: not allowed to read CRDs; the apply below tells whether the kinds exist.
-      else if (!(err instanceof ApiException && err.code === 403)) throw err;
+      else if (status !== 403) throw err;
     }
   }
   return missing;
 }
 
-function apiDetail(err: ApiException<unknown>): string {
-  const body = err.body;
-  if (typeof body === 'string') {
-    try {
-      const parsed = JSON.parse(body) as { message?: string };
-      if (parsed.message) return parsed.message;
-    } catch {
-      return body;
-    }
-  }
-  if (body && typeof body === 'object' && 'message' in body) return String((body).message);
-  return err.message.split('\n')[0] ?? 'unknown error';
-}
-
 /** Server-side applies the ServiceMonitor and PrometheusRule (field manager "shipwatch"). */
 export async function applyMonitoring(options: ApplyOptions): Promise<ApplyResult> {
-  const { spec, target } = await loadTarget(options.specFile);
+  const spec = await specOf(options);
   const kc = kubeConfig(options.kubeconfig);
   const missing = await missingCrds(kc);
   if (missing.length) throw new MissingCrdError(missing);
 
   const client = KubernetesObjectApi.makeApiClient(kc);
-  const objects = [serviceMonitor(spec, target), prometheusRule(spec)] as unknown as KubernetesObject[];
+  const objects = [serviceMonitor(spec, monitoredService(spec)), prometheusRule(spec)] as unknown as KubernetesObject[];
   const applied: AppliedObject[] = [];
   for (const object of objects) {
     const kind = object.kind!;
@@ -151,7 +135,7 @@ export async function applyMonitoring(options: ApplyOptions): Promise<ApplyResul
         .read({ apiVersion: object.apiVersion!, kind, metadata: { name, namespace } })
         .then(() => true)
         .catch((err: unknown) => {
-          if (err instanceof ApiException && err.code === 404) return false;
+          if (statusOf(err) === 404) return false;
           throw err;
         });
       const result = await client.patch(object, undefined, undefined, 'shipwatch', true, PatchStrategy.ServerSideApply);
@@ -163,13 +147,14 @@ export async function applyMonitoring(options: ApplyOptions): Promise<ApplyResul
         ...(result.metadata?.resourceVersion ? { resourceVersion: result.metadata.resourceVersion } : {}),
       });
     } catch (err) {
-      if (err instanceof ApiException) {
-        const detail = apiDetail(err as ApiException<unknown>);
+      const status = statusOf(err);
+      if (status !== undefined) {
+        const detail = apiMessage(err);
         // Without CRD read access, a missing kind only shows here, as an unknown resource.
-        if (err.code === 404 && /resource|kind/i.test(detail) && !/namespaces? "/.test(detail)) {
+        if (status === 404 && /resource|kind/i.test(detail) && !/namespaces? "/.test(detail)) {
           throw new MissingCrdError([MONITORING_CRDS[kind as keyof typeof MONITORING_CRDS] ?? kind]);
         }
-        throw new MonitoringApplyError(kind, err.code, detail);
+        throw new MonitoringApplyError(kind, status, detail);
       }
       // The client's discovery step names an unknown kind this way before any request is made.
       if (err instanceof Error && /Unrecognized API version and kind/i.test(err.message)) {
@@ -179,4 +164,29 @@ export async function applyMonitoring(options: ApplyOptions): Promise<ApplyResul
     }
   }
   return { applied };
+}
+
+export interface MonitoringRenderOptions {
+  file: string;
+  output: string;
+  apply?: boolean;
+  json?: boolean;
+}
+
+/** `shipwatch monitoring render -f spec.yaml -o dir [--apply]`: loads the spec once, writes the files, applies if asked. */
+export async function monitoringRenderCommand(opts: MonitoringRenderOptions, ctx: CommandContext): Promise<number> {
+  const spec = await loadSpecOrExit(opts.file);
+  const rendered = await renderMonitoring({ spec, outDir: opts.output });
+  const applied = opts.apply
+    ? await applyMonitoring({ spec }).catch((err: Error) => {
+        if (err instanceof MissingCrdError) throw new ExitError(ExitCode.REFUSED, err.message);
+        throw err;
+      })
+    : undefined;
+  if (opts.json) ctx.out.data({ ...rendered, ...(applied ? { applied: applied.applied } : {}) });
+  else {
+    for (const file of rendered.files) ctx.out.line(`wrote ${file} — ${rendered.about[file] ?? ''}`);
+    for (const a of applied?.applied ?? []) ctx.out.line(`${a.action} ${a.kind} ${a.namespace}/${a.name}`);
+  }
+  return ExitCode.OK;
 }

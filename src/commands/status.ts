@@ -2,10 +2,9 @@
 import { deploymentHandle } from '../cli/connect';
 import { queryDeployment, withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
-import { ExitCode } from '../cli/errors';
+import { exitCodeFor } from '../cli/errors';
 import { formatStatus } from '../cli/render';
 import { statusQuery } from '../workflows/messages';
-import type { DeploymentStatus } from '../workflows/messages';
 
 export async function statusCommand(opts: { id: string; json?: boolean }, ctx: CommandContext): Promise<number> {
   const status = await withClient(ctx, async (cli) => {
@@ -15,18 +14,4 @@ export async function statusCommand(opts: { id: string; json?: boolean }, ctx: C
   if (opts.json) ctx.out.data(status);
   else for (const line of formatStatus(ctx.out, status)) ctx.out.line(line);
   return exitCodeFor(status);
-}
-
-/** The exit code that says how a deployment ended (OK while it is still running). */
-export function exitCodeFor(status: Pick<DeploymentStatus, 'outcome'>): number {
-  switch (status.outcome) {
-    case 'ROLLED_BACK':
-      return ExitCode.ROLLED_BACK;
-    case 'FAILED':
-      return ExitCode.FAILED;
-    case 'MANUAL_ACTION_REQUIRED':
-      return ExitCode.MANUAL_ACTION;
-    default:
-      return ExitCode.OK;
-  }
 }

@@ -1,4 +1,19 @@
-/** The Kubernetes Deployment a release goes to: how it is named, and how it was found before the rollout. */
+/**
+ * A deployment: which release of which service it ships, and the Kubernetes Deployment it goes to
+ * (how it is named, and how it was found before the rollout).
+ */
+
+/** What names a deployment in the status answer and the report. */
+export interface DeploymentIdentity {
+  /** The workflow ID, deploy-<namespace>-<service>. */
+  deploymentId: string;
+  service: string;
+  namespace: string;
+  release: string;
+  image: string;
+  /** The release the Deployment ran before this one. */
+  previousRelease?: string;
+}
 
 /** Which Deployment, and which of its containers runs the release. */
 export interface DeploymentRef {

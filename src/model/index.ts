@@ -4,7 +4,7 @@
  * activities, the CLI and the report renderer; plain JSON types and pure functions only.
  */
 export type { Phase, DeploymentOutcome, EventStatus, ActivityEvent, TimelineEvent } from './timeline';
-export type { DeploymentRef, RollbackTarget, TrafficSample } from './deployment';
+export type { DeploymentIdentity, DeploymentRef, RollbackTarget, TrafficSample } from './deployment';
 export type { AvailabilityStats } from './availability';
 export { mergeAvailability, MAX_FAILED_PROBES } from './availability';
 export type {

@@ -1,6 +1,6 @@
 /** The deployment report: every phase's result, the rollback and the watch window, as the seed's Deployment Report shows them. */
 import type { AvailabilityStats } from './availability';
-import type { TrafficSample } from './deployment';
+import type { DeploymentIdentity, TrafficSample } from './deployment';
 import type { BackupResult, LogScanResult, MetricsComparison, MetricsSnapshot, MigrationResult, PodVerification, SmokeResult } from './results';
 import type { DeploymentOutcome, Phase, TimelineEvent } from './timeline';
 
@@ -42,13 +42,7 @@ export interface WatchRecord {
 }
 
 /** Everything the deployment report shows, built by the workflow from its state. */
-export interface DeploymentReport {
-  deploymentId: string;
-  service: string;
-  namespace: string;
-  release: string;
-  image: string;
-  previousRelease?: string;
+export interface DeploymentReport extends DeploymentIdentity {
   previousImage?: string;
   change?: { reference: string; approvedBy?: string; url?: string };
   startedAt: string;

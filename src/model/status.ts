@@ -1,4 +1,5 @@
 /** A running deployment as the status query answers it: phase, rollout progress, traffic split, alerts, watch window. */
+import type { DeploymentIdentity } from './deployment';
 import type { DeploymentOutcome, Phase, TimelineEvent } from './timeline';
 
 /** One alert rule of the watch window, as its `for` duration and escalation have left it. */
@@ -31,13 +32,7 @@ export interface WatchStatus {
   checks: number;
 }
 
-export interface DeploymentStatus {
-  deploymentId: string;
-  service: string;
-  namespace: string;
-  release: string;
-  image: string;
-  previousRelease?: string;
+export interface DeploymentStatus extends DeploymentIdentity {
   phase: Phase;
   outcome: DeploymentOutcome;
   paused: boolean;

@@ -7,14 +7,14 @@ import type { DeploySpec, ResolvedAlertRule } from '../spec/types';
 import { DEPLOYMENT_EVENTS, METRIC } from '../observability/metric-names';
 import type { DeploymentEvent } from '../observability/metric-names';
 import { alertCondition } from './rules';
-import type { MonitoringTarget } from './target';
+import type { MonitoredService } from './monitored-service';
 
 /** Grafana's dashboard JSON model version this generator writes (Grafana 10.x/11.x). */
 export const DASHBOARD_SCHEMA_VERSION = 39;
 
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 
-export interface DashboardTarget {
+export interface PanelQuery {
   refId: string;
   expr: string;
   legendFormat?: string;
@@ -28,7 +28,8 @@ export interface DashboardPanel {
   description?: string;
   gridPos: { x: number; y: number; w: number; h: number };
   datasource?: typeof DATASOURCE;
-  targets?: DashboardTarget[];
+  /** Grafana's name for a panel's queries. */
+  targets?: PanelQuery[];
   fieldConfig?: unknown;
   options?: unknown;
   collapsed?: boolean;
@@ -125,9 +126,9 @@ function timeseries(
 }
 
 /** Builds the dashboard. Panel ids are unique and stable (same spec, same ids). */
-export function grafanaDashboard(spec: DeploySpec, target: MonitoringTarget): GrafanaDashboard {
-  const s = target.selector;
-  const w = target.window;
+export function grafanaDashboard(spec: DeploySpec, monitored: MonitoredService): GrafanaDashboard {
+  const s = monitored.selector;
+  const w = monitored.window;
   let nextId = 1;
   const id = (): number => nextId++;
   const panels: DashboardPanel[] = [];

@@ -3,7 +3,7 @@
  * evaluates, so what pages a person and what rolls a release back cannot drift apart.
  */
 import type { DeploySpec, ResolvedAlertRule } from '../spec/types';
-import { promDuration } from './target';
+import { promDuration } from './monitored-service';
 
 export interface PrometheusAlertingRule {
   alert: string;

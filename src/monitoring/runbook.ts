@@ -3,17 +3,17 @@
  * investigation commands, the seed's common causes and resolutions, the escalation policy the
  * watch window applies, and the exact shipwatch commands to follow and roll back a release.
  */
-import { formatDuration } from '../spec/duration';
+import { formatDuration } from '../format';
 import type { DeploySpec, ResolvedAlertRule } from '../spec/types';
 import { deploymentWorkflowId } from '../workflows/messages';
 import { alertCondition, runbookAnchor } from './rules';
-import type { MonitoringTarget } from './target';
+import type { MonitoredService } from './monitored-service';
 
 interface Knowledge {
   causes: string[];
   resolution: string[];
   /** Extra PromQL or commands that narrow the problem down. */
-  investigate?: (spec: DeploySpec, target: MonitoringTarget) => string[];
+  investigate?: (spec: DeploySpec, monitored: MonitoredService) => string[];
 }
 
 /** What the seed's runbook knows about its alerts (HighErrorRate, PodDown) and the other two defaults. */
@@ -97,12 +97,12 @@ function escalation(spec: DeploySpec, id: string): string[] {
   ];
 }
 
-function section(spec: DeploySpec, target: MonitoringTarget, rule: ResolvedAlertRule, id: string): string {
+function section(spec: DeploySpec, monitored: MonitoredService, rule: ResolvedAlertRule, id: string): string {
   const k = KNOWLEDGE[rule.name] ?? GENERIC;
   const investigate = [
     `kubectl logs -n ${spec.namespace} -l app=${spec.service} --tail=100 | grep ERROR`,
     `kubectl get pods -n ${spec.namespace} -l app=${spec.service}`,
-    ...(k.investigate?.(spec, target) ?? []),
+    ...(k.investigate?.(spec, monitored) ?? []),
     `# The alert's own query (current value)\n${rule.expr}`,
     `shipwatch status ${id}`,
     `shipwatch timeline ${id} --follow`,
@@ -134,7 +134,7 @@ function section(spec: DeploySpec, target: MonitoringTarget, rule: ResolvedAlert
   ].join('\n');
 }
 
-export function runbook(spec: DeploySpec, target: MonitoringTarget): string {
+export function runbook(spec: DeploySpec, monitored: MonitoredService): string {
   const id = deploymentWorkflowId(spec.namespace, spec.service);
   const k8s = `-n ${spec.namespace}`;
   return [
@@ -155,7 +155,7 @@ export function runbook(spec: DeploySpec, target: MonitoringTarget): string {
     '',
     '## Common Alerts',
     '',
-    ...spec.watch.rules.map((rule) => section(spec, target, rule, id)),
+    ...spec.watch.rules.map((rule) => section(spec, monitored, rule, id)),
     '## Rollback Procedure',
     '',
     `Within the watch window, one command rolls back (rollout undo, verify old pods, migration rollback${spec.migrations?.rollbackCommand ? '' : ' if configured'}, smoke suite on the old version, notifications, report):`,

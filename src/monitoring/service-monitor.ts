@@ -1,7 +1,7 @@
 /** The seed's ServiceMonitor: Prometheus Operator scraping the service's metrics port at the watch interval. */
 import type { DeploySpec } from '../spec/types';
-import { promDuration } from './target';
-import type { MonitoringTarget } from './target';
+import { promDuration } from './monitored-service';
+import type { MonitoredService } from './monitored-service';
 
 export interface ServiceMonitorResource {
   apiVersion: 'monitoring.coreos.com/v1';
@@ -14,7 +14,7 @@ export interface ServiceMonitorResource {
   };
 }
 
-export function serviceMonitor(spec: DeploySpec, target: MonitoringTarget): ServiceMonitorResource {
+export function serviceMonitor(spec: DeploySpec, monitored: MonitoredService): ServiceMonitorResource {
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
@@ -24,10 +24,10 @@ export function serviceMonitor(spec: DeploySpec, target: MonitoringTarget): Serv
       labels: { app: spec.service, 'app.kubernetes.io/managed-by': 'shipwatch' },
     },
     spec: {
-      selector: { matchLabels: { [target.appLabel.key]: target.appLabel.value } },
+      selector: { matchLabels: { [monitored.appLabel.key]: monitored.appLabel.value } },
       namespaceSelector: { matchNames: [spec.namespace] },
       // The scrape interval equals the watch interval: the watch window never reads staler data than one check.
-      endpoints: [{ port: target.metricsPort, interval: promDuration(spec.watch.intervalMs), path: '/metrics' }],
+      endpoints: [{ port: monitored.metricsPort, interval: promDuration(spec.watch.intervalMs), path: '/metrics' }],
     },
   };
 }

@@ -2,7 +2,7 @@
  * Renders the seed's Deployment Report from a DeploymentReport (Markdown and JSON). Pure: no I/O,
  * no Node built-ins. Values are written by src/format.ts, the same way the timeline writes them.
  */
-import type { DeploymentOutcome, DeploymentReport, EventStatus, MetricsComparison, SmokeResult, TrafficSample } from '../activities/types';
+import type { DeploymentOutcome, DeploymentReport, EventStatus, MetricsComparison, SmokeResult, TrafficSample } from '../model';
 import type { MetricUnit, MissingValueText } from '../format';
 import { formatComparison as formatComparisonOfValues, formatDate, formatDuration, formatDurationInWords, formatMetric } from '../format';
 

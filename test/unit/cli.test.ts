@@ -6,14 +6,14 @@ import { Writable } from 'node:stream';
 import { main } from '../../src/client';
 import { resolveDeploymentId } from '../../src/cli/connect';
 import type { CommandContext } from '../../src/cli/context';
-import { ExitCode, ExitError } from '../../src/cli/errors';
+import { ExitCode, ExitError, exitCodeFor } from '../../src/cli/errors';
 import { createOutput } from '../../src/cli/output';
 import { formatStatusLine } from '../../src/cli/render';
+import { currentUser } from '../../src/cli/user';
 import { listQuery } from '../../src/commands/list';
-import { exitCodeFor } from '../../src/commands/status';
 import { validateCommand } from '../../src/commands/validate';
 import { freePort } from '../helpers/ports';
-import type { DeploymentStatus } from '../../src/workflows/messages';
+import type { DeploymentStatus } from '../../src/model';
 
 function capture(): { ctx: CommandContext; stdout: () => string; stderr: () => string } {
   let out = '';
@@ -118,4 +118,51 @@ test('usage errors exit 2', async () => {
   } finally {
     spy.mockRestore();
   }
+});
+
+/** Runs the CLI entry with stdout and stderr captured. */
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const outSpy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  const errSpy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+  try {
+    const code = await main(['node', 'shipwatch', ...args]);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    outSpy.mockRestore();
+    errSpy.mockRestore();
+  }
+}
+
+test('the entry passes flags and --json through to the command it loads', async () => {
+  const plain = await runCli(['validate', '-f', example]);
+  expect(plain.code).toBe(ExitCode.OK);
+  expect(plain.stdout).toContain(`${example}: valid.`);
+  const json = await runCli(['--json', 'validate', '-f', example]);
+  expect(json.code).toBe(ExitCode.OK);
+  expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, spec: { service: 'user-management', namespace: 'production' } });
+});
+
+test('monitoring render writes the files from the loaded spec; a bad spec exits USAGE naming the field', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shipwatch-cli-monitoring-'));
+  const rendered = await runCli(['--json', 'monitoring', 'render', '-f', example, '-o', dir]);
+  expect(rendered.code).toBe(ExitCode.OK);
+  const result = JSON.parse(rendered.stdout) as { files: string[]; about: Record<string, string> };
+  expect(result.files).toHaveLength(7);
+  expect(result.files).toContain(join(dir, 'runbook.md'));
+  expect(result).not.toHaveProperty('applied');
+
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, ['service: user-management', 'namespace: production', 'release: v1', 'image: nginx:1', 'kubernetes: { deployment: web, container: app }', 'serviceUrl: http://x:80', 'watch: { interval: soon }'].join('\n'));
+  const refused = await runCli(['monitoring', 'render', '-f', bad, '-o', join(dir, 'bad-out')]);
+  expect(refused.code).toBe(ExitCode.USAGE);
+  expect(refused.stderr).toContain('- watch.interval:');
+  expect(refused.stdout).toBe('');
+});
+
+test('the CLI user is SHIPWATCH_USER, then USER', () => {
+  expect(currentUser({ SHIPWATCH_USER: 'release-bot', USER: 'alice' })).toBe('release-bot');
+  expect(currentUser({ USER: 'alice' })).toBe('alice');
+  expect(currentUser({})).not.toBe('');
 });

@@ -14,15 +14,14 @@ import {
   DASHBOARD_SCHEMA_VERSION,
   dashboardQueries,
   grafanaDashboard,
+  monitoredService,
   monitoringFiles,
-  monitoringTarget,
   prometheusRulesFile,
   promDuration,
   serviceMonitor,
 } from '../../src/monitoring';
 import { PromtoolError, checkPromQL, checkRules, runPromtool } from '../../src/monitoring/validate';
-import type { GrafanaDashboard ,
-  prometheusRule} from '../../src/monitoring';
+import type { GrafanaDashboard, prometheusRule } from '../../src/monitoring';
 import { deploymentWorkflowId } from '../../src/workflows/messages';
 
 jest.setTimeout(60_000);
@@ -99,10 +98,12 @@ describe('alert rules', () => {
   });
 
   test('promtool rejects a spec rule with broken PromQL (the check can fail)', async () => {
-    const broken = await resolveSpec({
+    // The loader refuses broken PromQL itself now; break the resolved rule to test promtool's own check.
+    const valid = await resolveSpec({
       ...document,
-      watch: { rules: [{ name: 'Broken', expr: 'sum(rate(http_requests_total[5m]', threshold: 1 }] },
+      watch: { rules: [{ name: 'Broken', expr: 'sum(rate(http_requests_total[5m]))', threshold: 1 }] },
     });
+    const broken: DeploySpec = { ...valid, watch: { ...valid.watch, rules: valid.watch.rules.map((r) => ({ ...r, expr: 'sum(rate(http_requests_total[5m]' })) } };
     await expect(checkRules(stringify(prometheusRulesFile(broken)))).rejects.toThrow(PromtoolError);
   });
 
@@ -175,7 +176,7 @@ describe('alert rules', () => {
 
 describe('ServiceMonitor', () => {
   test("selects the service's metrics port at the watch interval", () => {
-    const monitor = serviceMonitor(spec, monitoringTarget(spec));
+    const monitor = serviceMonitor(spec, monitoredService(spec));
     expect(monitor).toMatchObject({
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'ServiceMonitor',
@@ -230,7 +231,7 @@ describe('Grafana dashboard', () => {
   });
 
   test('the parser check rejects a broken query', async () => {
-    const broken = grafanaDashboard(spec, monitoringTarget(spec, { selector: 'job="x",' + 'status=~' }));
+    const broken = grafanaDashboard(spec, monitoredService(spec, { selector: 'job="x",' + 'status=~' }));
     await expect(checkPromQL(dashboardQueries(broken))).rejects.toThrow(/invalid PromQL/);
   });
 });

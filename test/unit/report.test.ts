@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { recommendations, renderJson, renderMarkdown } from '../../src/report/render';
-import type { DeploymentReport } from '../../src/activities/types';
+import type { DeploymentReport } from '../../src/model';
 
 const DIR = join(__dirname, '../golden/report');
 const load = (name: string): DeploymentReport => JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8')) as DeploymentReport;

@@ -1,10 +1,10 @@
 /**
- * What the monitoring generators need beyond the resolved deploy spec: the label matchers that
- * select the service's own series, the rate() window and the name of its metrics port.
+ * The service as its monitoring sees it: the label matchers that select its own series, the rate()
+ * window, the name of its metrics port and the label on its Service and pods.
  */
 import type { DeploySpec } from '../spec/types';
 
-export interface MonitoringTarget {
+export interface MonitoredService {
   /** PromQL label matchers for the service's own series, e.g. job="user-management". */
   selector: string;
   /** The rate() window as PromQL writes it ("5m"). */
@@ -36,12 +36,20 @@ export function promDuration(ms: number): string {
   return text;
 }
 
-/** The defaults the spec loader uses: job="<service>", the metrics window (5m), port "metrics". */
-export function monitoringTarget(spec: DeploySpec, overrides: Partial<MonitoringTarget> = {}): MonitoringTarget {
+/**
+ * From the resolved spec: its metrics selector and window (the loader's defaults, job="<service>"
+ * and 5m, when the spec has no metrics section), port "metrics", label app=<service>.
+ */
+export function monitoredService(spec: DeploySpec, overrides: Partial<MonitoredService> = {}): MonitoredService {
   return {
-    selector: overrides.selector ?? `job="${spec.service}"`,
+    selector: overrides.selector ?? spec.metrics?.selector ?? `job="${spec.service}"`,
     window: overrides.window ?? promDuration(spec.metrics?.windowMs ?? 5 * 60_000),
     metricsPort: overrides.metricsPort ?? 'metrics',
     appLabel: overrides.appLabel ?? { key: 'app', value: spec.service },
   };
 }
+
+/** @deprecated renamed MonitoredService. */
+export type MonitoringTarget = MonitoredService;
+/** @deprecated renamed monitoredService. */
+export const monitoringTarget = monitoredService;
