@@ -9,19 +9,7 @@ import { sleep } from './abort';
 import { isPermanentError } from './errors';
 import { readHeartbeat } from './heartbeat';
 import { mergeAvailability } from '../model';
-import type {
-  AvailabilityStats,
-  BackupResult,
-  DeploymentRef,
-  DeploymentReport,
-  LogScanResult,
-  MetricsComparison,
-  MetricsSnapshot,
-  MigrationResult,
-  PodVerification,
-  RollbackTarget,
-  SmokeResult,
-} from '../model';
+import type { AvailabilityStats, BackupResult, DeploymentRef, DeploymentReport, LogScanResult, MetricsComparison, MetricsSnapshot, MigrationResult, PodVerification, RollbackTarget, SmokeResult } from '../model';
 import type {
   ActivityDeps,
   BackupInput,
