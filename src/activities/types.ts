@@ -105,7 +105,7 @@ export interface MigrationJobInput {
 }
 
 export interface KubernetesPort {
-  readTarget(target: DeploymentRef): Promise<RollbackTarget>;
+  readTarget(ref: DeploymentRef): Promise<RollbackTarget>;
   rolloutStep(input: RolloutStepInput, ctx: ProgressContext): Promise<RolloutProgress>;
   rollback(input: RollbackInput, ctx: ProgressContext): Promise<RollbackResult>;
   verifyPods(input: VerifyPodsInput): Promise<PodVerification>;

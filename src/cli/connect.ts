@@ -38,15 +38,15 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promi
  * A deployment is named by its workflow ID ("deploy-production-user-management") or, shorter,
  * by "namespace/service".
  */
-export function resolveDeploymentId(idOrTarget: string): string {
-  const slash = idOrTarget.split('/');
+export function resolveDeploymentId(idOrName: string): string {
+  const slash = idOrName.split('/');
   if (slash.length === 2 && slash[0] && slash[1]) return deploymentWorkflowId(slash[0], slash[1]);
-  return idOrTarget;
+  return idOrName;
 }
 
 /** The latest run of a deployment; a clear NOT_FOUND error when there is none. */
-export async function deploymentHandle(cli: CliClient, idOrTarget: string): Promise<WorkflowHandle> {
-  const id = resolveDeploymentId(idOrTarget);
+export async function deploymentHandle(cli: CliClient, idOrName: string): Promise<WorkflowHandle> {
+  const id = resolveDeploymentId(idOrName);
   const handle = cli.client.workflow.getHandle(id);
   try {
     await handle.describe();

@@ -6,6 +6,7 @@ import type { CliClient } from './connect';
 import { queryDeployment } from './context';
 import type { CommandContext } from './context';
 import { exitCodeFor } from './errors';
+import { messages } from './messages';
 import { formatEvent, formatStatusLine } from './render';
 
 export interface FollowOptions {
@@ -33,7 +34,7 @@ export async function followDeployment(cli: CliClient, id: string, ctx: CommandC
     const status = await queryDeployment(cli, handle, statusQuery);
     if (status.outcome !== 'IN_PROGRESS') {
       print(await queryDeployment(cli, handle, timelineQuery, { afterSeq }));
-      if (!opts.json) ctx.out.line(`Deployment ${status.deploymentId} ended: ${status.outcome}`);
+      if (!opts.json) ctx.out.line(messages.ended(status.deploymentId, status.outcome));
       return exitCodeFor(status);
     }
     if (!opts.json) ctx.out.status(formatStatusLine(status));

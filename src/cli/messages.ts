@@ -10,6 +10,13 @@ export const messages = {
   specInvalid: (text: string) => `${text}\nFix the fields above and run 'shipwatch validate -f <spec>' again; nothing was started.`,
   noWorker: (id: string) =>
     `Deployment '${id}' did not answer: no shipwatch worker is polling the task queue. Start one with 'npm run worker' (it keeps the deployment's state; nothing is lost).`,
+  alreadyEnded: (id: string) => `Deployment ${id} has already ended; nothing to change. 'shipwatch report ${id}' shows how it ended.`,
+  rollbackNeedsReason: 'Say why: shipwatch rollback <id> --reason "error rate doubled after v1.0.0".',
+  badDuration: (flag: string, text: string) => `${flag} expects a duration such as "2h" or "30m", not "${text}".`,
+  badChoice: (flag: string, choices: readonly string[], text: string) => `${flag} must be one of ${choices.join(', ')}, not "${text}".`,
+  noDeploymentsMatch: 'No deployments match.',
+  reportWritten: (file: string) => `Report written to ${file}`,
+  ended: (id: string, outcome: string) => `Deployment ${id} ended: ${outcome}`,
   started: (id: string, release: string, uiUrl: string) =>
     `Deployment ${id} started: release ${release}.\n  Follow it:   shipwatch timeline ${id} --follow\n  Roll back:   shipwatch rollback ${id} --reason "…"\n  Web UI:      ${uiUrl}`,
 } as const;

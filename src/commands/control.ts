@@ -9,6 +9,7 @@ import { deploymentHandle } from '../cli/connect';
 import { withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import { ExitCode, ExitError } from '../cli/errors';
+import { messages } from '../cli/messages';
 import { currentUser } from '../cli/user';
 import { parseDuration } from '../spec/duration';
 import {
@@ -39,7 +40,7 @@ async function sendUpdate<T>(ctx: CommandContext, { id, json, update, arg }: Upd
       }
       const text = (err as Error).message ?? '';
       if (/already completed|workflow execution already completed/i.test(text)) {
-        return { accepted: false, message: `Deployment ${handle.workflowId} has already ended; nothing to change. 'shipwatch report ${handle.workflowId}' shows how it ended.` };
+        return { accepted: false, message: messages.alreadyEnded(handle.workflowId) };
       }
       throw err;
     }
@@ -51,7 +52,7 @@ async function sendUpdate<T>(ctx: CommandContext, { id, json, update, arg }: Upd
 }
 
 export async function rollbackCommand(opts: { id: string; reason: string; json?: boolean }, ctx: CommandContext): Promise<number> {
-  if (!opts.reason.trim()) throw new ExitError(ExitCode.USAGE, 'Say why: shipwatch rollback <id> --reason "error rate doubled after v1.0.0".');
+  if (!opts.reason.trim()) throw new ExitError(ExitCode.USAGE, messages.rollbackNeedsReason);
   return sendUpdate(ctx, { id: opts.id, json: opts.json, update: rollbackUpdate, arg: { reason: opts.reason, requestedBy: currentUser(ctx.env) } });
 }
 
@@ -69,6 +70,6 @@ export async function resumeCommand(opts: { id: string; json?: boolean }, ctx: C
 
 export async function extendCommand(opts: { id: string; by: string; json?: boolean }, ctx: CommandContext): Promise<number> {
   const byMs = parseDuration(opts.by);
-  if (!byMs) throw new ExitError(ExitCode.USAGE, `--by expects a duration such as "2h" or "30m", not "${opts.by}".`);
+  if (!byMs) throw new ExitError(ExitCode.USAGE, messages.badDuration('--by', opts.by));
   return sendUpdate(ctx, { id: opts.id, json: opts.json, update: extendWatchUpdate, arg: { byMs, requestedBy: currentUser(ctx.env) } });
 }

@@ -2,6 +2,7 @@
 import { withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import { ExitCode, ExitError } from '../cli/errors';
+import { messages } from '../cli/messages';
 import { searchAttributes } from '../workflows/messages';
 
 const STATES = ['running', 'succeeded', 'rolled-back', 'failed', 'manual-action'] as const;
@@ -31,7 +32,7 @@ export function listQuery(opts: ListOptions): string {
   if (opts.namespace) clauses.push(`${searchAttributes.namespace.name} = ${quote(opts.namespace)}`);
   if (opts.state) {
     if (!(STATES as readonly string[]).includes(opts.state)) {
-      throw new ExitError(ExitCode.USAGE, `--state must be one of ${STATES.join(', ')}, not "${opts.state}".`);
+      throw new ExitError(ExitCode.USAGE, messages.badChoice('--state', STATES, opts.state));
     }
     clauses.push(`${searchAttributes.outcome.name} = ${quote(OUTCOME[opts.state as State])}`);
   }
@@ -65,7 +66,7 @@ export async function listCommand(opts: ListOptions, ctx: CommandContext): Promi
     return ExitCode.OK;
   }
   if (!rows.length) {
-    ctx.out.line('No deployments match.');
+    ctx.out.line(messages.noDeploymentsMatch);
     return ExitCode.OK;
   }
   ctx.out.line(['STARTED'.padEnd(20), 'SERVICE'.padEnd(22), 'NAMESPACE'.padEnd(14), 'RELEASE'.padEnd(12), 'STATE'.padEnd(24), 'ID'].join(' '));

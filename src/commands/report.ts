@@ -4,6 +4,7 @@ import { deploymentHandle } from '../cli/connect';
 import { queryDeployment, withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import { ExitCode } from '../cli/errors';
+import { messages } from '../cli/messages';
 import { renderJson, renderMarkdown } from '../report/render';
 import { reportQuery } from '../workflows/messages';
 
@@ -18,7 +19,7 @@ export async function reportCommand(
   const text = opts.format === 'json' || opts.json ? renderJson(report) : renderMarkdown(report);
   if (opts.output) {
     await writeFile(opts.output, text.endsWith('\n') ? text : `${text}\n`);
-    ctx.out.error(`Report written to ${opts.output}`);
+    ctx.out.error(messages.reportWritten(opts.output));
   } else ctx.out.line(text.replace(/\n$/, ''));
   return ExitCode.OK;
 }

@@ -166,3 +166,15 @@ test('the CLI user is SHIPWATCH_USER, then USER', () => {
   expect(currentUser({ USER: 'alice' })).toBe('alice');
   expect(currentUser({})).not.toBe('');
 });
+
+test('bad flag values exit USAGE with a sentence that says what is expected, before any connection', async () => {
+  const extend = await runCli(['extend', 'production/user-management', '--by', 'soon']);
+  expect(extend.code).toBe(ExitCode.USAGE);
+  expect(extend.stderr).toContain('--by expects a duration such as "2h" or "30m", not "soon".');
+  const rollback = await runCli(['rollback', 'production/user-management', '--reason', ' ']);
+  expect(rollback.code).toBe(ExitCode.USAGE);
+  expect(rollback.stderr).toContain('Say why: shipwatch rollback <id> --reason');
+  const list = await runCli(['list', '--state', 'exploded']);
+  expect(list.code).toBe(ExitCode.USAGE);
+  expect(list.stderr).toContain('--state must be one of running, succeeded, rolled-back, failed, manual-action, not "exploded".');
+});
