@@ -87,14 +87,19 @@ export function dashboardQueries(dashboard: GrafanaDashboard): string[] {
   return [...panels, ...annotations];
 }
 
-function timeseries(
-  id: number,
-  title: string,
-  expr: string,
-  grid: DashboardPanel['gridPos'],
-  unit: string,
-  options: { legend?: string; description?: string; threshold?: number } = {},
-): DashboardPanel {
+/** One time-series panel: its query, place on the grid, Grafana unit, and an optional threshold line. */
+interface TimeseriesPanel {
+  id: number;
+  title: string;
+  expr: string;
+  grid: DashboardPanel['gridPos'];
+  unit: string;
+  legend?: string;
+  description?: string;
+  threshold?: number;
+}
+
+function timeseries({ id, title, expr, grid, unit, ...options }: TimeseriesPanel): DashboardPanel {
   const thresholds =
     options.threshold === undefined
       ? { mode: 'absolute', steps: [{ color: 'green', value: null }] }
@@ -135,35 +140,37 @@ export function grafanaDashboard(spec: DeploySpec, monitored: MonitoredService):
 
   panels.push({ id: id(), type: 'row', title: 'Service', collapsed: false, gridPos: { x: 0, y: 0, w: 24, h: 1 } });
   panels.push(
-    timeseries(id(), 'Request Rate', `sum(rate(http_requests_total{${s}}[${w}]))`, { x: 0, y: 1, w: 12, h: 8 }, 'reqps', {
-      legend: 'requests/s',
+    timeseries({ id: id(), title: 'Request Rate', expr: `sum(rate(http_requests_total{${s}}[${w}]))`, grid: { x: 0, y: 1, w: 12, h: 8 }, unit: 'reqps', legend: 'requests/s' }),
+    timeseries({
+      id: id(),
+      title: 'Error Rate',
+      expr: `(sum(rate(http_requests_total{${s},status=~"5.."}[${w}])) or vector(0)) / sum(rate(http_requests_total{${s}}[${w}]))`,
+      grid: { x: 12, y: 1, w: 12, h: 8 },
+      unit: 'percentunit',
+      legend: '5xx share',
+      description: 'Share of responses with a 5xx status.',
     }),
-    timeseries(
-      id(),
-      'Error Rate',
-      `(sum(rate(http_requests_total{${s},status=~"5.."}[${w}])) or vector(0)) / sum(rate(http_requests_total{${s}}[${w}]))`,
-      { x: 12, y: 1, w: 12, h: 8 },
-      'percentunit',
-      { legend: '5xx share', description: 'Share of responses with a 5xx status.' },
-    ),
-    timeseries(
-      id(),
-      'Response Time (95th percentile)',
-      `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${s}}[${w}])))`,
-      { x: 0, y: 9, w: 12, h: 8 },
-      's',
-      { legend: 'p95' },
-    ),
-    timeseries(id(), 'Active Users', `sum(active_sessions{${s}})`, { x: 12, y: 9, w: 12, h: 8 }, 'short', {
-      legend: 'active sessions',
+    timeseries({
+      id: id(),
+      title: 'Response Time (95th percentile)',
+      expr: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${s}}[${w}])))`,
+      grid: { x: 0, y: 9, w: 12, h: 8 },
+      unit: 's',
+      legend: 'p95',
     }),
+    timeseries({ id: id(), title: 'Active Users', expr: `sum(active_sessions{${s}})`, grid: { x: 12, y: 9, w: 12, h: 8 }, unit: 'short', legend: 'active sessions' }),
   );
 
   panels.push({ id: id(), type: 'row', title: 'Alert rules (watch window)', collapsed: false, gridPos: { x: 0, y: 17, w: 24, h: 1 } });
   spec.watch.rules.forEach((rule, index) => {
     const grid = { x: (index % 2) * 12, y: 18 + Math.floor(index / 2) * 8, w: 12, h: 8 };
     panels.push(
-      timeseries(id(), `${rule.name} (${rule.severity})`, rule.expr, grid, GRAFANA_UNIT[rule.unit], {
+      timeseries({
+        id: id(),
+        title: `${rule.name} (${rule.severity})`,
+        expr: rule.expr,
+        grid,
+        unit: GRAFANA_UNIT[rule.unit],
         legend: rule.name,
         threshold: rule.threshold,
         description: `${rule.summary || rule.name}. Fires when ${alertCondition(rule)} for ${Math.round(rule.forMs / 1000)}s.`,
