@@ -1,5 +1,5 @@
 /** The CLI's commands as typed functions: parsing, messages and exit codes, without a server. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -177,4 +177,12 @@ test('bad flag values exit USAGE with a sentence that says what is expected, bef
   const list = await runCli(['list', '--state', 'exploded']);
   expect(list.code).toBe(ExitCode.USAGE);
   expect(list.stderr).toContain('--state must be one of running, succeeded, rolled-back, failed, manual-action, not "exploded".');
+});
+
+test('commands never import each other: what they share lives in src/cli/', () => {
+  const dir = join(__dirname, '..', '..', 'src', 'commands');
+  const offenders = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/from '\.\/([^']+)'|import\('\.\/([^']+)'\)/g)].map((m) => `${f} → ${m[1] ?? m[2]}`));
+  expect(offenders).toEqual([]);
 });
