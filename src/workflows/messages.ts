@@ -6,13 +6,11 @@
  */
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type {
-  DeploymentOutcome,
-  DeploymentReport,
-  Phase,
-  TimelineEvent,
-} from '../activities/types';
+import type { DeploymentReport, DeploymentStatus, TimelineEvent } from '../model';
 import type { DeploySpec } from '../spec/types';
+
+/** The status answer and its alert states are the data model's (src/model); named here for the CLI and tests. */
+export type { AlertState, DeploymentStatus } from '../model';
 
 export const TASK_QUEUE = 'shipwatch';
 
@@ -51,41 +49,6 @@ export interface ExtendWatchRequest {
 export interface CommandAnswer {
   accepted: boolean;
   message: string;
-}
-
-export interface AlertState {
-  rule: string;
-  severity: 'critical' | 'warning' | 'info';
-  state: 'inactive' | 'pending' | 'firing';
-  /** When the condition was first seen breaching (pending since). */
-  activeSince?: string;
-  /** When it went from pending to firing. */
-  firingSince?: string;
-  value: number | null;
-  /** Escalations already applied to this firing: paged, rolled back. */
-  paged?: boolean;
-  /** The rollback escalation was applied (auto-rollback started, or a person was asked to decide). */
-  escalated?: boolean;
-}
-
-export interface DeploymentStatus {
-  deploymentId: string;
-  service: string;
-  namespace: string;
-  release: string;
-  image: string;
-  previousRelease?: string;
-  phase: Phase;
-  outcome: DeploymentOutcome;
-  paused: boolean;
-  startedAt: string;
-  /** Rollout progress: pods on the new version, ready, out of replicas. */
-  rollout: { step: number; steps: number; newReady: number; replicas: number };
-  /** Share of traffic on the new version, 0-100. */
-  trafficNewPercent: number;
-  alerts: AlertState[];
-  watch?: { startedAt: string; endsAt: string; timeLeftMs: number; checks: number };
-  lastEvent?: TimelineEvent;
 }
 
 export const rollbackSignal = defineSignal<[RollbackRequest]>('rollback');

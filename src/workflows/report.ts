@@ -2,11 +2,11 @@
  * Builds the `report` and `status` query answers from the deployment's state: plain data for the
  * CLI, the Web UI and the report renderer (src/report/render.ts), never Markdown.
  */
-import type { AvailabilityStats, DeploymentReport } from '../activities/types';
+import { releaseOfImage } from '../format';
+import type { AvailabilityStats, DeploymentReport } from '../model';
 import type { DeploySpec } from '../spec/types';
 import type { DeploymentStatus } from './messages';
 import type { DeploymentState, PhaseResults } from './state';
-import { releaseOfImage } from './state';
 
 const PHASE_RESULTS = [
   'backup',
@@ -38,7 +38,7 @@ export function buildReport(state: DeploymentState, spec: DeploySpec): Deploymen
     namespace: spec.namespace,
     release: spec.release,
     image: spec.image,
-    ...(state.target ? { previousRelease: releaseOfImage(state.target.image), previousImage: state.target.image } : {}),
+    ...(state.rollbackTarget ? { previousRelease: releaseOfImage(state.rollbackTarget.image), previousImage: state.rollbackTarget.image } : {}),
     ...(spec.change ? { change: spec.change } : {}),
     startedAt: state.startedAt,
     ...(finishedAt ? { finishedAt, durationMs: Date.parse(finishedAt) - Date.parse(state.startedAt) } : {}),
@@ -58,7 +58,7 @@ export function buildStatus(state: DeploymentState, spec: DeploySpec, nowMs: num
     namespace: spec.namespace,
     release: spec.release,
     image: spec.image,
-    ...(state.target ? { previousRelease: releaseOfImage(state.target.image) } : {}),
+    ...(state.rollbackTarget ? { previousRelease: releaseOfImage(state.rollbackTarget.image) } : {}),
     phase: state.phase,
     outcome: state.outcome,
     paused: state.paused,

@@ -2,12 +2,12 @@
  * The deployment's state: everything the workflow knows, as plain JSON (no Map, Set or class
  * instances), so continue-as-new can carry it whole in `DeploymentInput.carried`.
  */
-import type { DeploymentOutcome, DeploymentReport, Phase, RollbackRecord, TargetState, WatchRecord } from '../activities/types';
+import type { DeploymentOutcome, DeploymentReport, Phase, RollbackTarget, RollbackTrigger, WatchRecord } from '../model';
 import type { AlertState } from './messages';
 import type { TimelineState } from './timeline';
 import { emptyTimeline } from './timeline';
 
-export type RollbackTrigger = NonNullable<RollbackRecord['trigger']>;
+export type { RollbackTrigger };
 
 /** What the rollback procedure has to undo, registered after each forward step succeeds. */
 export type Compensation = 'rollout' | 'migrations';
@@ -36,8 +36,8 @@ export interface DeploymentState extends PhaseResults {
   outcome: DeploymentOutcome;
   paused: boolean;
   timeline: TimelineState;
-  /** The Deployment as found before the rollout: the rollback target. */
-  target?: TargetState;
+  /** The Deployment as found before the rollout: what a rollback returns to. */
+  rollbackTarget?: RollbackTarget;
   rollout: { step: number; steps: number; newReady: number; replicas: number; newPercent: number };
   compensations: Compensation[];
   rollbackRequest?: RollbackRequest;
@@ -78,10 +78,17 @@ export function initialState(args: {
   };
 }
 
-/** The tag of an image reference ("ghcr.io/org/app:v0.9.0" → "v0.9.0"), the release it runs. */
-export function releaseOfImage(image: string): string {
-  const at = image.indexOf('@');
-  if (at >= 0) return image.slice(at + 1, at + 20);
-  const colon = image.lastIndexOf(':');
-  return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : image;
+/** The state as runs before the rename carried it: the rollback target was called `target`. */
+type CarriedBeforeRename = Omit<DeploymentState, 'rollbackTarget'> & { rollbackTarget?: RollbackTarget; target?: RollbackTarget };
+
+/**
+ * The state handed over by continue-as-new, in today's shape, counted as the next run: a state
+ * carried by a run from before the rename still names the rollback target `target`.
+ */
+export function resumeCarried(carried: unknown): DeploymentState {
+  const { target, ...rest } = carried as CarriedBeforeRename;
+  const state: DeploymentState = rest.rollbackTarget === undefined && target !== undefined ? { ...rest, rollbackTarget: target } : rest;
+  state.runs += 1;
+  state.checksThisRun = 0;
+  return state;
 }

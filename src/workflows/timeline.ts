@@ -3,7 +3,7 @@
  * event `key` so an activity that is retried (or a step that is re-evaluated) never shows twice.
  * Operates on a plain-JSON state object that is carried across continue-as-new.
  */
-import type { ActivityEvent, Phase, TimelineEvent } from '../activities/types';
+import type { ActivityEvent, Phase, TimelineEvent } from '../model';
 
 export interface TimelineState {
   events: TimelineEvent[];

@@ -20,7 +20,7 @@ import {
 } from '../../src/workflows/messages';
 import type { DeploymentReport, TimelineEvent } from '../../src/activities/types';
 import type { DeploymentStatus } from '../../src/workflows/messages';
-import { HISTORY_BUDGET } from '../../src/workflows/deployment';
+import { HISTORY_BUDGET } from '../../src/workflows/deployment/run-budget';
 
 jest.setTimeout(600_000);
 

@@ -1,0 +1,80 @@
+/**
+ * How a deployment ends. `forwardPathStopped` turns what stopped the forward path into an outcome
+ * or a rollback request; `finish` runs (non-cancellable) the rollback when one is requested, closes
+ * the watch window of a deployment that succeeded, enters DONE, schedules the post-deployment
+ * review and writes the final report. A FAILED deployment fails the workflow with the report in
+ * the failure's details; every other outcome returns the report.
+ */
+import { ApplicationFailure, CancellationScope, ParentClosePolicy, isCancellation, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import type { DeploymentReport } from '../../model';
+import { searchAttributes } from '../messages';
+import { reviewReminderWorkflow } from '../review-reminder';
+import type { DeploymentContext } from './context';
+import { DEPLOYMENT_FAILED, DeploymentFailed, RollbackNeeded, messageOf } from './failures';
+import { rollBack } from './rollback';
+
+/** What stopped the forward path or the watch: a failure ends FAILED, anything to undo is a rollback request. */
+export async function forwardPathStopped(ctx: DeploymentContext, err: unknown): Promise<void> {
+  const { spec, state } = ctx;
+  if (err instanceof DeploymentFailed) {
+    state.outcome = 'FAILED';
+    state.issues.push(err.reason);
+    ctx.record('failed', 'Deployment failed', err.reason, 'deployment-failed');
+    await CancellationScope.nonCancellable(async () => {
+      await ctx.notify('failed', 'critical', `Deployment failed: ${spec.service} ${spec.release}`, `${err.reason}. Nothing was rolled out.`);
+    });
+  } else if (err instanceof RollbackNeeded) {
+    ctx.requestRollback(err.trigger, err.reason, 'shipwatch');
+  } else if (isCancellation(err)) {
+    // A cancelled deployment (Web UI, `temporal workflow cancel`) is rolled back, never left half-done.
+    ctx.requestRollback('signal', 'deployment cancelled', 'temporal cancellation');
+  } else {
+    throw err;
+  }
+}
+
+export function finish(ctx: DeploymentContext): Promise<DeploymentReport> {
+  const { state } = ctx;
+  return CancellationScope.nonCancellable(async () => {
+    if (state.rollbackRequest && state.outcome === 'IN_PROGRESS') await rollBack(ctx);
+    if (state.outcome === 'IN_PROGRESS') closeWatch(ctx);
+    state.finishedAt = new Date().toISOString();
+    ctx.enter('DONE');
+    upsertSearchAttributes([{ key: searchAttributes.outcome, value: state.outcome }]);
+    await scheduleReviewReminder(ctx);
+    await ctx.writeReport('Final report written');
+    if (state.outcome === 'FAILED') {
+      throw ApplicationFailure.create({ type: DEPLOYMENT_FAILED, message: state.issues[state.issues.length - 1] ?? 'deployment failed', nonRetryable: true, details: [ctx.report()] });
+    }
+    return ctx.report();
+  });
+}
+
+/** Nothing went wrong: the watch window ended (its time, or a promote) and the deployment succeeded. */
+function closeWatch(ctx: DeploymentContext): void {
+  const { state } = ctx;
+  state.outcome = 'SUCCEEDED';
+  const watch = state.watch!;
+  watch.endedAt = new Date().toISOString();
+  ctx.record('ok', watch.outcome === 'promoted' ? `Watch window ended early: promoted by ${watch.promotedBy ?? 'unknown'}` : 'Watch window completed', `${watch.checks} checks, ${watch.alertsFired.length} alert(s) fired`, 'watch-ended');
+}
+
+/** Starts the post-deployment review reminder as an abandoned child: this deployment closes now. */
+async function scheduleReviewReminder(ctx: DeploymentContext): Promise<void> {
+  const { spec, state } = ctx;
+  if (spec.watch.reviewAfterMs <= 0 || state.reviewReminder) return;
+  const at = new Date(Date.parse(state.startedAt) + spec.watch.reviewAfterMs).toISOString();
+  const workflowId = `${state.deploymentId}-review-${state.firstRunId}`;
+  try {
+    await startChild(reviewReminderWorkflow, {
+      workflowId,
+      args: [{ deploymentId: state.deploymentId, service: spec.service, namespace: spec.namespace, release: spec.release, outcome: state.outcome, at, channels: spec.notifications }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `Post-deployment review reminder: ${spec.service} ${spec.release}`,
+    });
+    state.reviewReminder = { workflowId, at };
+    ctx.record('info', 'Post-deployment review scheduled', `reminder at ${at}`, 'review-scheduled');
+  } catch (err) {
+    ctx.record('warning', 'Post-deployment review reminder not scheduled', messageOf(err), 'review-scheduled');
+  }
+}

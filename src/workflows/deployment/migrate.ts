@@ -1,0 +1,33 @@
+/**
+ * Step 2: the database migrations, as a Kubernetes Job running the new image. The migration
+ * rollback is registered as a compensation before the Job runs: a cancelled Job may have applied
+ * part of it, and migrating to the rollback target is idempotent. A failure ends the deployment
+ * FAILED (nothing is rolled out yet), naming the backup taken before.
+ */
+import { isCancellation } from '@temporalio/workflow';
+import { DEADLINE_MARGIN_MS, LONG_RUNNING } from '../../activities/options';
+import type { DeploymentContext } from './context';
+import { DeploymentFailed, messageOf } from './failures';
+
+export async function migrate(ctx: DeploymentContext): Promise<void> {
+  const { spec, state } = ctx;
+  const migrations = spec.migrations;
+  if (!migrations) return;
+  ctx.enter('MIGRATE');
+  ctx.record('started', 'Migrations started', migrations.command.join(' '), 'migrations-started');
+  if (migrations.rollbackCommand) state.compensations.push('migrations');
+  const failWith = (why: string) =>
+    new DeploymentFailed(`migrations failed: ${why}${state.backup ? `; the backup taken before them is at ${state.backup.location}` : ''}`);
+  try {
+    state.migrations = await ctx.runActivity(
+      'runMigrations',
+      { namespace: spec.namespace, jobName: ctx.jobName('migrate'), image: spec.image, command: migrations.command, env: migrations.env, timeoutMs: migrations.timeoutMs },
+      { options: { ...LONG_RUNNING, startToCloseTimeout: migrations.timeoutMs + DEADLINE_MARGIN_MS }, summary: `Migrations: ${migrations.command.join(' ')}` },
+    );
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    throw failWith(messageOf(err));
+  }
+  if (!state.migrations.succeeded) throw failWith(`job ${state.migrations.jobName} did not succeed: ${state.migrations.logTail.slice(-300)}`);
+  ctx.record('ok', 'Migrations applied successfully', state.migrations.applied.join(', ') || 'nothing to apply', 'migrations');
+}

@@ -1,0 +1,124 @@
+/**
+ * Step 3: the stepped rollout (the seed's Hour 2: one pod at a time, 33% → 67% → 100%). Each step
+ * patches the Deployment and waits for its pods (the availability probe runs meanwhile), then holds
+ * for its health window: the alert rules and a health check every interval, a bad step rolling
+ * back at once. Pause holds the rollout before its next step.
+ */
+import { condition, isCancellation } from '@temporalio/workflow';
+import { DEADLINE_MARGIN_MS, LONG_RUNNING, WATCH_CHECK } from '../../activities/options';
+import type { RolloutProgress } from '../../activities/types';
+import { formatDuration } from '../../format';
+import { evaluateAlerts, firingCritical, initialAlertStates } from '../alert-evaluator';
+import { planRollout } from '../rollout-plan';
+import type { RolloutStepPlan } from '../rollout-plan';
+import type { DeploymentContext } from './context';
+import { RollbackNeeded, messageOf } from './failures';
+import { splitOf } from './traffic';
+
+export async function rollout(ctx: DeploymentContext): Promise<void> {
+  const { spec, state } = ctx;
+  const target = state.rollbackTarget!;
+  ctx.enter('ROLLOUT');
+  const steps = planRollout(target.replicas, spec.kubernetes.stepPods);
+  state.rollout.steps = steps.length;
+  state.compensations.push('rollout');
+  ctx.recordTraffic([], { newPods: 0, oldPods: target.replicas, newPercent: 0 });
+  for (const step of steps) {
+    if (state.paused) {
+      ctx.record('info', `Rollout held before step ${step.index} (paused)`, undefined, `held:${step.index}`);
+      await condition(() => !state.paused);
+    }
+    await rolloutStep(ctx, step, steps.length);
+    await stepHealthWindow(ctx, step.index);
+  }
+  ctx.record('ok', `All pods running ${spec.release}`, undefined, 'rollout-complete');
+}
+
+/** One step: new pods up to the step's count, ready; a failed step or a failed probe rolls back. */
+async function rolloutStep(ctx: DeploymentContext, step: RolloutStepPlan, of: number): Promise<void> {
+  const { spec, state } = ctx;
+  state.rollout.step = step.index;
+  ctx.record('started', `Rollout step ${step.index}/${of}: ${step.targetNewPods} pod(s) on ${spec.release} (${step.percent}%)`, undefined, `step-started:${step.index}`);
+  let progress: RolloutProgress;
+  try {
+    progress = await ctx.runActivity(
+      'rolloutStep',
+      {
+        step: {
+          ...ctx.ref,
+          image: spec.image,
+          release: spec.release,
+          targetNewPods: step.targetNewPods,
+          progressDeadlineMs: spec.kubernetes.progressDeadlineMs,
+          ...(spec.kubernetes.manifest ? { manifest: spec.kubernetes.manifest } : {}),
+        },
+        probe: ctx.probe,
+      },
+      { options: { ...LONG_RUNNING, startToCloseTimeout: spec.kubernetes.progressDeadlineMs + DEADLINE_MARGIN_MS }, summary: `Rollout step ${step.index}/${of}: ${step.percent}% on ${spec.release}` },
+    );
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    throw new RollbackNeeded('rollout-failed', `rollout step ${step.index} failed: ${messageOf(err)}`);
+  }
+  ctx.timeline.addAll('ROLLOUT', progress.events);
+  state.rollout.newReady = progress.newReady;
+  ctx.addAvailability(progress.availability);
+  ctx.recordTraffic(progress.traffic, splitOf(progress.newReady, progress.oldReady, progress.replicas));
+  ctx.record('ok', `Step ${step.index} deployed: ${progress.newReady}/${progress.replicas} pods on ${spec.release}`, undefined, `step:${step.index}`);
+  if (progress.availability && progress.availability.failures > 0) {
+    throw new RollbackNeeded('rollout-failed', `availability probe failed ${progress.availability.failures} of ${progress.availability.probes} times during step ${step.index}`);
+  }
+}
+
+/** The health window after a step: alert rules + health check each interval; a bad step rolls back at once. */
+async function stepHealthWindow(ctx: DeploymentContext, index: number): Promise<void> {
+  const { spec, state } = ctx;
+  const windowMs = spec.kubernetes.stepWindowMs;
+  if (windowMs <= 0) return;
+  const endsAt = Date.now() + windowMs;
+  ctx.record('started', `Health window for step ${index} (${formatDuration(windowMs)})`, undefined, `window-started:${index}`);
+  let alerts = initialAlertStates(spec.watch.rules);
+  for (;;) {
+    const [health, evaluations] = await Promise.all([checkStepHealth(ctx, index), evaluateStepAlerts(ctx, index)]);
+    if ('error' in health) {
+      throw new RollbackNeeded('rollout-failed', `health check failed in the window of step ${index}: ${health.error}`);
+    }
+    ctx.addAvailability(health.availability);
+    if (!health.target.healthy) {
+      throw new RollbackNeeded('rollout-failed', `step ${index} is not healthy: ${health.target.problems.join('; ')}`);
+    }
+    if (health.availability.failures > 0) {
+      throw new RollbackNeeded('rollout-failed', `health endpoint failed ${health.availability.failures} of ${health.availability.probes} probes after step ${index}`);
+    }
+    if (evaluations) {
+      const result = evaluateAlerts(alerts, spec.watch.rules, evaluations, Date.now(), spec.watch, { holdRollback: true });
+      alerts = result.alerts;
+      const bad = firingCritical(alerts);
+      if (bad.length) {
+        throw new RollbackNeeded('alert', `${bad.map((a) => a.rule).join(', ')} firing in the health window of step ${index}`);
+      }
+    }
+    const left = endsAt - Date.now();
+    if (left <= 0) break;
+    await condition(() => state.rollbackRequest !== undefined, Math.min(spec.watch.intervalMs, left));
+  }
+  ctx.record('ok', `Health check passed - step ${index}`, `${state.rollout.newReady} pod(s) on ${spec.release}`, `window:${index}`);
+}
+
+/** The Deployment's state and a probe burst; a check that could not run is an error the window rolls back on. */
+function checkStepHealth(ctx: DeploymentContext, index: number) {
+  return ctx.runActivity('checkStepHealth', { target: ctx.ref, probe: ctx.probe }, { options: WATCH_CHECK, summary: `Health check, step ${index}` }).catch((err: unknown) => {
+    if (isCancellation(err)) throw err;
+    return { error: messageOf(err) };
+  });
+}
+
+/** The alert rules once; undefined when they could not be evaluated (the health check still decides). */
+async function evaluateStepAlerts(ctx: DeploymentContext, index: number) {
+  const { metrics, watch } = ctx.spec;
+  if (!metrics) return [];
+  return ctx.runActivity('evaluateAlertRules', { prometheusUrl: metrics.prometheusUrl, rules: watch.rules }, { options: WATCH_CHECK, summary: `Alert rules, step ${index}` }).catch((err: unknown) => {
+    if (isCancellation(err)) throw err;
+    return undefined;
+  });
+}
