@@ -4,7 +4,8 @@
  * thing recorded is when each deployment's rollback and watch checks reached the port.
  */
 import { Context } from '@temporalio/activity';
-import type { ActivityDeps, AvailabilityStats, RuleEvaluation, TargetState } from '../src/activities/types';
+import type { ActivityDeps, RuleEvaluation } from '../src/activities/types';
+import type { AvailabilityStats, RollbackTarget } from '../src/model';
 import type { ResolvedAlertRule } from '../src/spec/types';
 
 export const PREVIOUS_IMAGE = 'ghcr.io/org/user-management:v0.9.0';
@@ -32,7 +33,7 @@ export function createBenchPorts(): { deps: ActivityDeps; times: PortTimes } {
   /** Image each Deployment (by namespace) runs. */
   const images = new Map<string, string>();
   const replicas = 3;
-  const target = (namespace: string, deployment: string, container: string): TargetState => {
+  const target = (namespace: string, deployment: string, container: string): RollbackTarget => {
     const image = images.get(namespace) ?? PREVIOUS_IMAGE;
     return {
       namespace,

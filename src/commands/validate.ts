@@ -1,21 +1,9 @@
 /** `shipwatch validate -f spec.yaml`: checks a deploy spec without starting anything. */
 import type { CommandContext } from '../cli/context';
-import { ExitCode, ExitError } from '../cli/errors';
-import { messages } from '../cli/messages';
-import { formatDuration } from '../spec/duration';
-import { loadSpecFile, SpecError } from '../spec/load';
-import type { SpecOverrides } from '../spec/load';
+import { ExitCode } from '../cli/errors';
+import { loadSpecOrExit } from '../cli/spec';
+import { formatDuration } from '../format';
 import type { DeploySpec } from '../spec/types';
-
-/** Loads a spec, turning every problem into a USAGE exit with each bad field named. */
-export async function loadSpecOrExit(file: string, overrides: SpecOverrides = {}): Promise<DeploySpec> {
-  try {
-    return await loadSpecFile(file, overrides);
-  } catch (err) {
-    if (err instanceof SpecError) throw new ExitError(ExitCode.USAGE, messages.specInvalid(err.message));
-    throw err;
-  }
-}
 
 export function describeSpec(spec: DeploySpec): string[] {
   const k = spec.kubernetes;

@@ -10,7 +10,7 @@ import { startPostgres, type LocalPostgres } from '../helpers/postgres';
 import { startPrometheus, type LocalPrometheus } from '../helpers/prometheus';
 import { migrateDatabase, setFaults, startSampleService } from '../helpers/sample-service';
 import type { RunningService } from '../../examples/user-management/src/server';
-import { dashboardQueries, grafanaDashboard, monitoringFiles, monitoringTarget } from '../../src/monitoring';
+import { dashboardQueries, grafanaDashboard, monitoringFiles, monitoredService } from '../../src/monitoring';
 import { resolveSpec } from '../../src/spec';
 import type { DeploySpec } from '../../src/spec';
 import { defaultAlertRules } from '../../src/spec/defaults';
@@ -128,7 +128,7 @@ test('the generated rules load into Prometheus, stay quiet when healthy and fire
 });
 
 test("every dashboard query is accepted by Prometheus's query API, and a broken one is refused", async () => {
-  const dashboard = grafanaDashboard(spec, monitoringTarget(spec));
+  const dashboard = grafanaDashboard(spec, monitoredService(spec));
   const queries = dashboardQueries(dashboard);
   expect(queries.length).toBeGreaterThanOrEqual(4 + spec.watch.rules.length + 3);
   for (const query of queries) {
