@@ -29,16 +29,24 @@ function phaseResults(state: DeploymentState): PhaseResults {
   return results as PhaseResults;
 }
 
-export function buildReport(state: DeploymentState, spec: DeploySpec): DeploymentReport {
-  const finishedAt = state.finishedAt;
-  const { promotedBy: _promotedBy, ...watch } = state.watch ?? ({} as NonNullable<DeploymentState['watch']>);
+/** Which deployment: the service, where, which release and image, and the release it replaces. */
+function identity(state: DeploymentState, spec: DeploySpec): Pick<DeploymentStatus, 'deploymentId' | 'service' | 'namespace' | 'release' | 'image' | 'previousRelease'> {
   return {
     deploymentId: state.deploymentId,
     service: spec.service,
     namespace: spec.namespace,
     release: spec.release,
     image: spec.image,
-    ...(state.rollbackTarget ? { previousRelease: releaseOfImage(state.rollbackTarget.image), previousImage: state.rollbackTarget.image } : {}),
+    ...(state.rollbackTarget ? { previousRelease: releaseOfImage(state.rollbackTarget.image) } : {}),
+  };
+}
+
+export function buildReport(state: DeploymentState, spec: DeploySpec): DeploymentReport {
+  const finishedAt = state.finishedAt;
+  const { promotedBy: _promotedBy, ...watch } = state.watch ?? ({} as NonNullable<DeploymentState['watch']>);
+  return {
+    ...identity(state, spec),
+    ...(state.rollbackTarget ? { previousImage: state.rollbackTarget.image } : {}),
     ...(spec.change ? { change: spec.change } : {}),
     startedAt: state.startedAt,
     ...(finishedAt ? { finishedAt, durationMs: Date.parse(finishedAt) - Date.parse(state.startedAt) } : {}),
@@ -53,12 +61,7 @@ export function buildReport(state: DeploymentState, spec: DeploySpec): Deploymen
 export function buildStatus(state: DeploymentState, spec: DeploySpec, nowMs: number): DeploymentStatus {
   const last = state.timeline.events[state.timeline.events.length - 1];
   return {
-    deploymentId: state.deploymentId,
-    service: spec.service,
-    namespace: spec.namespace,
-    release: spec.release,
-    image: spec.image,
-    ...(state.rollbackTarget ? { previousRelease: releaseOfImage(state.rollbackTarget.image) } : {}),
+    ...identity(state, spec),
     phase: state.phase,
     outcome: state.outcome,
     paused: state.paused,

@@ -6,7 +6,8 @@
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import { NOTIFICATION } from '../activities/options';
 import type { DeploymentActivities } from '../activities';
-import type { DeliveryResult, DeploymentOutcome, NotificationChannels } from '../activities/types';
+import type { DeliveryResult, NotificationChannels } from '../activities/types';
+import type { DeploymentOutcome } from '../model';
 
 export interface ReviewReminderInput {
   deploymentId: string;
