@@ -12,7 +12,8 @@ export type { RollbackTrigger };
 /** What the rollback procedure has to undo, registered after each forward step succeeds. */
 export type Compensation = 'rollout' | 'migrations';
 
-export interface RollbackRequest {
+/** A rollback request the deployment accepted: what triggered it, why, by whom, when (the message is `RollbackRequest` in messages.ts). */
+export interface AcceptedRollback {
   reason: string;
   requestedBy: string;
   trigger: RollbackTrigger;
@@ -40,7 +41,7 @@ export interface DeploymentState extends PhaseResults {
   rollbackTarget?: RollbackTarget;
   rollout: { step: number; steps: number; newReady: number; replicas: number; newPercent: number };
   compensations: Compensation[];
-  rollbackRequest?: RollbackRequest;
+  rollbackRequest?: AcceptedRollback;
   alerts: AlertState[];
   watch?: WatchRecord & { promotedBy?: string };
   /** Watch checks done by the current run; continue-as-new resets it. */

@@ -4,7 +4,7 @@ import type { AlertAction } from '../../src/workflows/alert-evaluator';
 import { planRollout, trafficSplitText } from '../../src/workflows/rollout-plan';
 import { Timeline, emptyTimeline } from '../../src/workflows/timeline';
 import { defaultAlertRules } from '../../src/spec/defaults';
-import type { AlertState } from '../../src/workflows/messages';
+import type { AlertState } from '../../src/model';
 
 const rules = defaultAlertRules({ service: 's', namespace: 'n', deployment: 's', selector: 'job="s"', window: '5m' });
 const policy = { pageAfterMs: 5 * 60_000, rollbackAfterMs: 15 * 60_000, autoRollback: true };
