@@ -5,7 +5,8 @@
  * SHIPWATCH_METRICS_ADDRESS (host:port of /metrics, /healthz, /readyz; default 0.0.0.0:9464,
  * "off" to disable), SHIPWATCH_LOG_LEVEL, SHIPWATCH_MAX_CACHED_WORKFLOWS (workflows kept in memory
  * between tasks; fewer trades memory for replays). Secrets that specs reference as env:NAME are read from
- * this process's environment.
+ * this process's environment. `npm run worker` (this file) and `shipwatch worker` (an installed
+ * package, src/commands/worker.ts) both start it through runWorker().
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,13 +34,23 @@ export interface ShipwatchWorker {
   run(): Promise<void>;
 }
 
+/** A worker setting is malformed; the message names the variable and the accepted form. */
+export class WorkerSettingError extends Error {
+  override name = 'WorkerSettingError';
+}
+
+/** The Temporal frontend did not answer; the message says where and what to do. */
+export class TemporalUnreachableError extends Error {
+  override name = 'TemporalUnreachableError';
+}
+
 function metricsAddress(env: NodeJS.ProcessEnv): { host: string; port: number } | undefined {
   const value = env.SHIPWATCH_METRICS_ADDRESS ?? '0.0.0.0:9464';
   if (value === 'off') return undefined;
   const at = value.lastIndexOf(':');
   const port = Number(value.slice(at + 1));
   if (at < 0 || !Number.isInteger(port)) {
-    throw new Error(`SHIPWATCH_METRICS_ADDRESS must be host:port or "off", not "${value}".`);
+    throw new WorkerSettingError(`SHIPWATCH_METRICS_ADDRESS must be host:port or "off", not "${value}".`);
   }
   return { host: value.slice(0, at), port };
 }
@@ -66,7 +77,7 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
     connection = await NativeConnection.connect(settings.connectionOptions);
   } catch (err) {
     await observability?.close();
-    throw new Error(
+    throw new TemporalUnreachableError(
       `Cannot reach Temporal at ${settings.address}: ${(err as Error).message}. Start a local one with 'npm run temporal', or set TEMPORAL_ADDRESS.`,
     );
   }
@@ -107,8 +118,12 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
   };
 }
 
-async function main(): Promise<void> {
-  const shipwatch = await createShipwatchWorker();
+/**
+ * Starts a worker with the settings in `env` and runs it until SIGINT/SIGTERM: the one entry point
+ * of `npm run worker` and `shipwatch worker`, so both read the same settings the same way.
+ */
+export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const shipwatch = await createShipwatchWorker({ env });
   const { worker, observability } = shipwatch;
   const log = observability?.logger;
   const line = `shipwatch worker polling task queue "${worker.options.taskQueue}" in namespace "${worker.options.namespace}"`;
@@ -118,7 +133,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((err: Error) => {
+  runWorker().catch((err: Error) => {
     console.error(err.message);
     process.exit(1);
   });
