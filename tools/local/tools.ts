@@ -7,11 +7,12 @@ import { join } from 'node:path';
 
 const TOOLS_DIR = join(__dirname, '..');
 
-export type ToolName = 'temporal-cli' | 'temporal-test-server';
+export type ToolName = 'temporal-cli' | 'temporal-test-server' | 'temporal-server';
 
 const SCRIPTS: Record<ToolName, string> = {
   'temporal-cli': 'build-temporal-cli.sh',
   'temporal-test-server': 'build-temporal-test-server.sh',
+  'temporal-server': 'build-temporal-server.sh',
 };
 
 const resolved = new Map<ToolName, string>();
