@@ -15,12 +15,14 @@ import type {
   MetricsComparison,
   MetricsSnapshot,
   MigrationResult,
+  MonitoringCheckResult,
+  MonitoringSettings,
   PodVerification,
   RollbackTarget,
   SmokeResult,
   TrafficSample,
 } from '../model';
-import type { ResolvedAlertRule, ResolvedMetricCheck, SecretRef } from '../spec/types';
+import type { DeploySpec, ResolvedAlertRule, ResolvedMetricCheck, SecretRef } from '../spec/types';
 import type { SmokeSuite } from '../spec/schema';
 
 /**
@@ -218,6 +220,33 @@ export interface NotifyPort {
   send(notification: Notification, channels: NotificationChannels): Promise<DeliveryResult[]>;
 }
 
+// ---------------------------------------------------------------- The service's own monitoring
+
+/** What every monitoring check reads: the spec (service, selector, rules, image of the new release) and its monitoring settings. */
+export interface MonitoringCheckInput {
+  spec: DeploySpec;
+  settings: MonitoringSettings;
+}
+
+/**
+ * Hour 3's monitoring checks, one call each. A check never throws for what it finds: a failure is a
+ * `failed` result naming what is wrong, and a check that could not look is `not_run` saying why.
+ */
+export interface MonitoringPort {
+  /** The new release's pods are Prometheus targets and `up{<selector>}` is 1. */
+  scrape(input: MonitoringCheckInput): Promise<MonitoringCheckResult>;
+  /** The spec's rules are installed where Prometheus evaluates them (applied as a PrometheusRule, or in /api/v1/rules). */
+  alertsConfigured(input: MonitoringCheckInput): Promise<MonitoringCheckResult>;
+  /** Each rule evaluated once now: its value and whether it would fire. */
+  alertsTested(input: MonitoringCheckInput): Promise<MonitoringCheckResult>;
+  /** The new pods' logs are readable, and the log pipeline's config is in the cluster. */
+  logging(input: MonitoringCheckInput): Promise<MonitoringCheckResult>;
+  /** The new pods carry the error tracker's DSN, and a test event reaches the tracker. */
+  errorTracking(input: MonitoringCheckInput): Promise<MonitoringCheckResult>;
+  /** The generated dashboard is a valid Grafana model and every panel's query returns data. */
+  dashboards(input: MonitoringCheckInput): Promise<MonitoringCheckResult>;
+}
+
 // ---------------------------------------------------------------- Report
 
 export interface ReportPort {
@@ -234,4 +263,6 @@ export interface ActivityDeps {
   probe: AvailabilityProbePort;
   notify: NotifyPort;
   reports: ReportPort;
+  /** The monitoring checks (optional until the worker and the fakes provide them). */
+  monitoring?: MonitoringPort;
 }

@@ -23,3 +23,15 @@ export type {
 } from './results';
 export type { RollbackTrigger, RollbackRecord, FiredAlert, WatchRecord, DeploymentReport } from './report';
 export type { AlertState, RolloutProgressStatus, WatchStatus, DeploymentStatus } from './status';
+export type {
+  MonitoringCheckName,
+  MonitoringCheckStatus,
+  MonitoringCheckResult,
+  MonitoringPolicy,
+  LogPipelineRef,
+  ErrorTrackingRef,
+  MonitoringSettings,
+  MonitoringRecord,
+  MonitoringVerdict,
+} from './monitoring';
+export { MONITORING_CHECKS, DEFAULT_MONITORING_POLICY, MONITORING_CHECKLIST, monitoringVerdict, checklistState } from './monitoring';

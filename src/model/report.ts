@@ -2,6 +2,7 @@
 import type { AvailabilityStats } from './availability';
 import type { DeploymentIdentity, TrafficSample } from './deployment';
 import type { BackupResult, LogScanResult, MetricsComparison, MetricsSnapshot, MigrationResult, PodVerification, SmokeResult } from './results';
+import type { MonitoringRecord } from './monitoring';
 import type { DeploymentOutcome, Phase, TimelineEvent } from './timeline';
 
 /** What started a rollback. */
@@ -63,4 +64,6 @@ export interface DeploymentReport extends DeploymentIdentity {
   issues: string[];
   rollback: RollbackRecord;
   watch?: WatchRecord;
+  /** The service's own monitoring as the deployment checked it (Hour 3); absent when no check ran. */
+  monitoring?: MonitoringRecord;
 }
