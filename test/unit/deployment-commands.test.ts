@@ -7,6 +7,7 @@ import { DeploymentContext } from '../../src/workflows/deployment/context';
 import { initialState } from '../../src/workflows/state';
 import type { DeploymentState } from '../../src/workflows/state';
 import type { DeploySpec } from '../../src/spec/types';
+import { sampleRollbackTarget } from '../workflow/fixtures/rollback-target';
 import { testSpec } from '../workflow/fixtures/spec';
 
 let spec: DeploySpec;
@@ -14,21 +15,7 @@ beforeAll(async () => {
   spec = await testSpec();
 });
 
-const previous = {
-  namespace: 'production',
-  deployment: 'user-management',
-  container: 'app',
-  image: 'ghcr.io/org/user-management:v0.9.0',
-  images: { app: 'ghcr.io/org/user-management:v0.9.0' },
-  revision: 4,
-  revisions: [3, 4],
-  replicas: 3,
-  readyReplicas: 3,
-  availableReplicas: 3,
-  updatedReplicas: 3,
-  healthy: true,
-  problems: [],
-};
+const previous = sampleRollbackTarget;
 
 /** A deployment in the given shape, and its commands. */
 function deployment(change: (state: DeploymentState) => void = () => undefined) {

@@ -3,7 +3,7 @@ import { rollbackReadiness } from '../../src/workflows/deployment/precheck';
 import { CHECKS_PER_RUN, HISTORY_BUDGET, runBudgetSpent } from '../../src/workflows/deployment/run-budget';
 import { splitOf, trafficToRecord } from '../../src/workflows/deployment/traffic';
 import { initialState, resumeCarried } from '../../src/workflows/state';
-import type { RollbackTarget } from '../../src/model';
+import { sampleRollbackTarget } from '../workflow/fixtures/rollback-target';
 import { testSpec } from '../workflow/fixtures/spec';
 
 const sample = (newPods: number, oldPods: number, newPercent: number) => ({ at: `t${newPods}`, newPods, oldPods, newPercent });
@@ -33,21 +33,7 @@ describe('run budget (continue-as-new)', () => {
   });
 });
 
-const target: RollbackTarget = {
-  namespace: 'production',
-  deployment: 'user-management',
-  container: 'app',
-  image: 'ghcr.io/org/user-management:v0.9.0',
-  images: { app: 'ghcr.io/org/user-management:v0.9.0' },
-  revision: 4,
-  revisions: [3, 4],
-  replicas: 3,
-  readyReplicas: 3,
-  availableReplicas: 3,
-  updatedReplicas: 3,
-  healthy: true,
-  problems: [],
-};
+const target = sampleRollbackTarget;
 
 describe('carried state', () => {
   const carried = () => ({ ...initialState({ deploymentId: 'd', firstRunId: 'r', requestedBy: 'alice', startedAt: '2025-11-15T10:00:00.000Z', alerts: [] }), runs: 3, checksThisRun: 120 });
