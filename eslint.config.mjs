@@ -41,14 +41,17 @@ export default tseslint.config(
               { name: m, message: 'Workflow code is deterministic: no Node built-ins. Do I/O in an activity.' },
               { name: `node:${m}`, message: 'Workflow code is deterministic: no Node built-ins. Do I/O in an activity.' },
             ]),
-            { name: '../activities', message: 'Workflows import activities with `import type` only.', allowTypeImports: true },
-            { name: '../spec', message: 'The spec index pulls in the loader (I/O); workflows use ../spec/types and ../spec/duration.', allowTypeImports: true },
+            ...['../activities', '../../activities'].map((name) => ({ name, message: 'Workflows import activities with `import type` only.', allowTypeImports: true })),
+            ...['../spec', '../../spec'].map((name) => ({ name, message: 'The spec index pulls in the loader (I/O); workflows use spec/types and spec/duration.', allowTypeImports: true })),
             ...ioLibraries.map((m) => ({ name: m, message: 'Workflow code does no I/O: call an activity instead.', allowTypeImports: true })),
           ],
           patterns: [
             // Pure modules of constants and failure types are fine; adapters are not.
-            { group: ['../activities/*', '!../activities/types', '!../activities/options', '!../activities/errors'], message: 'Workflows import activities with `import type` only.', allowTypeImports: true },
-            { group: ['../spec/load', '../spec/schema', '../spec/index'], message: 'The loader does I/O; workflows use ../spec/types and ../spec/duration.', allowTypeImports: true },
+            // `../` from src/workflows, `../../` from its subfolders (src/workflows/deployment, release).
+            ...['..', '../..'].flatMap((up) => [
+              { group: [`${up}/activities/*`, `!${up}/activities/types`, `!${up}/activities/options`, `!${up}/activities/errors`], message: 'Workflows import activities with `import type` only.', allowTypeImports: true },
+              { group: [`${up}/spec/load`, `${up}/spec/schema`, `${up}/spec/index`], message: 'The loader does I/O; workflows use spec/types and spec/duration.', allowTypeImports: true },
+            ]),
           ],
         },
       ],
