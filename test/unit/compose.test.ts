@@ -2,7 +2,7 @@
  * docker-compose.yml and the Dockerfile promise the multi-machine shape (Temporal on PostgreSQL,
  * the Web UI, shipwatch workers). No Docker engine runs here, so their shape is checked instead.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { searchAttributes } from '../../src/workflows/messages';
@@ -13,21 +13,38 @@ interface Service {
   build?: { context: string; dockerfile: string; target?: string };
   environment?: Record<string, string>;
   ports?: string[];
+  volumes?: string[];
   depends_on?: Record<string, unknown> | string[];
   command?: string[];
   deploy?: { replicas?: number };
 }
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+const versions = Object.fromEntries(
+  [...readFileSync(join(root, 'tools', 'versions.env'), 'utf8').matchAll(/^([A-Z_]+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]),
+);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 
-test('Temporal runs on PostgreSQL, at the server version of the pinned Temporal CLI', () => {
+test('Temporal runs on PostgreSQL, at the server version the cluster tier builds and runs', () => {
   const temporal = compose.services.temporal!;
-  expect(temporal.image).toMatch(/^temporalio\/auto-setup:1\.29\./);
+  expect(versions.TEMPORAL_SERVER_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+  expect(temporal.image).toBe(`temporalio/auto-setup:${versions.TEMPORAL_SERVER_VERSION}`);
+  expect(compose.services['temporal-admin']!.image).toBe(`temporalio/admin-tools:${versions.TEMPORAL_SERVER_VERSION}`);
   expect(temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
   expect(temporal.ports).toContain('7233:7233');
   expect(compose.services.postgresql!.image).toMatch(/^postgres:/);
   expect(Object.keys(temporal.depends_on ?? {})).toContain('postgresql');
+});
+
+test('Temporal has the settings the cluster tier runs with: its dynamic config file, 4 history shards, PostgreSQL 15', () => {
+  const temporal = compose.services.temporal!;
+  const local = readFileSync(join(root, 'tools', 'temporal-server', 'config', 'shipwatch.yaml'), 'utf8');
+  expect(local).toMatch(/numHistoryShards: 4$/m);
+  expect(temporal.environment?.NUM_HISTORY_SHARDS).toBe('4');
+  expect(temporal.volumes).toContain('./tools/temporal-server/dynamicconfig:/etc/temporal/config/dynamicconfig:ro');
+  expect(temporal.environment?.DYNAMIC_CONFIG_FILE_PATH).toBe('config/dynamicconfig/shipwatch.yaml');
+  expect(existsSync(join(root, 'tools', 'temporal-server', 'dynamicconfig', 'shipwatch.yaml'))).toBe(true);
+  expect(compose.services.postgresql!.image).toBe('postgres:15'); // the Debian 12 server the cluster tier starts
 });
 
 test('the Web UI talks to the server and is published on 8233 like the dev server', () => {
