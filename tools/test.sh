@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: everything CI runs, on a fresh machine as on a warm one. Builds or reuses the local
 # tools (cached by version), then lint, typecheck and every jest tier: unit, workflow
-# (time-skipping), integration (real local services), e2e (the whole local stack).
+# (time-skipping), integration (real local services), e2e (the whole local stack), cluster (the
+# production shape: Temporal server on PostgreSQL, two workers, kills and restarts).
 # Ends with one line "tests: N passed, N failed" and a non-zero exit on any failure.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,7 +26,7 @@ run_step lint npx eslint .
 run_step typecheck npx tsc -p tsconfig.json --noEmit
 # The e2e tier runs the compiled worker and sample service, as a deployment would.
 run_step build npm run build
-for tier in unit workflow integration e2e; do
+for tier in unit workflow integration e2e cluster; do
   args=(--selectProjects "$tier" --json --outputFile "$results_dir/$tier.json")
   [[ $tier != unit ]] && args+=(--runInBand)
   run_step "$tier tests" npx jest "${args[@]}"

@@ -13,6 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { searchAttributes } from '../../src/workflows/messages';
 import { freePort } from './ports';
 import { startPostgres } from './postgres';
@@ -134,7 +135,7 @@ export async function registerNamespace(address: string, timeoutMs = 60_000): Pr
   const connection = await Connection.connect({ address });
   try {
     await connection.workflowService
-      .registerNamespace({ namespace: NAMESPACE, workflowExecutionRetentionPeriod: { seconds: 3 * 86_400 } })
+      .registerNamespace({ namespace: NAMESPACE, workflowExecutionRetentionPeriod: msToTs('3 days') })
       .catch((err: unknown) => {
         if (grpcCode(err) !== 6 /* ALREADY_EXISTS */) throw err;
       });
