@@ -177,6 +177,8 @@ export interface RestoreInput {
   databaseUrl: string;
   /** Path of the .dump written by a backup. */
   location: string;
+  /** The digest the dump must have when it has no manifest beside it (`<dump>.json`). */
+  expectedSha256?: string;
   binDir?: string;
   resolveSecret?: (ref: string) => Promise<string>;
 }
@@ -188,24 +190,53 @@ export interface RestoreResult {
   durationMs: number;
 }
 
+/** A dump checked before a restore: its digest matches, and pg_restore can read it. */
+export interface VerifiedBackup {
+  location: string;
+  sha256: string;
+  tocEntries: number;
+  /** The manifest written beside the dump by the backup, when there is one. */
+  manifest?: BackupManifest;
+}
+
+/**
+ * Checks a dump before anything is restored from it: the sha256 must equal its manifest's (or
+ * `expectedSha256`), and `pg_restore --list` must read it. A dump with neither a manifest nor an
+ * expected digest is refused: an unverified restore would be a silent pass.
+ */
+export async function verifyBackup(input: { location: string; expectedSha256?: string; binDir?: string }): Promise<VerifiedBackup> {
+  const binDir = input.binDir ?? findPgBinDir();
+  if (!existsSync(input.location)) throw new NotFoundError(`no backup at ${input.location}`);
+  const manifestPath = `${input.location}.json`;
+  const manifest = existsSync(manifestPath) ? (JSON.parse(await readFile(manifestPath, 'utf8')) as BackupManifest) : undefined;
+  const expected = input.expectedSha256?.toLowerCase() ?? manifest?.sha256;
+  if (expected === undefined) {
+    throw new PermanentError(`backup ${input.location} has no manifest (${manifestPath}) to check its sha256 against; give the expected sha256 to restore it`);
+  }
+  const sha256 = await sha256Of(input.location);
+  if (sha256 !== expected) {
+    const source = input.expectedSha256 !== undefined ? 'the expected digest' : 'its manifest';
+    throw new PermanentError(`backup ${input.location} does not match ${source} (sha256 ${sha256}, expected ${expected}); refusing to restore`, {
+      details: { sha256, expected },
+    });
+  }
+  const tocEntries = await listDump(binDir ? join(binDir, 'pg_restore') : 'pg_restore', input.location);
+  return { location: input.location, sha256, tocEntries, ...(manifest ? { manifest } : {}) };
+}
+
 /**
  * Restores a dump over the database (`pg_restore --clean --if-exists --single-transaction`): all
- * or nothing. Checks the dump against its manifest's sha256 first, so a damaged file is refused.
+ * or nothing. Verifies the dump first (`verifyBackup`), so a damaged or unverifiable file is refused.
  */
 export async function restoreDatabase(input: RestoreInput): Promise<RestoreResult> {
   const started = Date.now();
   const binDir = input.binDir ?? findPgBinDir();
   const bin = (name: string): string => (binDir ? join(binDir, name) : name);
-  if (!existsSync(input.location)) throw new NotFoundError(`no backup at ${input.location}`);
-  const sha256 = await sha256Of(input.location);
-  const manifestPath = `${input.location}.json`;
-  if (existsSync(manifestPath)) {
-    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as BackupManifest;
-    if (manifest.sha256 !== sha256) {
-      throw new PermanentError(`backup ${input.location} does not match its manifest (sha256 ${sha256}, expected ${manifest.sha256}); refusing to restore`);
-    }
-  }
-  const tocEntries = await listDump(bin('pg_restore'), input.location);
+  const verified = await verifyBackup({
+    location: input.location,
+    ...(input.expectedSha256 !== undefined ? { expectedSha256: input.expectedSha256 } : {}),
+    ...(binDir !== undefined ? { binDir } : {}),
+  });
   const ref = input.databaseUrl;
   const url = /^(env|file):/.test(ref) ? await (input.resolveSecret ?? defaultResolveSecret)(ref) : ref;
   const db = splitDatabaseUrl(url);
@@ -215,5 +246,5 @@ export async function restoreDatabase(input: RestoreInput): Promise<RestoreResul
     { env: db.password !== undefined ? { PGPASSWORD: db.password } : {} },
   );
   if (restored.code !== 0) throw failure(`pg_restore into ${db.display} failed (exit ${restored.code})`, restored.stderr);
-  return { location: input.location, sha256, tocEntries, durationMs: Date.now() - started };
+  return { location: input.location, sha256: verified.sha256, tocEntries: verified.tocEntries, durationMs: Date.now() - started };
 }
