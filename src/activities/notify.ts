@@ -5,6 +5,7 @@
  * cannot fail a deployment.
  */
 import { request, type Dispatcher } from 'undici';
+import { dedupKey } from '../model/dedup';
 import { resolveSecret as defaultResolveSecret } from './secrets';
 import type { DeliveryResult, Notification, NotificationChannels, NotifyPort } from './types';
 
@@ -50,9 +51,13 @@ export function slackPayload(n: Notification, channel?: string): Record<string, 
   };
 }
 
-/** Generic JSON body for the pager and webhook channels: the notification plus a dedup key. */
+/**
+ * Generic JSON body for the pager and webhook channels: the notification plus its dedup key (the
+ * workflow's, per deployment run, kind and subject; a notification from an older run without one
+ * gets the old `<workflowId>:<kind>`).
+ */
 export function jsonPayload(n: Notification, sentAt: string): Record<string, unknown> {
-  return { ...n, dedupKey: `${n.deploymentId}:${n.kind}`, sentAt, source: 'shipwatch' };
+  return { ...n, dedupKey: n.dedupKey ?? dedupKey({ deploymentId: n.deploymentId, kind: n.kind }), sentAt, source: 'shipwatch' };
 }
 
 class DeliveryError extends Error {

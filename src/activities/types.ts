@@ -199,6 +199,11 @@ export interface Notification {
   namespace: string;
   release: string;
   deploymentId: string;
+  /**
+   * The pager's dedup key (src/model/dedup.ts): per deployment run, kind of page and what it is
+   * about. Absent only in notifications scheduled by runs from before it existed.
+   */
+  dedupKey?: string;
   title: string;
   text: string;
   severity: 'info' | 'warning' | 'critical';

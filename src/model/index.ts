@@ -7,6 +7,8 @@ export type { Phase, DeploymentOutcome, EventStatus, ActivityEvent, TimelineEven
 export type { DeploymentIdentity, DeploymentRef, RollbackTarget, TrafficSample } from './deployment';
 export type { AvailabilityStats } from './availability';
 export { mergeAvailability, MAX_FAILED_PROBES } from './availability';
+export type { DedupParts } from './dedup';
+export { dedupKey } from './dedup';
 export type {
   BackupResult,
   MigrationResult,

@@ -7,10 +7,13 @@ import { proxyActivities, sleep } from '@temporalio/workflow';
 import { NOTIFICATION } from '../activities/options';
 import type { DeploymentActivities } from '../activities';
 import type { DeliveryResult, NotificationChannels } from '../activities/types';
+import { dedupKey } from '../model';
 import type { DeploymentOutcome } from '../model';
 
 export interface ReviewReminderInput {
   deploymentId: string;
+  /** The deployment's first run ID, for the dedup key (absent in reminders started before it was passed). */
+  runId?: string;
   service: string;
   namespace: string;
   release: string;
@@ -31,6 +34,7 @@ export async function reviewReminderWorkflow(input: ReviewReminderInput): Promis
       namespace: input.namespace,
       release: input.release,
       deploymentId: input.deploymentId,
+      dedupKey: dedupKey({ deploymentId: input.deploymentId, ...(input.runId ? { runId: input.runId } : {}), kind: 'review_reminder' }),
       title: `Post-deployment review due: ${input.service} ${input.release}`,
       text: `The post-deployment review of ${input.service} ${input.release} in ${input.namespace} (deployment ${input.deploymentId}, ${input.outcome}) is due.`,
       severity: 'info',

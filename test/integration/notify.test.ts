@@ -81,3 +81,14 @@ test('a missing secret is reported for that channel and the others still deliver
   expect(results[0]!.error).toMatch(/SW_TEST_NOT_SET/);
   expect(results[1]).toEqual({ channel: 'webhook', delivered: true });
 });
+
+test('the pager receives the workflow\'s dedup key as is: two deployments of a service and two pages of one deployment stay apart', async () => {
+  const keys: string[] = [];
+  for (const dedupKey of ['deploy-production-user-management:run-a:paged:firing:HighErrorRate:t1', 'deploy-production-user-management:run-b:paged:firing:HighErrorRate:t1', 'deploy-production-user-management:run-a:paged:decision:HighErrorRate:t1']) {
+    receiver.received.length = 0;
+    await createNotifier().send(note({ kind: 'paged', severity: 'critical', dedupKey }), { pager: channels.pager });
+    keys.push((receiver.received.find((r) => r.path === '/pager')!.body as { dedupKey: string }).dedupKey);
+  }
+  expect(new Set(keys).size).toBe(3);
+  expect(keys[0]).toBe('deploy-production-user-management:run-a:paged:firing:HighErrorRate:t1');
+});

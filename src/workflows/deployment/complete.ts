@@ -8,5 +8,10 @@ export async function reportComplete(ctx: DeploymentContext): Promise<void> {
   ctx.enter('REPORT');
   ctx.record('ok', 'Deployment complete', `${spec.release}: ${availabilitySentence(state.availability)}`, 'deployment-complete');
   await ctx.writeReport('Deployment report written');
-  await ctx.notify('completed', 'info', `Deployment complete: ${spec.service} ${spec.release}`, `${spec.service} ${spec.release} is live in ${spec.namespace}: ${availabilitySentence(state.availability)}. Watching for ${formatDuration(spec.watch.durationMs)}.`);
+  await ctx.notify({
+    kind: 'completed',
+    severity: 'info',
+    title: `Deployment complete: ${spec.service} ${spec.release}`,
+    text: `${spec.service} ${spec.release} is live in ${spec.namespace}: ${availabilitySentence(state.availability)}. Watching for ${formatDuration(spec.watch.durationMs)}.`,
+  });
 }

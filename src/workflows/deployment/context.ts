@@ -9,7 +9,7 @@ import type { ActivityOptions } from '@temporalio/common';
 import { NOTIFICATION, REPORT_WRITE } from '../../activities/options';
 import type { DeploymentActivities } from '../../activities';
 import type { HealthProbe, Notification, NotificationKind } from '../../activities/types';
-import { mergeAvailability } from '../../model';
+import { dedupKey, mergeAvailability } from '../../model';
 import type { AvailabilityStats, DeploymentRef, DeploymentReport, EventStatus, Phase, TrafficSample } from '../../model';
 import type { DeploySpec } from '../../spec/types';
 import { initialAlertStates } from '../alert-evaluator';
@@ -36,6 +36,16 @@ export type ActivityResult<K extends ActivityName> = Awaited<ReturnType<Acts[K]>
 export interface ActivityCall {
   options: ActivityOptions;
   summary: string;
+}
+
+/** A notification as a phase sends it: the context adds the deployment's identity and dedup key. */
+export interface OutgoingNotification {
+  kind: NotificationKind;
+  severity: Notification['severity'];
+  title: string;
+  text: string;
+  /** What the page is about within its kind (an alert rule, "decision:<rule>", "blind"), for the dedup key. */
+  about?: string;
 }
 
 export class DeploymentContext {
@@ -104,10 +114,25 @@ export class DeploymentContext {
     return fn.executeWithOptions({ ...how.options, summary: how.summary }, [input]) as Promise<ActivityResult<K>>;
   }
 
-  /** Sends a notification; one that cannot be sent never fails a deployment: it is a warning on the timeline. */
-  async notify(kind: NotificationKind, severity: Notification['severity'], title: string, text: string): Promise<void> {
+  /**
+   * Sends a notification; one that cannot be sent never fails a deployment: it is a warning on the
+   * timeline. Its pager dedup key names this deployment run, the kind and what it is `about`
+   * (an alert rule, a decision, a blind watch), so no page swallows another.
+   */
+  async notify(n: OutgoingNotification): Promise<void> {
     const { spec, state } = this;
-    const notification: Notification = { kind, service: spec.service, namespace: spec.namespace, release: spec.release, deploymentId: state.deploymentId, title, text, severity };
+    const notification: Notification = {
+      kind: n.kind,
+      service: spec.service,
+      namespace: spec.namespace,
+      release: spec.release,
+      deploymentId: state.deploymentId,
+      dedupKey: dedupKey({ deploymentId: state.deploymentId, runId: state.firstRunId, kind: n.kind, ...(n.about ? { about: n.about } : {}) }),
+      title: n.title,
+      text: n.text,
+      severity: n.severity,
+    };
+    const title = n.title;
     try {
       const deliveries = await this.runActivity('notify', { notification, channels: spec.notifications }, { options: NOTIFICATION, summary: `Notify: ${title}` });
       const failed = deliveries.filter((d) => !d.delivered);

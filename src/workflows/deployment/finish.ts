@@ -21,7 +21,7 @@ export async function forwardPathStopped(ctx: DeploymentContext, err: unknown): 
     state.issues.push(err.reason);
     ctx.record('failed', 'Deployment failed', err.reason, 'deployment-failed');
     await CancellationScope.nonCancellable(async () => {
-      await ctx.notify('failed', 'critical', `Deployment failed: ${spec.service} ${spec.release}`, `${err.reason}. Nothing was rolled out.`);
+      await ctx.notify({ kind: 'failed', severity: 'critical', title: `Deployment failed: ${spec.service} ${spec.release}`, text: `${err.reason}. Nothing was rolled out.` });
     });
   } else if (err instanceof RollbackNeeded) {
     ctx.requestRollback(err.trigger, err.reason, 'shipwatch');
@@ -68,7 +68,7 @@ async function scheduleReviewReminder(ctx: DeploymentContext): Promise<void> {
   try {
     await startChild(reviewReminderWorkflow, {
       workflowId,
-      args: [{ deploymentId: state.deploymentId, service: spec.service, namespace: spec.namespace, release: spec.release, outcome: state.outcome, at, channels: spec.notifications }],
+      args: [{ deploymentId: state.deploymentId, runId: state.firstRunId, service: spec.service, namespace: spec.namespace, release: spec.release, outcome: state.outcome, at, channels: spec.notifications }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `Post-deployment review reminder: ${spec.service} ${spec.release}`,
     });

@@ -35,7 +35,12 @@ export async function precheck(ctx: DeploymentContext): Promise<void> {
   if (schemaStays) state.issues.push('no migration rollback target: a rollback leaves the new schema in place');
   ctx.record(schemaStays ? 'warning' : 'ok', 'Rollback readiness', state.rollback.readiness, 'readiness');
   await captureBaseline(ctx);
-  await ctx.notify('started', 'info', `Deployment started: ${spec.service} ${spec.release}`, `${spec.service} ${releaseOfImage(found.image)} → ${spec.release} in ${spec.namespace}, by ${state.requestedBy}${spec.change ? ` (${spec.change.reference})` : ''}`);
+  await ctx.notify({
+    kind: 'started',
+    severity: 'info',
+    title: `Deployment started: ${spec.service} ${spec.release}`,
+    text: `${spec.service} ${releaseOfImage(found.image)} → ${spec.release} in ${spec.namespace}, by ${state.requestedBy}${spec.change ? ` (${spec.change.reference})` : ''}`,
+  });
 }
 
 /** "Verified: revision 4 (v0.9.0) to return to; migrations roll back with: …", the report's rollback readiness line. */

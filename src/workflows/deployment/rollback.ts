@@ -83,12 +83,17 @@ export async function rollBack(ctx: DeploymentContext): Promise<void> {
   if (failedSteps.length === 0) {
     state.outcome = 'ROLLED_BACK';
     ctx.record('ok', `Rollback complete in ${formatDuration(state.rollback.durationMs)}`, `back on ${backOn}`, 'rollback-complete');
-    await ctx.notify('rolled_back', 'warning', `Rolled back: ${spec.service} ${spec.release}`, `${request.reason} (by ${request.requestedBy}). Back on ${backOn} in ${formatDuration(state.rollback.durationMs)}.`);
+    await ctx.notify({ kind: 'rolled_back', severity: 'warning', title: `Rolled back: ${spec.service} ${spec.release}`, text: `${request.reason} (by ${request.requestedBy}). Back on ${backOn} in ${formatDuration(state.rollback.durationMs)}.` });
   } else {
     state.outcome = 'MANUAL_ACTION_REQUIRED';
     state.issues.push(...failedSteps.map((f) => `rollback step failed: ${f}`));
     ctx.record('failed', 'Rollback failed: manual action required', failedSteps.join('; '), 'manual-action');
-    await ctx.notify('manual_action', 'critical', `MANUAL ACTION REQUIRED: ${spec.service} rollback failed`, `Rolling back ${spec.release} (${request.reason}) failed: ${failedSteps.join('; ')}. See the timeline of deployment ${state.deploymentId}.`);
+    await ctx.notify({
+      kind: 'manual_action',
+      severity: 'critical',
+      title: `MANUAL ACTION REQUIRED: ${spec.service} rollback failed`,
+      text: `Rolling back ${spec.release} (${request.reason}) failed: ${failedSteps.join('; ')}. See the timeline of deployment ${state.deploymentId}.`,
+    });
   }
 }
 

@@ -99,7 +99,13 @@ async function applyAlertAction(ctx: DeploymentContext, action: AlertAction): Pr
       const firing = formatDuration(action.firingForMs);
       ctx.record('warning', `Paged on-call: ${action.rule} firing for ${firing}`, undefined, `page:${action.rule}:${since}`);
       const next = spec.watch.autoRollback ? `Auto-rollback after ${formatDuration(spec.watch.rollbackAfterMs)} of firing.` : 'Auto-rollback is off: roll back with `shipwatch rollback` if needed.';
-      await ctx.notify('paged', 'critical', `${action.rule} firing on ${spec.service} ${spec.release}`, `${action.rule} has been firing for ${firing} (value ${valueText(ctx, action.rule, action.value)}). ${next}`);
+      await ctx.notify({
+        kind: 'paged',
+        severity: 'critical',
+        about: `firing:${action.rule}:${since}`,
+        title: `${action.rule} firing on ${spec.service} ${spec.release}`,
+        text: `${action.rule} has been firing for ${firing} (value ${valueText(ctx, action.rule, action.value)}). ${next}`,
+      });
       return;
     }
     case 'decide':
@@ -108,7 +114,13 @@ async function applyAlertAction(ctx: DeploymentContext, action: AlertAction): Pr
         return;
       }
       ctx.record('warning', `Decision needed: ${action.rule} firing for ${formatDuration(action.firingForMs)}, auto-rollback off`, undefined, `decide:${action.rule}:${since}`);
-      await ctx.notify('paged', 'critical', `Decision needed: ${spec.service} ${spec.release}`, `${action.rule} has been firing for ${formatDuration(action.firingForMs)}. Auto-rollback is off: run \`shipwatch rollback\` or \`shipwatch promote\`.`);
+      await ctx.notify({
+        kind: 'paged',
+        severity: 'critical',
+        about: `decision:${action.rule}:${since}`,
+        title: `Decision needed: ${spec.service} ${spec.release}`,
+        text: `${action.rule} has been firing for ${formatDuration(action.firingForMs)}. Auto-rollback is off: run \`shipwatch rollback\` or \`shipwatch promote\`.`,
+      });
       return;
     case 'rollback':
       ctx.requestRollback('alert', `${action.rule} firing for ${formatDuration(action.firingForMs)} (value ${valueText(ctx, action.rule, action.value)})`, 'shipwatch (escalation policy)');
