@@ -4,45 +4,18 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ApiextensionsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { apiMessage, statusOf } from '../activities/kubernetes/api';
+import { KubeConfig } from '@kubernetes/client-node';
+import { applyMonitoringObjects, MissingCrdError } from '../activities/monitoring-checks/apply';
+import type { AppliedObject } from '../activities/monitoring-checks/apply';
 import type { CommandContext } from '../cli/context';
 import { ExitCode, ExitError } from '../cli/errors';
 import { loadSpecOrExit } from '../cli/spec';
-import { monitoredService, monitoringFiles, prometheusRule, serviceMonitor } from '../monitoring';
+import { monitoringFiles } from '../monitoring';
 import { loadSpecFile } from '../spec/load';
 import type { DeploySpec } from '../spec/types';
 
-/** The Prometheus Operator's CRDs that `--apply` needs, by resource kind. */
-export const MONITORING_CRDS = {
-  ServiceMonitor: 'servicemonitors.monitoring.coreos.com',
-  PrometheusRule: 'prometheusrules.monitoring.coreos.com',
-} as const;
-
-/** The cluster lacks the Prometheus Operator's CRDs: nothing was applied. */
-export class MissingCrdError extends Error {
-  constructor(readonly missing: string[]) {
-    super(
-      `the cluster has no ${missing.join(' and ')} CustomResourceDefinition${missing.length > 1 ? 's' : ''}: ` +
-        'install the Prometheus Operator (or its CRDs, e.g. deploy/crds/) first, or use the rendered ' +
-        'prometheus-alerts.yml with a plain Prometheus. Nothing was applied.',
-    );
-    this.name = 'MissingCrdError';
-  }
-}
-
-/** The API server refused an object; `status` is its HTTP status. */
-export class MonitoringApplyError extends Error {
-  constructor(
-    readonly kind: string,
-    readonly status: number,
-    detail: string,
-  ) {
-    super(`applying the ${kind} failed (HTTP ${status}): ${detail}`);
-    this.name = 'MonitoringApplyError';
-  }
-}
+export { MONITORING_CRDS, MissingCrdError, MonitoringApplyError } from '../activities/monitoring-checks/apply';
+export type { AppliedObject } from '../activities/monitoring-checks/apply';
 
 /** A deploy spec already loaded, or the path of its file. */
 export type SpecSource = { spec: DeploySpec } | { specFile: string };
@@ -80,15 +53,6 @@ export type ApplyOptions = SpecSource & {
   kubeconfig?: string;
 };
 
-export interface AppliedObject {
-  kind: string;
-  namespace: string;
-  name: string;
-  /** created, or updated when it existed before. */
-  action: 'created' | 'updated';
-  resourceVersion?: string;
-}
-
 export interface ApplyResult {
   applied: AppliedObject[];
 }
@@ -100,70 +64,10 @@ function kubeConfig(path?: string): KubeConfig {
   return kc;
 }
 
-async function missingCrds(kc: KubeConfig): Promise<string[]> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  const missing: string[] = [];
-  for (const name of Object.values(MONITORING_CRDS)) {
-    try {
-      await api.readCustomResourceDefinition({ name });
-    } catch (err) {
-      const status = statusOf(err);
-      if (status === 404) missing.push(name);
-      // 403: not allowed to read CRDs; the apply below tells whether the kinds exist.
-      else if (status !== 403) throw err;
-    }
-  }
-  return missing;
-}
-
 /** Server-side applies the ServiceMonitor and PrometheusRule (field manager "shipwatch"). */
 export async function applyMonitoring(options: ApplyOptions): Promise<ApplyResult> {
   const spec = await specOf(options);
-  const kc = kubeConfig(options.kubeconfig);
-  const missing = await missingCrds(kc);
-  if (missing.length) throw new MissingCrdError(missing);
-
-  const client = KubernetesObjectApi.makeApiClient(kc);
-  const objects = [serviceMonitor(spec, monitoredService(spec)), prometheusRule(spec)] as unknown as KubernetesObject[];
-  const applied: AppliedObject[] = [];
-  for (const object of objects) {
-    const kind = object.kind!;
-    const name = object.metadata!.name!;
-    const namespace = object.metadata!.namespace!;
-    try {
-      const existed = await client
-        .read({ apiVersion: object.apiVersion!, kind, metadata: { name, namespace } })
-        .then(() => true)
-        .catch((err: unknown) => {
-          if (statusOf(err) === 404) return false;
-          throw err;
-        });
-      const result = await client.patch(object, undefined, undefined, 'shipwatch', true, PatchStrategy.ServerSideApply);
-      applied.push({
-        kind,
-        namespace,
-        name,
-        action: existed ? 'updated' : 'created',
-        ...(result.metadata?.resourceVersion ? { resourceVersion: result.metadata.resourceVersion } : {}),
-      });
-    } catch (err) {
-      const status = statusOf(err);
-      if (status !== undefined) {
-        const detail = apiMessage(err);
-        // Without CRD read access, a missing kind only shows here, as an unknown resource.
-        if (status === 404 && /resource|kind/i.test(detail) && !/namespaces? "/.test(detail)) {
-          throw new MissingCrdError([MONITORING_CRDS[kind as keyof typeof MONITORING_CRDS] ?? kind]);
-        }
-        throw new MonitoringApplyError(kind, status, detail);
-      }
-      // The client's discovery step names an unknown kind this way before any request is made.
-      if (err instanceof Error && /Unrecognized API version and kind/i.test(err.message)) {
-        throw new MissingCrdError([MONITORING_CRDS[kind as keyof typeof MONITORING_CRDS] ?? kind]);
-      }
-      throw err;
-    }
-  }
-  return { applied };
+  return { applied: await applyMonitoringObjects(kubeConfig(options.kubeconfig), spec) };
 }
 
 export interface MonitoringRenderOptions {

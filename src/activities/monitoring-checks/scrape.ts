@@ -1,0 +1,72 @@
+/**
+ * Scrape: Prometheus scrapes the service (active targets matching the spec's selector, all `up`,
+ * and `up{<selector>}` is 1) and every pod of the new release is seen — as a target of its own
+ * (a `pod` label, Kubernetes service discovery's pod name, or the pod's IP as the address) or as
+ * the `pod` label on the service's series when one exporter speaks for several pods.
+ */
+import type { MonitoringCheckResult } from '../../model';
+import { queryPrometheus } from '../metrics';
+import type { MonitoringCheckInput } from '../types';
+import { prometheusOf, result } from './context';
+import type { MonitoringChecksOptions } from './context';
+import { newReleasePods, podName } from './pods';
+import { activeTargets } from './prometheus-api';
+import type { ActiveTarget } from './prometheus-api';
+import { matchesSelector, parseSelector } from './selector';
+
+function targetPod(t: ActiveTarget): string | undefined {
+  return t.labels.pod ?? t.discoveredLabels.__meta_kubernetes_pod_name;
+}
+
+function targetHost(t: ActiveTarget): string {
+  const address = t.discoveredLabels.__address__ ?? t.labels.instance ?? '';
+  return address.replace(/:\d+$/, '');
+}
+
+export async function scrape(input: MonitoringCheckInput, options: MonitoringChecksOptions): Promise<MonitoringCheckResult> {
+  const { spec } = input;
+  const prom = prometheusOf(input);
+  const selector = 'missing' in prom ? '' : prom.selector;
+  const checked = `Prometheus's active targets and up{${selector}} for the pods running ${spec.image}`;
+  if ('missing' in prom) return result('scrape', checked, { status: 'not_run', detail: prom.missing });
+  const matchers = parseSelector(prom.selector);
+  if (!matchers) return result('scrape', checked, { status: 'not_run', detail: `metrics.selector ${prom.selector} is not a list of label matchers (name="value", …)` });
+  const targets = await activeTargets(prom.url, options);
+  if (!targets.ok) return result('scrape', checked, { status: 'not_run', detail: targets.error });
+  const mine = targets.data.filter((t) => matchesSelector(t.labels, matchers));
+  const found = mine.map((t) => `target ${t.scrapeUrl}: ${t.health}${t.lastError ? ` (${t.lastError})` : ''}`);
+  if (mine.length === 0) return result('scrape', checked, { status: 'failed', detail: `no active Prometheus target matches ${prom.selector}: the service is not scraped`, found });
+  const down = mine.filter((t) => t.health !== 'up');
+  if (down.length) return result('scrape', checked, { status: 'failed', detail: `${down.length} of ${mine.length} targets are not up: ${down.map((t) => `${t.scrapeUrl} (${t.health}${t.lastError ? `: ${t.lastError}` : ''})`).join(', ')}`, found });
+
+  const up = await queryPrometheus(prom.url, `up{${prom.selector}}`, options);
+  if (up.outcome === 'unreachable') return result('scrape', checked, { status: 'not_run', detail: up.error ?? 'Prometheus unreachable', found });
+  if (up.outcome !== 'ok') return result('scrape', checked, { status: 'failed', detail: `up{${prom.selector}} has no value (${up.error ?? up.outcome})`, found });
+  const zero = up.values.filter((v) => v !== 1).length;
+  found.push(`up{${prom.selector}}: ${up.values.join(', ')}`);
+  if (zero) return result('scrape', checked, { status: 'failed', detail: `${zero} of ${up.values.length} series of up{${prom.selector}} are not 1`, found });
+
+  const pods = await newReleasePods(spec, options);
+  if (!pods.ok) return result('scrape', checked, { status: 'not_run', detail: `targets are up, but which pods they scrape cannot be told: ${pods.why}`, found });
+  if (pods.pods.length === 0) return result('scrape', checked, { status: 'failed', detail: `no pod runs ${spec.image}: nothing of the new release to scrape`, found });
+  const names = pods.pods.map(podName);
+  const byTarget = new Set<string>();
+  for (const pod of pods.pods) {
+    const ip = pod.status?.podIP;
+    if (mine.some((t) => targetPod(t) === podName(pod) || (ip && targetHost(t) === ip))) byTarget.add(podName(pod));
+  }
+  const rest = names.filter((n) => !byTarget.has(n));
+  // One exporter may speak for several pods (its series carry a pod label): ask once per remaining pod, so each is named.
+  const bySeries = new Set<string>();
+  for (const name of rest) {
+    const one = await queryPrometheus(prom.url, `count({${prom.selector},pod="${name}"})`, options);
+    if (one.outcome === 'unreachable') return result('scrape', checked, { status: 'not_run', detail: one.error ?? 'Prometheus unreachable', found });
+    if (one.outcome === 'ok' && one.values.some((v) => v > 0)) bySeries.add(name);
+  }
+  for (const name of names) {
+    found.push(`pod ${name}: ${byTarget.has(name) ? 'a target of its own, up' : bySeries.has(name) ? 'its series are scraped (pod label)' : 'NOT scraped'}`);
+  }
+  const missing = names.filter((n) => !byTarget.has(n) && !bySeries.has(n));
+  if (missing.length) return result('scrape', checked, { status: 'failed', detail: `${missing.length} of ${names.length} pods of ${spec.release} are not scraped: ${missing.join(', ')}`, found });
+  return result('scrape', checked, { status: 'passed', detail: `${mine.length} target${mine.length > 1 ? 's' : ''} up, up{${prom.selector}} = 1, all ${names.length} pods of ${spec.release} scraped`, found });
+}
