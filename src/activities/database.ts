@@ -211,7 +211,7 @@ export async function verifyBackup(input: { location: string; expectedSha256?: s
   const manifest = existsSync(manifestPath) ? (JSON.parse(await readFile(manifestPath, 'utf8')) as BackupManifest) : undefined;
   const expected = input.expectedSha256?.toLowerCase() ?? manifest?.sha256;
   if (expected === undefined) {
-    throw new PermanentError(`backup ${input.location} has no manifest (${manifestPath}) to check its sha256 against; give the expected sha256 to restore it`);
+    throw new PermanentError(`backup ${input.location} has no manifest (${manifestPath}) to check its sha256 against; give the expected digest (shipwatch restore --sha256 <digest>) to restore it`);
   }
   const sha256 = await sha256Of(input.location);
   if (sha256 !== expected) {

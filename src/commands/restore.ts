@@ -6,7 +6,6 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import type { Command } from 'commander';
 import type { CommandContext } from '../cli/context';
 import { ExitCode, ExitError } from '../cli/errors';
 import { restoreDatabase, splitDatabaseUrl, verifyBackup } from '../activities/database';
@@ -105,26 +104,4 @@ export async function restoreCommand(opts: RestoreOptions, ctx: CommandContext):
   if (opts.json) ctx.out.data({ restored: true, database: target, ...restored, ...(verified.manifest ? { manifest: verified.manifest } : {}) });
   else ctx.out.line(`Restored ${target} from ${describeBackup(verified)} in ${(restored.durationMs / 1000).toFixed(1)}s.`);
   return ExitCode.OK;
-}
-
-/** How client.ts runs a command: its runner, the --json flag, and the context for it. */
-export interface CommandWiring {
-  run: (action: (json: boolean) => Promise<number>, json: boolean) => Promise<void>;
-  json: () => boolean;
-  context: (json: boolean) => CommandContext;
-}
-
-/** Adds `shipwatch restore` to the program. */
-export function registerRestore(program: Command, wiring: CommandWiring): Command {
-  return program
-    .command('restore')
-    .description('restore a database from a backup taken by a deployment (pg_restore; verifies the sha256 first)')
-    .requiredOption('--backup <path-or-id>', 'the .dump file (its path is in the deployment report), or its id in --store')
-    .requiredOption('--to <database>', 'database to overwrite: env:NAME, file:PATH or postgres://user:password@host:5432/db')
-    .option('--yes', 'really overwrite it (without --yes nothing is changed and the command says what would be)')
-    .option('--store <dir>', 'backup store to look an id up in (the spec’s database.backup.store)', './backups')
-    .option('--sha256 <digest>', 'expected sha256, for a dump without its manifest (<dump>.json)')
-    .action((o: { backup: string; to: string; yes?: boolean; store: string; sha256?: string }) =>
-      wiring.run((j) => restoreCommand({ ...o, json: j }, wiring.context(j)), wiring.json()),
-    );
 }
