@@ -36,3 +36,14 @@ test('nearestKey suggests close spellings and prefixes, nothing for far ones', (
   expect(nearestKey('deploy', keys)).toBe('deployment');
   expect(nearestKey('replica', keys)).toBeUndefined();
 });
+
+test('a default rule whose description names a label keeps that label through its aggregation', () => {
+  for (const rule of defaultAlertRules(target)) {
+    for (const [, label] of rule.description.matchAll(/\$labels\.([A-Za-z_]\w*)/g)) {
+      // An aggregation without `by (… label …)` drops the label, and the description would print nothing.
+      const aggregates = /^\s*\(?\s*(sum|max|min|avg|count)\b/.test(rule.expr);
+      if (aggregates) expect(rule.expr).toMatch(new RegExp(`^\\s*\\(?\\s*\\w+ by \\([^)]*\\b${label}\\b[^)]*\\)`));
+    }
+  }
+  expect(defaultAlertRules(target).find((r) => r.name === 'HighMemoryUsage')!.expr).toMatch(/^max by \(pod\) \(/);
+});
