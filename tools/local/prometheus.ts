@@ -1,7 +1,8 @@
 /**
  * A throwaway Prometheus for tests and the demo: Debian's package (installed through
  * tools/ensure-apt.sh when missing), a generated config scraping the given targets every second,
- * listening on a free 127.0.0.1 port with the lifecycle API on so targets can change at run time.
+ * listening on a free 127.0.0.1 port with the lifecycle API on so targets and rule files can change
+ * at run time (`setTargets`, `reload`), optionally loading rule files (`ruleFiles`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ export interface ScrapeTarget {
   metricsPath?: string;
   /** Extra labels put on every series of this job (e.g. namespace, pod). */
   labels?: Record<string, string>;
+  /** More target groups of the same job, each with its own labels (e.g. one per pod). */
+  more?: { targets: string[]; labels?: Record<string, string> }[];
 }
 
 export interface LocalPrometheus {
@@ -29,6 +32,10 @@ export interface LocalPrometheus {
   configPath: string;
   /** Rewrites the config with these scrape jobs and reloads Prometheus. */
   setTargets(jobs: ScrapeTarget[]): Promise<void>;
+  /** Reloads Prometheus (the config and its rule files, e.g. after a rule file changed). */
+  reload(): Promise<void>;
+  /** Resolves once Prometheus has loaded rule groups with these names (after start or reload). */
+  waitForRuleGroups(names: string[], timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,9 +64,12 @@ export function renderPrometheusConfig(jobs: ScrapeTarget[], options: { scrapeIn
   lines.push('scrape_configs:');
   if (jobs.length === 0) lines[lines.length - 1] = 'scrape_configs: []';
   for (const job of jobs) {
-    lines.push(`  - job_name: ${JSON.stringify(job.job)}`, `    metrics_path: ${JSON.stringify(job.metricsPath ?? '/metrics')}`, '    static_configs:', `      - targets: ${JSON.stringify(job.targets)}`);
-    if (job.labels && Object.keys(job.labels).length > 0) {
-      lines.push('        labels:', ...Object.entries(job.labels).map(([k, v]) => `          ${k}: ${JSON.stringify(v)}`));
+    lines.push(`  - job_name: ${JSON.stringify(job.job)}`, `    metrics_path: ${JSON.stringify(job.metricsPath ?? '/metrics')}`, '    static_configs:');
+    for (const group of [{ targets: job.targets, labels: job.labels }, ...(job.more ?? [])]) {
+      lines.push(`      - targets: ${JSON.stringify(group.targets)}`);
+      if (group.labels && Object.keys(group.labels).length > 0) {
+        lines.push('        labels:', ...Object.entries(group.labels).map(([k, v]) => `          ${k}: ${JSON.stringify(v)}`));
+      }
     }
   }
   return lines.join('\n') + '\n';
@@ -135,14 +145,29 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     process.removeListener('exit', killSync);
     throw err;
   }
+  const reload = async (): Promise<void> => {
+    const res = await fetch(`${url}/-/reload`, { method: 'POST' });
+    if (!res.ok) throw new LocalPrometheusError(`reload failed: ${res.status} ${await res.text()}`);
+  };
   return {
     port,
     url,
     configPath,
     async setTargets(jobs) {
       writeFileSync(configPath, render(jobs));
-      const res = await fetch(`${url}/-/reload`, { method: 'POST' });
-      if (!res.ok) throw new LocalPrometheusError(`reload failed: ${res.status} ${await res.text()}`);
+      await reload();
+    },
+    reload,
+    async waitForRuleGroups(names, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let loaded: string[] = [];
+      while (Date.now() < deadline) {
+        const body = (await (await fetch(`${url}/api/v1/rules`)).json()) as { data?: { groups?: { name: string }[] } };
+        loaded = (body.data?.groups ?? []).map((g) => g.name);
+        if (names.every((n) => loaded.includes(n))) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new LocalPrometheusError(`rule groups ${names.join(', ')} not loaded within ${timeoutMs}ms (loaded: ${loaded.join(', ') || 'none'})`);
     },
     async stop() {
       process.removeListener('exit', killSync);

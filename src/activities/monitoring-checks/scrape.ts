@@ -36,7 +36,9 @@ export async function scrape(input: MonitoringCheckInput, options: MonitoringChe
   const mine = targets.data.filter((t) => matchesSelector(t.labels, matchers));
   const found = mine.map((t) => `target ${t.scrapeUrl}: ${t.health}${t.lastError ? ` (${t.lastError})` : ''}`);
   if (mine.length === 0) return result('scrape', checked, { status: 'failed', detail: `no active Prometheus target matches ${prom.selector}: the service is not scraped`, found });
-  const down = mine.filter((t) => t.health !== 'up');
+  const down = mine.filter((t) => t.health === 'down');
+  const unknown = mine.filter((t) => t.health === 'unknown');
+  if (unknown.length && !down.length) return result('scrape', checked, { status: 'not_run', detail: `${unknown.length} of ${mine.length} targets have not been scraped yet: ${unknown.map((t) => t.scrapeUrl).join(', ')}`, found });
   if (down.length) return result('scrape', checked, { status: 'failed', detail: `${down.length} of ${mine.length} targets are not up: ${down.map((t) => `${t.scrapeUrl} (${t.health}${t.lastError ? `: ${t.lastError}` : ''})`).join(', ')}`, found });
 
   const up = await queryPrometheus(prom.url, `up{${prom.selector}}`, options);
