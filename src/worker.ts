@@ -55,21 +55,28 @@ function metricsAddress(env: NodeJS.ProcessEnv): { host: string; port: number } 
   return { host: value.slice(0, at), port };
 }
 
+/** KUBECONFIG, ~/.kube/config or the in-cluster service account, as kubectl finds them. */
+function loadKubeConfig(env: NodeJS.ProcessEnv): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  try {
+    kubeConfig.loadFromDefault();
+    if (!kubeConfig.getCurrentCluster()) throw new Error('it names no current cluster');
+  } catch (err) {
+    throw new WorkerSettingError(
+      `Cannot load the Kubernetes config (${env.KUBECONFIG ? `KUBECONFIG=${env.KUBECONFIG}` : '~/.kube/config or the in-cluster service account'}): ${(err as Error).message}. Point KUBECONFIG at a kubeconfig file.`,
+    );
+  }
+  return kubeConfig;
+}
+
 export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}): Promise<ShipwatchWorker> {
   const env = options.env ?? process.env;
   const address = metricsAddress(env);
+  const deps = options.deps ?? createRealDeps({ kubeConfig: loadKubeConfig(env) });
   const observability = address
     ? await setupObservability({ ...address, log: { level: env.SHIPWATCH_LOG_LEVEL ?? 'info' } })
     : undefined;
   if (observability) Runtime.install(observability.runtimeOptions);
-
-  const deps =
-    options.deps ??
-    (() => {
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromDefault();
-      return createRealDeps({ kubeConfig });
-    })();
 
   const settings = temporalSettings(env);
   let connection: NativeConnection;
