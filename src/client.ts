@@ -105,7 +105,20 @@ export function buildProgram(run: Run): Command {
     .command('validate')
     .description('check a deploy spec without starting anything')
     .requiredOption('-f, --file <spec>', 'deploy spec (YAML)')
-    .action((o: { file: string }) => dispatch(o, async () => (await import('./commands/validate')).validateCommand));
+    .option('--online', "also run every rule and metric query once against the spec's Prometheus and report the series each returns")
+    .action((o: { file: string; online?: boolean }) => dispatch(o, async () => (await import('./commands/validate')).validateCommand));
+
+  program
+    .command('restore')
+    .description('restore a database from a backup taken by a deployment (pg_restore; verifies the dump’s sha256 first)')
+    .requiredOption('--backup <path-or-id>', 'the .dump file (the deployment report names it), or its id in --store')
+    .requiredOption('--to <database>', 'database to overwrite: env:NAME, file:PATH or postgres://user:password@host:5432/db')
+    .option('--yes', 'really overwrite it; without --yes nothing changes and the command says what would be overwritten')
+    .option('--store <dir>', 'backup store to look an id up in (the spec’s database.backup.store)', './backups')
+    .option('--sha256 <digest>', 'expected sha256, for a dump without its manifest (<dump>.json)')
+    .action((o: { backup: string; to: string; yes?: boolean; store: string; sha256?: string }) =>
+      dispatch(o, async () => (await import('./commands/restore')).restoreCommand),
+    );
 
   const monitoring = program.command('monitoring').description('monitoring as code, generated from the deploy spec');
   monitoring

@@ -3,6 +3,7 @@ import type { CommandContext } from '../cli/context';
 import { ExitCode } from '../cli/errors';
 import { loadSpecOrExit } from '../cli/spec';
 import { formatDuration } from '../format';
+import { checkOnline, formatOnline } from '../spec/online';
 import type { DeploySpec } from '../spec/types';
 
 export function describeSpec(spec: DeploySpec): string[] {
@@ -18,12 +19,18 @@ export function describeSpec(spec: DeploySpec): string[] {
   ];
 }
 
-export async function validateCommand(opts: { file: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+/**
+ * Exit 2 for an invalid spec (every bad field named); with --online, exit 1 when an expression
+ * fails, returns no series, or Prometheus cannot be reached: a check that could not run is no pass.
+ */
+export async function validateCommand(opts: { file: string; online?: boolean; json?: boolean }, ctx: CommandContext): Promise<number> {
   const spec = await loadSpecOrExit(opts.file);
-  if (opts.json) ctx.out.data({ valid: true, spec });
+  const online = opts.online ? await checkOnline(spec) : undefined;
+  if (opts.json) ctx.out.data({ valid: true, spec, ...(online ? { online } : {}) });
   else {
     ctx.out.line(`${opts.file}: valid.`);
     for (const line of describeSpec(spec)) ctx.out.line(line);
+    if (online) for (const line of formatOnline(online)) ctx.out.line(line);
   }
-  return ExitCode.OK;
+  return online && !online.ok ? ExitCode.FAILED : ExitCode.OK;
 }
