@@ -26,5 +26,3 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(total);
 }
 
-/** Formatting lives in src/format.ts; re-exported here until every caller imports it from there. */
-export { formatDuration } from '../format';
