@@ -18,6 +18,7 @@ import type { InstalledRule } from '../../src/activities/monitoring-checks/rules
 import { checklistState, DEFAULT_MONITORING_POLICY, monitoringVerdict } from '../../src/model';
 import type { MonitoringCheckResult, MonitoringRecord } from '../../src/model';
 import { alertCondition, filebeatConfig, grafanaDashboard, monitoredService } from '../../src/monitoring';
+import { monitoringChecklist, renderMonitoringSection } from '../../src/monitoring/report';
 import { resolveSpec } from '../../src/spec';
 import type { DeploySpec } from '../../src/spec';
 
@@ -162,5 +163,35 @@ describe('verdict and checklist', () => {
     expect(checklistState(record, ['logging'])).toBe('failed');
     expect(checklistState(record, ['error-tracking'])).toBe('not checked');
     expect(checklistState(undefined, ['scrape'])).toBe('not checked');
+  });
+});
+
+describe('the report: Monitoring section and checklist', () => {
+  const record: MonitoringRecord = {
+    checkedAt: '2025-11-15T10:24:00.000Z',
+    checks: [
+      { check: 'scrape', status: 'passed', checked: 'targets', found: ['pod a: a target of its own, up'], detail: '1 target up' },
+      { check: 'dashboards', status: 'passed', checked: 'dashboard', found: [], detail: 'all queries return data' },
+      { check: 'alerts-configured', status: 'failed', checked: 'rules', found: [], detail: 'HighErrorRate: threshold 0.01 installed, 0.05 in the spec' },
+      { check: 'alerts-tested', status: 'passed', checked: 'rules', found: [], detail: 'every rule returns a value' },
+      { check: 'logging', status: 'passed', checked: 'logs', found: [], detail: 'readable' },
+      { check: 'error-tracking', status: 'not_run', checked: 'dsn', found: [], detail: 'the spec names no error-tracking DSN' },
+    ],
+  };
+  test('each check with what it checked and found', () => {
+    const lines = renderMonitoringSection(record);
+    expect(lines.slice(0, 5)).toEqual(['**Checked**: 2025-11-15 10:24 UTC', '', '- ✅ **Scrape**: 1 target up', '  - Checked: targets', '  - pod a: a target of its own, up']);
+    expect(lines).toContain('- ❌ **Alerts configured**: HighErrorRate: threshold 0.01 installed, 0.05 in the spec');
+    expect(lines).toContain('- ⚠️ not run — **Error tracking**: the spec names no error-tracking DSN');
+    expect(renderMonitoringSection(undefined)).toEqual(['Monitoring was not checked in this deployment.']);
+  });
+  test('the checklist ticks only what passed', () => {
+    expect(monitoringChecklist(record)).toEqual([
+      '✅ Monitoring dashboards showing green',
+      '❌ Alerts configured and tested: Alerts configured failed (see Monitoring)',
+      '✅ Logging aggregation working',
+      '⚠️ Error tracking enabled: not checked',
+    ]);
+    expect(monitoringChecklist(undefined).every((l) => l.endsWith(': not checked'))).toBe(true);
   });
 });
