@@ -4,6 +4,7 @@
  * 30s check interval, a 24h watch window, page after 5 minutes and roll back after 15.
  */
 import { z } from 'zod';
+import { SECRET_REF_PATTERN } from '../activities/secrets';
 import { parseDuration } from './duration';
 
 /** A duration written as "30s", "10m", "24h"; parsed to milliseconds. */
@@ -15,7 +16,7 @@ export const duration = z.string().refine((text) => parseDuration(text) !== unde
  * A reference to a secret, resolved inside an activity: `env:NAME` (an environment variable of the
  * worker) or `file:PATH` (a file the worker can read). Secrets never enter workflow history.
  */
-export const secretRef = z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, {
+export const secretRef = z.string().regex(SECRET_REF_PATTERN, {
   message:
     'expected a secret reference "env:NAME" or "file:/path/to/secret", not a literal value (literal secrets would be stored in workflow history)',
 });
