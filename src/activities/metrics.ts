@@ -5,7 +5,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
-import { formatComparison } from '../report/render';
+import { formatComparison } from '../format';
 import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsSnapshot, MetricValue } from '../model';
 import type { MetricsPort, RuleEvaluation } from './types';
 
@@ -86,7 +86,7 @@ export function compareRow(check: ResolvedMetricCheck, before: MetricValue | und
   const b = before?.outcome === 'ok' ? before.value : null;
   const a = after.outcome === 'ok' ? after.value : null;
   const missingText = (v: MetricValue | undefined): string => (v === undefined ? 'no baseline' : v.outcome === 'ok' ? '' : v.outcome === 'no-data' ? 'no data' : v.outcome);
-  const text = formatComparison(check.name, check.unit, b, a, { before: missingText(before), after: missingText(after) });
+  const text = formatComparison(check.name, check.unit, { before: b, after: a }, { before: missingText(before), after: missingText(after) });
   const base = { name: check.name, unit: check.unit, before: b, after: a, delta: a !== null && b !== null ? a - b : null, text };
   if (a === null) {
     return { ...base, ok: false, outcome: after.outcome, reason: `after: ${after.error ?? after.outcome}` };
