@@ -4,6 +4,7 @@
  * selector on target labels, the Grafana model's structure, filebeat config, and the verdict.
  */
 import { stringify } from 'yaml';
+import { z } from 'zod';
 import {
   canonicalPromql,
   compareInstalledRules,
@@ -19,6 +20,7 @@ import { checklistState, DEFAULT_MONITORING_POLICY, monitoringVerdict } from '..
 import type { MonitoringCheckResult, MonitoringRecord } from '../../src/model';
 import { alertCondition, filebeatConfig, grafanaDashboard, monitoredService } from '../../src/monitoring';
 import { monitoringChecklist, renderMonitoringSection } from '../../src/monitoring/report';
+import { monitoringSpecSchema, resolveMonitoringSettings } from '../../src/monitoring/settings';
 import { resolveSpec } from '../../src/spec';
 import type { DeploySpec } from '../../src/spec';
 
@@ -193,5 +195,27 @@ describe('the report: Monitoring section and checklist', () => {
       '⚠️ Error tracking enabled: not checked',
     ]);
     expect(monitoringChecklist(undefined).every((l) => l.endsWith(': not checked'))).toBe(true);
+  });
+});
+
+describe('the monitoring section of the spec', () => {
+  const schema = monitoringSpecSchema(z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/));
+  test('defaults: block scrape and alert configuration, warn for the rest; nothing else configured', () => {
+    expect(resolveMonitoringSettings(schema.parse(undefined), 'production')).toEqual({ policy: DEFAULT_MONITORING_POLICY });
+    expect(DEFAULT_MONITORING_POLICY).toEqual({ scrape: 'block', 'alerts-configured': 'block', 'alerts-tested': 'warn', logging: 'warn', 'error-tracking': 'warn', dashboards: 'warn' });
+  });
+  test('each check can be turned into a warning (or a block); the pipeline namespace defaults to the spec\'s', () => {
+    const parsed = schema.parse({ checks: { scrape: 'warn', dashboards: 'block' }, logPipeline: { configMap: 'filebeat-config' }, errorTracking: { dsn: 'env:SENTRY_DSN' } });
+    expect(resolveMonitoringSettings(parsed, 'production')).toEqual({
+      policy: { ...DEFAULT_MONITORING_POLICY, scrape: 'warn', dashboards: 'block' },
+      logPipeline: { namespace: 'production', configMap: 'filebeat-config', key: 'filebeat.yml' },
+      errorTracking: { dsn: 'env:SENTRY_DSN', env: 'SENTRY_DSN' },
+    });
+  });
+  test('bad values are refused, naming the field', () => {
+    const bad = schema.safeParse({ checks: { scrape: 'maybe' }, errorTracking: { dsn: 'https://key@sentry.io/1' } });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((i) => i.path.join('.'))).toEqual(['checks.scrape', 'errorTracking.dsn']);
+    expect(schema.safeParse({ checks: { scrapes: 'warn' } }).success).toBe(false);
   });
 });
