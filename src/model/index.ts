@@ -23,7 +23,7 @@ export type {
   MetricsComparisonRow,
   MetricsComparison,
 } from './results';
-export type { RollbackTrigger, RollbackRecord, FiredAlert, WatchRecord, DeploymentReport } from './report';
+export type { RollbackTrigger, RollbackRecord, FiredAlert, Sight, HealthWindowRecord, WatchRecord, DeploymentReport } from './report';
 export type { AlertState, RolloutProgressStatus, WatchStatus, DeploymentStatus } from './status';
 export type {
   MonitoringCheckName,

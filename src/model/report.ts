@@ -6,7 +6,7 @@ import type { MonitoringRecord } from './monitoring';
 import type { DeploymentOutcome, Phase, TimelineEvent } from './timeline';
 
 /** What started a rollback. */
-export type RollbackTrigger = 'signal' | 'alert' | 'rollout-failed' | 'verify-failed' | 'smoke-failed' | 'metrics-regression' | 'logs';
+export type RollbackTrigger = 'signal' | 'alert' | 'rollout-failed' | 'verify-failed' | 'smoke-failed' | 'metrics-regression' | 'logs' | 'blind-watch';
 
 export interface RollbackRecord {
   required: boolean;
@@ -32,14 +32,48 @@ export interface FiredAlert {
   value: number | null;
 }
 
+/**
+ * How much of a window was actually watched (src/workflows/sight.ts): checks that evaluated every
+ * alert rule, and the time they could not be evaluated, with why.
+ */
+export interface Sight {
+  checks: number;
+  /** Checks whose every rule was evaluated (a value read from Prometheus). */
+  evaluated: number;
+  /** Closed blind streaks, in ms (the open one is `blind`). */
+  blindMs: number;
+  /** The blind streak going on now. */
+  blind?: { since: string; reason: string; paged: boolean; escalated: boolean };
+  /** Why the window was blind (distinct reasons, the first five). */
+  reasons: string[];
+  /** `watch.onBlind` was applied during the window. */
+  escalated?: boolean;
+  /** Nothing can be watched (no metrics, no rules): said plainly. */
+  unwatched?: string;
+}
+
+/** A rollout step's health window: how many checks ran and how many evaluated the alert rules. */
+export interface HealthWindowRecord {
+  step: number;
+  checks: number;
+  evaluated: number;
+  blindMs: number;
+  reasons: string[];
+}
+
 export interface WatchRecord {
   startedAt: string;
   endsAt: string;
   endedAt?: string;
-  outcome?: 'completed' | 'promoted' | 'rolled_back';
+  /** `blind`: ended by `watch.onBlind: fail`. */
+  outcome?: 'completed' | 'promoted' | 'rolled_back' | 'blind';
   /** Alerts that fired during the window, with when. */
   alertsFired: FiredAlert[];
   checks: number;
+  /** How much of the window was watched; absent in windows of runs from before it was counted. */
+  sight?: Sight;
+  /** The report's sentence for it: "watched 96% of 24h; blind 58 min: Prometheus unreachable". */
+  watched?: string;
 }
 
 /** Everything the deployment report shows, built by the workflow from its state. */
@@ -53,6 +87,8 @@ export interface DeploymentReport extends DeploymentIdentity {
   phase: Phase;
   timeline: TimelineEvent[];
   backup?: BackupResult;
+  /** The spec's database reference (`env:NAME`/`file:PATH`, never the URL): where a restore goes. */
+  databaseRef?: string;
   migrations?: MigrationResult;
   pods?: PodVerification;
   logScan?: LogScanResult;
@@ -64,6 +100,10 @@ export interface DeploymentReport extends DeploymentIdentity {
   issues: string[];
   rollback: RollbackRecord;
   watch?: WatchRecord;
+  /** The rollout steps' health windows: checks run and checks that evaluated the alert rules. */
+  healthWindows?: HealthWindowRecord[];
+  /** When the post-deployment review reminder fires; absent when `watch.reviewAfter` is off or it was not scheduled. */
+  reviewAt?: string;
   /** The service's own monitoring as the deployment checked it (Hour 3); absent when no check ran. */
   monitoring?: MonitoringRecord;
 }

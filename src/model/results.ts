@@ -19,6 +19,8 @@ export interface MigrationResult {
   succeeded: boolean;
   /** Migrations the Job reported applied, e.g. ["0001_initial", "0002_roles"]. */
   applied: string[];
+  /** The migration that failed, when the Job's log names it. */
+  failed?: string;
   durationMs: number;
   logTail: string;
 }

@@ -30,6 +30,8 @@ export interface WatchStatus {
   endsAt: string;
   timeLeftMs: number;
   checks: number;
+  /** "watched 96% of 24h; blind 58 min: Prometheus unreachable" (absent for runs from before it was counted). */
+  watched?: string;
 }
 
 export interface DeploymentStatus extends DeploymentIdentity {

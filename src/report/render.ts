@@ -100,14 +100,26 @@ function renderRollback(report: DeploymentReport): string[] {
   return lines;
 }
 
+/** "24 hours", "1 hour", "2 minutes", "90 minutes": the watch window as the seed's recommendation says it. */
+function windowInWords(ms: number): string {
+  const hours = ms / 3_600_000;
+  if (hours >= 1 && Number.isInteger(hours)) return `${hours} hour${hours === 1 ? '' : 's'}`;
+  return formatDurationInWords(ms);
+}
+
+/** The real restore command for the report's backup (`shipwatch restore`, src/commands/restore.ts). */
+export function restoreCommand(report: DeploymentReport): string {
+  return `shipwatch restore --backup ${report.backup!.location} --to ${report.databaseRef ?? '<database: env:NAME or file:PATH>'} --yes`;
+}
+
 /** Recommendations computed from what happened, most urgent first. */
 export function recommendations(report: DeploymentReport): string[] {
   const out: string[] = [];
   const r = report.rollback;
   switch (report.outcome) {
     case 'SUCCEEDED': {
-      const hours = report.watch ? Math.round((Date.parse(report.watch.endsAt) - Date.parse(report.watch.startedAt)) / 3_600_000) : 24;
-      out.push(`✅ Deployment successful, monitor for ${hours} hours`);
+      const windowMs = report.watch ? Date.parse(report.watch.endsAt) - Date.parse(report.watch.startedAt) : 24 * 3_600_000;
+      out.push(`✅ Deployment successful, monitor for ${windowInWords(windowMs)}`);
       break;
     }
     case 'ROLLED_BACK':
@@ -119,7 +131,8 @@ export function recommendations(report: DeploymentReport): string[] {
     case 'FAILED':
       if (report.migrations && !report.migrations.succeeded) {
         out.push(`🛠️ Inspect the migration job ${report.migrations.jobName} logs; the schema is as the job left it`);
-        if (report.backup) out.push(`💾 If the schema is damaged, restore the backup explicitly: shipwatch restore ${report.backup.location}`);
+        if (report.backup) out.push(`💾 If the schema is damaged, restore the backup taken before the migrations: ${restoreCommand(report)}`);
+        else out.push('⚠️ No backup was taken before the migrations (no `database` in the spec): repair the schema by hand');
       } else {
         out.push(`🛠️ Fix the failure in phase ${report.phase} and redeploy`);
       }
@@ -140,11 +153,37 @@ export function recommendations(report: DeploymentReport): string[] {
     if (!row.ok) out.push(row.outcome === 'ok' ? `⚠️ ${row.name} regressed: ${row.reason ?? row.text}` : `⚠️ ${row.name} could not be compared (${row.outcome}): check the query and Prometheus`);
   }
   if (report.watch?.alertsFired.length) out.push(`🔔 Review the alerts that fired during the watch window: ${report.watch.alertsFired.map((a) => a.rule).join(', ')}`);
-  if (report.outcome === 'SUCCEEDED') {
-    out.push(report.watch ? '✅ Alert thresholds configured' : '⚠️ No watch window ran: alert thresholds were not evaluated');
-  }
-  out.push('🔔 Schedule post-deployment review in 1 week');
+  out.push(...watchRecommendations(report));
+  if (report.reviewAt) out.push(`🔔 Post-deployment review scheduled for ${formatDate(report.reviewAt)}`);
+  else if (report.outcome !== 'IN_PROGRESS') out.push('🔔 No post-deployment review scheduled (watch.reviewAfter is off): hold one if anything here needs it');
   return out.map((line, i) => `${i + 1}. ${line}`);
+}
+
+/**
+ * "Alert thresholds configured" is ticked only when checks actually evaluated the rules; a watch
+ * that was blind, or had nothing to watch, says so.
+ */
+function watchRecommendations(report: DeploymentReport): string[] {
+  const w = report.watch;
+  if (!w) return report.outcome === 'SUCCEEDED' ? ['⚠️ No watch window ran: alert thresholds were not evaluated'] : [];
+  const sight = w.sight;
+  if (sight?.unwatched) return [`⚠️ Nothing was watched after the rollout (${sight.unwatched}): add metrics and alert rules to the spec`];
+  if (sight && sight.evaluated === 0 && sight.checks > 0) return [`⚠️ Alert rules were never evaluated (${w.watched ?? sight.reasons.join('; ')}): fix Prometheus or the rules' queries`];
+  const out: string[] = [];
+  if (sight && (sight.blindMs > 0 || sight.blind)) out.push(`⚠️ The watch was partly blind (${w.watched ?? sight.reasons.join('; ')}): fix what kept the rules from being evaluated`);
+  if (report.outcome === 'SUCCEEDED' && (sight ? sight.evaluated > 0 : w.checks > 0)) out.push(`✅ Alert thresholds configured and evaluated (${sight ? sight.evaluated : w.checks} checks)`);
+  return out;
+}
+
+function renderHealthWindows(report: DeploymentReport): string[] {
+  if (!report.healthWindows?.length) return [];
+  return [
+    '**Step Health Windows**:',
+    ...report.healthWindows.map(
+      (h) =>
+        `  - step ${h.step}: alert rules evaluated in ${h.evaluated} of ${h.checks} checks${h.blindMs > 0 ? `; blind ${formatDuration(h.blindMs)}: ${h.reasons.join('; ')} ⚠️` : h.evaluated === h.checks ? ' ✅' : ' ⚠️'}`,
+    ),
+  ];
 }
 
 function renderMetrics(report: DeploymentReport): string[] {
@@ -175,7 +214,9 @@ function renderMigrations(report: DeploymentReport): string[] {
   lines.push('```', m.succeeded ? 'Migrations applied:' : `Migration job ${m.jobName} FAILED; applied before the failure:`);
   lines.push(...(m.applied.length ? m.applied.map((n) => `  [X] ${n}`) : ['  (none)']));
   lines.push('', `Migration duration: ${formatDuration(m.durationMs)}`, '```');
+  if (!m.succeeded && m.failed) lines.push('', `**Failing migration**: ${m.failed}`);
   if (!m.succeeded && m.logTail) lines.push('', 'Last lines of the job log:', '```', m.logTail.trimEnd(), '```');
+  if (!m.succeeded) lines.push('', report.backup ? `**Restore**: \`${restoreCommand(report)}\`` : '**Restore**: no backup was taken before the migrations');
   return lines;
 }
 
@@ -215,11 +256,14 @@ export function renderMarkdown(report: DeploymentReport): string {
       [
         `**Window**: ${formatDate(w.startedAt)} → ${formatDate(w.endsAt)}${w.outcome ? ` (${w.outcome.replace('_', ' ')})` : ' (running)'}`,
         `**Checks**: ${w.checks}`,
+        ...(w.watched ? [`**Watched**: ${w.watched}${w.sight && (w.sight.blindMs > 0 || w.sight.unwatched || w.sight.evaluated === 0) ? ' ⚠️' : ' ✅'}`] : []),
         `**Alerts Fired**: ${w.alertsFired.length === 0 ? 'none ✅' : ''}`,
         ...w.alertsFired.map((a) => `  - ${hhmm(a.firedAt)} ${a.rule} (${a.severity})${a.value !== null ? `: ${a.value}` : ''}`),
       ],
     ]);
   }
+  const health = renderHealthWindows(report);
+  if (health.length) sections.push(['Rollout Health Windows', health]);
   sections.push(['Recommendations', recommendations(report)]);
 
   const out = [...header];

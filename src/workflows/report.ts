@@ -6,6 +6,7 @@ import { releaseOfImage } from '../format';
 import type { AvailabilityStats, DeploymentReport } from '../model';
 import type { DeploySpec } from '../spec/types';
 import type { DeploymentStatus } from './messages';
+import { watchedSentence } from './sight';
 import type { DeploymentState, PhaseResults } from './state';
 
 const PHASE_RESULTS = [
@@ -20,6 +21,7 @@ const PHASE_RESULTS = [
   'availability',
   'issues',
   'rollback',
+  'healthWindows',
 ] as const satisfies readonly (keyof PhaseResults)[];
 
 /** The phase results present in state, under the report's names (absent ones stay absent). */
@@ -48,14 +50,28 @@ export function buildReport(state: DeploymentState, spec: DeploySpec): Deploymen
     ...identity(state, spec),
     ...(state.rollbackTarget ? { previousImage: state.rollbackTarget.image } : {}),
     ...(spec.change ? { change: spec.change } : {}),
+    ...(spec.database ? { databaseRef: spec.database.url } : {}),
     startedAt: state.startedAt,
     ...(finishedAt ? { finishedAt, durationMs: Date.parse(finishedAt) - Date.parse(state.startedAt) } : {}),
     outcome: state.outcome,
     phase: state.phase,
     timeline: state.timeline.events,
     ...phaseResults(state),
-    ...(state.watch ? { watch } : {}),
+    ...(state.watch ? { watch: withWatched(watch, Date.now()) } : {}),
+    ...(state.reviewReminder ? { reviewAt: state.reviewReminder.at } : {}),
   };
+}
+
+/** The watch record with its "watched …" sentence. */
+function withWatched(watch: NonNullable<DeploymentReport['watch']>, nowMs: number): NonNullable<DeploymentReport['watch']> {
+  if (!watch.sight) return watch;
+  return { ...watch, watched: watchedSentence(watch.sight, { elapsedMs: watchElapsed(watch, nowMs), nowMs }) };
+}
+
+/** How much of the watch window has passed at `nowMs` (all of it once it ended). */
+function watchElapsed(watch: NonNullable<DeploymentReport['watch']>, nowMs: number): number {
+  const end = watch.endedAt ? Date.parse(watch.endedAt) : Math.min(nowMs, Date.parse(watch.endsAt));
+  return Math.max(0, end - Date.parse(watch.startedAt));
 }
 
 export function buildStatus(state: DeploymentState, spec: DeploySpec, nowMs: number): DeploymentStatus {
@@ -81,6 +97,7 @@ export function buildStatus(state: DeploymentState, spec: DeploySpec, nowMs: num
             endsAt: state.watch.endsAt,
             timeLeftMs: state.watch.endedAt ? 0 : Math.max(0, Date.parse(state.watch.endsAt) - nowMs),
             checks: state.watch.checks,
+            ...(state.watch.sight ? { watched: watchedSentence(state.watch.sight, { elapsedMs: watchElapsed(state.watch, nowMs), nowMs }) } : {}),
           },
         }
       : {}),

@@ -38,7 +38,8 @@ test("the success report has every section of the seed's Deployment Report", () 
   expect(md).toContain('Zero downtime: 412 probes, 0 failed');
   expect(md).toContain('  [X] 0003_user_roles');
   expect(md).toContain('Migration duration: 2m 14s');
-  expect(md).toContain('🔔 Schedule post-deployment review in 1 week');
+  expect(md).toContain('🔔 Post-deployment review scheduled for 2025-11-22 10:00 UTC');
+  expect(md).toContain('✅ Alert thresholds configured and evaluated (2880 checks)');
 });
 
 test('the rollback report says what happened and measures it against the RTO', () => {
@@ -57,7 +58,7 @@ test('recommendations follow the data: a slow rollback and a failed migration', 
   expect(recommendations(slow).join('\n')).toContain('beyond the 15-minute RTO');
   const failed = recommendations(load('failed-migration')).join('\n');
   expect(failed).toContain('Inspect the migration job user-management-migrate-v1-0-0 logs');
-  expect(failed).toContain('shipwatch restore /var/backups/shipwatch/production/user-management/v1.0.0_20251115_100000.dump');
+  expect(failed).toContain('shipwatch restore --backup /var/backups/shipwatch/production/user-management/v1.0.0_20251115_100000.dump --to env:DATABASE_URL --yes');
   expect(failed).not.toContain('monitor for');
 });
 
@@ -74,4 +75,44 @@ test('the report writer puts the Markdown and JSON side by side', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a 2-minute window is "monitor for 2 minutes", not "0 hours"; no review line claims a review when reviewAfter is off', () => {
+  const short = load('success');
+  short.watch = { ...short.watch!, endsAt: '2025-11-15T10:25:00.000Z' };
+  delete short.reviewAt;
+  const lines = recommendations(short).join('\n');
+  expect(lines).toContain('monitor for 2 minutes');
+  expect(lines).not.toContain('Schedule post-deployment review');
+  expect(lines).toContain('No post-deployment review scheduled (watch.reviewAfter is off)');
+});
+
+test('a blind watch never ticks "Alert thresholds configured": never evaluated, partly blind, nothing watched', () => {
+  const never = load('success');
+  never.watch = { ...never.watch!, sight: { checks: 240, evaluated: 0, blindMs: 7_200_000, reasons: ['Prometheus unreachable for HighErrorRate (connect ECONNREFUSED)'] }, watched: 'watched 0% of 2h: no check evaluated the rules' };
+  const neverText = [renderMarkdown(never), ...recommendations(never)].join('\n');
+  expect(neverText).not.toContain('Alert thresholds configured');
+  expect(neverText).toContain('Alert rules were never evaluated');
+  expect(neverText).toContain('**Watched**: watched 0% of 2h: no check evaluated the rules ⚠️');
+
+  const partly = load('success');
+  partly.watch = { ...partly.watch!, sight: { checks: 2880, evaluated: 2764, blindMs: 58 * 60_000, reasons: ['Prometheus unreachable'] }, watched: 'watched 95% of 24h; blind 58m: Prometheus unreachable' };
+  const partlyText = recommendations(partly).join('\n');
+  expect(partlyText).toContain('The watch was partly blind (watched 95% of 24h; blind 58m: Prometheus unreachable)');
+
+  const nothing = load('success');
+  nothing.watch = { ...nothing.watch!, checks: 0, sight: { checks: 0, evaluated: 0, blindMs: 0, reasons: [], unwatched: 'the spec has no metrics' }, watched: 'nothing watched: the spec has no metrics' };
+  const nothingText = recommendations(nothing).join('\n');
+  expect(nothingText).not.toContain('Alert thresholds configured');
+  expect(nothingText).toContain('Nothing was watched after the rollout (the spec has no metrics)');
+});
+
+test('a failed migration keeps the applied list, the failing migration, the log tail and the real restore command', () => {
+  const report = load('failed-migration');
+  report.migrations = { ...report.migrations!, failed: 'users.0003_user_roles' };
+  const md = renderMarkdown(report);
+  expect(md).toContain('  [X] 0002_roles');
+  expect(md).toContain('**Failing migration**: users.0003_user_roles');
+  expect(md).toContain('relation "roles" does not exist');
+  expect(md).toContain('**Restore**: `shipwatch restore --backup /var/backups/shipwatch/production/user-management/v1.0.0_20251115_100000.dump --to env:DATABASE_URL --yes`');
 });

@@ -4,7 +4,7 @@
  * after 15), until the window ends, a person promotes the release, or a rollback is requested.
  * The run hands over to a new one (continue-as-new, carrying the state) when its budget is spent.
  */
-import { allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { WATCH_CHECK } from '../../activities/options';
 import type { RuleEvaluation } from '../../activities/types';
 import { formatDuration, formatMetric } from '../../format';
@@ -13,8 +13,13 @@ import { evaluateAlerts, initialAlertStates } from '../alert-evaluator';
 import type { AlertAction } from '../alert-evaluator';
 import type { DeploymentInput } from '../messages';
 import type { DeploymentContext } from './context';
-import { messageOf } from './failures';
+import { DeploymentFailed, messageOf } from './failures';
+import { blindAtEnd, blindReason, closeSight, initialSight, observeCheck, sightPolicy, watchedSentence } from '../sight';
+import type { SightAction } from '../sight';
 import { runBudgetSpent } from './run-budget';
+
+/** Blind-watch pages and `watch.onBlind` (new commands): histories from before them replay without. */
+export const BLIND_WATCH_PATCH = 'blind-watch';
 
 export async function watchWindow(ctx: DeploymentContext): Promise<void> {
   const { spec, state } = ctx;
@@ -25,7 +30,7 @@ export async function watchWindow(ctx: DeploymentContext): Promise<void> {
   for (;;) {
     if (over()) return;
     if (Date.now() >= Date.parse(watch.endsAt)) {
-      watch.outcome = 'completed';
+      await windowEnds(ctx);
       return;
     }
     if (spec.metrics && spec.watch.rules.length) await watchCheck(ctx);
@@ -48,26 +53,110 @@ function openWindow(ctx: DeploymentContext): void {
   const durationMs = spec.watch.durationMs + ctx.extendedBeforeWatchMs;
   state.watch = { startedAt: new Date(start).toISOString(), endsAt: new Date(start + durationMs).toISOString(), alertsFired: [], checks: 0 };
   state.alerts = initialAlertStates(spec.watch.rules);
-  ctx.record('started', `Watch window started (${formatDuration(durationMs)})`, `checks every ${formatDuration(spec.watch.intervalMs)}, auto-rollback ${spec.watch.autoRollback ? 'on' : 'off'}`, 'watch-started');
+  const unwatched = !spec.metrics ? 'the spec has no metrics (no Prometheus to evaluate alert rules against)' : spec.watch.rules.length === 0 ? 'the spec has no alert rules' : undefined;
+  state.watch.sight = { ...initialSight(), ...(unwatched ? { unwatched } : {}) };
+  if (unwatched) {
+    ctx.record('warning', `Watch window started (${formatDuration(durationMs)}): nothing is watched`, `${unwatched}; the window only waits for promote or rollback`, 'watch-started');
+    state.issues.push(`nothing watched after the rollout: ${unwatched}`);
+    return;
+  }
+  ctx.record('started', `Watch window started (${formatDuration(durationMs)})`, `${spec.watch.rules.length} alert rule(s) every ${formatDuration(spec.watch.intervalMs)}, auto-rollback ${spec.watch.autoRollback ? 'on' : 'off'}, blind after ${formatDuration(sightPolicy(spec.watch).blindAfterMs)} → ${sightPolicy(spec.watch).onBlind}`, 'watch-started');
 }
 
-/** One check: the rules evaluated (rules that could not be are on the timeline, never a pass), then each resulting action applied. */
+/** The window's time is up: the blind time is counted, and a window blind long enough applies `watch.onBlind`. */
+async function windowEnds(ctx: DeploymentContext): Promise<void> {
+  const { spec, state } = ctx;
+  const watch = state.watch!;
+  if (watch.sight) {
+    watch.sight = closeSight(watch.sight, Date.now());
+    if (blindAtEnd(watch.sight, sightPolicy(spec.watch)) && patched(BLIND_WATCH_PATCH)) {
+      const sentence = watchedSentence(watch.sight, { elapsedMs: Date.now() - Date.parse(watch.startedAt), nowMs: Date.now() });
+      await applyOnBlind(ctx, { why: `the watch window ended blind: ${sentence}`, about: 'blind:end' });
+      if (state.rollbackRequest) return;
+    }
+  }
+  watch.outcome = 'completed';
+}
+
+/**
+ * One check: the rules evaluated (rules that could not be are on the timeline and count as blind,
+ * never a pass), then each resulting action applied: the alert evaluator's and the blind watch's.
+ */
 async function watchCheck(ctx: DeploymentContext): Promise<void> {
   const { spec, state } = ctx;
   const watch = state.watch!;
   let evaluations: RuleEvaluation[];
+  let failure: { error: string } | undefined;
   try {
     evaluations = await ctx.runActivity('evaluateAlertRules', { prometheusUrl: spec.metrics!.prometheusUrl, rules: spec.watch.rules }, { options: WATCH_CHECK, summary: `Watch check ${watch.checks + 1}` });
   } catch (err) {
     if (isCancellation(err)) throw err;
     ctx.record('warning', 'Alert rules could not be evaluated', messageOf(err), `eval-failed:${Math.floor(watch.checks / 60)}`);
     evaluations = [];
+    failure = { error: messageOf(err) };
   }
   watch.checks++;
   state.checksThisRun++;
   const result = evaluateAlerts(state.alerts, spec.watch.rules, evaluations, Date.now(), spec.watch, { holdRollback: state.paused });
   state.alerts = result.alerts;
   for (const action of result.actions) await applyAlertAction(ctx, action);
+  if (!watch.sight) return;
+  const seen = observeCheck(watch.sight, { nowMs: Date.now(), reason: blindReason(failure ?? evaluations, spec.watch.rules) }, sightPolicy(spec.watch));
+  watch.sight = seen.sight;
+  for (const action of seen.actions) await applySightAction(ctx, action);
+}
+
+/** The timeline entry, page or `watch.onBlind` a blind watch calls for. */
+async function applySightAction(ctx: DeploymentContext, action: SightAction): Promise<void> {
+  const { spec } = ctx;
+  switch (action.kind) {
+    case 'blind-started':
+      ctx.record('warning', 'Watch blind: alert rules not evaluated', action.reason, `blind:${ctx.state.watch!.checks}`);
+      return;
+    case 'sight-restored':
+      ctx.record('info', `Watch restored after ${formatDuration(action.blindForMs)} blind`, action.reason, `sight:${ctx.state.watch!.checks}`);
+      return;
+    case 'blind-page':
+      if (!patched(BLIND_WATCH_PATCH)) return;
+      ctx.record('warning', `Paged on-call: watch blind for ${formatDuration(action.blindForMs)}`, action.reason, `blind-page:${action.since}`);
+      await ctx.notify({
+        kind: 'paged',
+        severity: 'critical',
+        about: `blind:${action.since}`,
+        title: `Watch blind: ${spec.service} ${spec.release}`,
+        text: `The alert rules of ${spec.service} ${spec.release} have not been evaluated for ${formatDuration(action.blindForMs)}: ${action.reason}. Nothing is catching a bad release meanwhile. After ${formatDuration(spec.watch.rollbackAfterMs)} blind: ${sightPolicy(spec.watch).onBlind}.`,
+      });
+      return;
+    case 'on-blind':
+      if (!patched(BLIND_WATCH_PATCH)) return;
+      await applyOnBlind(ctx, { why: `alert rules not evaluated for ${formatDuration(action.blindForMs)}: ${action.reason}`, about: `blind-escalation:${action.since}` });
+      return;
+  }
+}
+
+/** `watch.onBlind`: page again (a person decides), roll back, or end the deployment FAILED. */
+async function applyOnBlind(ctx: DeploymentContext, blind: { why: string; about: string }): Promise<void> {
+  const { spec, state } = ctx;
+  ctx.state.issues.push(`blind watch: ${blind.why}`);
+  switch (sightPolicy(spec.watch).onBlind) {
+    case 'page':
+      ctx.record('warning', 'Decision needed: the watch is blind', blind.why, blind.about);
+      await ctx.notify({
+        kind: 'paged',
+        severity: 'critical',
+        about: blind.about,
+        title: `Decision needed, watch blind: ${spec.service} ${spec.release}`,
+        text: `${blind.why}. The release is live and unverified: fix the metrics (Prometheus, the rules' queries) or run \`shipwatch rollback\`.`,
+      });
+      return;
+    case 'rollback':
+      ctx.requestRollback('blind-watch', blind.why, 'shipwatch (watch.onBlind: rollback)');
+      return;
+    case 'fail':
+      state.watch!.endedAt = new Date().toISOString();
+      state.watch!.outcome = 'blind';
+      throw new DeploymentFailed(`${blind.why} (watch.onBlind: fail; the release stays live, unverified)`);
+  }
 }
 
 /** An alert's value in its rule's unit ("21.6%", "640ms"), as the runbook and the report show it. */
