@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { resolveMonitoringSettings } from '../monitoring/settings';
 import { crossFieldIssues, manifestIssues, targetOf } from './checks';
 import { defaultAlertRules, defaultMetricChecks } from './defaults';
 import { parseDuration } from './duration';
@@ -188,6 +189,7 @@ function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest:
       reviewAfterMs: ms(spec.watch.reviewAfter),
     },
     notifications: spec.notifications,
+    monitoring: resolveMonitoringSettings(spec.monitoring, spec.namespace),
     report: spec.report,
   };
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SECRET_REF_PATTERN } from '../activities/secrets';
 import { parseDuration } from './duration';
+import { monitoringSpecSchema } from '../monitoring/settings';
 
 /** A duration written as "30s", "10m", "24h"; parsed to milliseconds. */
 export const duration = z.string().refine((text) => parseDuration(text) !== undefined, {
@@ -210,6 +211,8 @@ export const specSchema = z.strictObject({
       webhook: z.strictObject({ url: secretRef }).optional(),
     })
     .prefault({}),
+  /** Hour 3's monitoring checks: what a failure of each does, the log pipeline, the error tracker. */
+  monitoring: monitoringSpecSchema(secretRef),
   report: z
     .strictObject({
       /** Directory the report files are written to by the report activity. */

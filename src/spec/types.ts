@@ -3,6 +3,7 @@
  * defaults filled in, the smoke suite inlined), so it can travel through workflow history.
  * Secrets stay references (`env:NAME`, `file:PATH`) and are resolved inside activities.
  */
+import type { MonitoringSettings } from '../model/monitoring';
 import type { SmokeSuite } from './schema';
 
 export type SecretRef = string;
@@ -92,5 +93,7 @@ export interface DeploySpec {
     pager?: { webhook: SecretRef };
     webhook?: { url: SecretRef };
   };
+  /** Hour 3's monitoring checks: per-check policy, log pipeline, error tracker (absent in specs resolved before it existed). */
+  monitoring?: MonitoringSettings;
   report: { dir: string };
 }

@@ -219,3 +219,15 @@ describe('the monitoring section of the spec', () => {
     expect(schema.safeParse({ checks: { scrapes: 'warn' } }).success).toBe(false);
   });
 });
+
+test('the loader resolves the monitoring section and names a bad field in it', async () => {
+  const base = { service: 'user-management', namespace: 'production', release: 'v1.0.1', image: 'ghcr.io/org/user-management:v1.0.1', kubernetes: { deployment: 'user-management', container: 'app' }, serviceUrl: 'http://127.0.0.1:8080' };
+  expect(spec.monitoring).toEqual({ policy: DEFAULT_MONITORING_POLICY });
+  const resolved = await resolveSpec({ ...base, monitoring: { checks: { dashboards: 'block' }, errorTracking: { dsn: 'env:SENTRY_DSN' }, logPipeline: { configMap: 'filebeat-config', namespace: 'logging' } } });
+  expect(resolved.monitoring).toEqual({
+    policy: { ...DEFAULT_MONITORING_POLICY, dashboards: 'block' },
+    logPipeline: { namespace: 'logging', configMap: 'filebeat-config', key: 'filebeat.yml' },
+    errorTracking: { dsn: 'env:SENTRY_DSN', env: 'SENTRY_DSN' },
+  });
+  await expect(resolveSpec({ ...base, monitoring: { checks: { scrape: 'sometimes' } } })).rejects.toThrow(/monitoring\.checks\.scrape/);
+});
