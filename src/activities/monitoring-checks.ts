@@ -4,7 +4,9 @@
  * check returns a typed result and never throws for what it finds; one that could not look says
  * `not_run` and why, never `passed`.
  */
-import type { MonitoringPort } from './types';
+import type { MonitoringCheckName, MonitoringCheckResult, MonitoringSettings } from '../model';
+import type { DeploySpec } from '../spec/types';
+import type { MonitoringCheckInput, MonitoringPort } from './types';
 import { alertsConfigured, alertsTested } from './monitoring-checks/rules';
 import type { MonitoringChecksOptions } from './monitoring-checks/context';
 import { dashboards } from './monitoring-checks/dashboards';
@@ -29,3 +31,36 @@ export function createMonitoringChecks(options: MonitoringChecksOptions = {}): M
     dashboards: (input) => dashboards(input, options),
   };
 }
+
+/** Which port call runs each check. */
+const PORT_CALL: Record<MonitoringCheckName, keyof MonitoringPort> = {
+  scrape: 'scrape',
+  'alerts-configured': 'alertsConfigured',
+  'alerts-tested': 'alertsTested',
+  logging: 'logging',
+  'error-tracking': 'errorTracking',
+  dashboards: 'dashboards',
+};
+
+/** What the workflow sends for one check: which, the spec, and its monitoring settings. */
+export interface MonitoringCheckRequest {
+  check: MonitoringCheckName;
+  spec: DeploySpec;
+  settings: MonitoringSettings;
+}
+
+/**
+ * The monitoring activity, registered beside createActivities(deps) by the worker:
+ * `{ ...createActivities(deps), ...createMonitoringActivities(port) }`. One activity for all six
+ * checks, so each is one line on the Web UI's event list with its own summary.
+ */
+export function createMonitoringActivities(port: MonitoringPort) {
+  return {
+    async runMonitoringCheck(request: MonitoringCheckRequest): Promise<MonitoringCheckResult> {
+      const input: MonitoringCheckInput = { spec: request.spec, settings: request.settings };
+      return port[PORT_CALL[request.check]](input);
+    },
+  };
+}
+
+export type MonitoringActivities = ReturnType<typeof createMonitoringActivities>;

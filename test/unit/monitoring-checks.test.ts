@@ -22,6 +22,7 @@ import { alertCondition, filebeatConfig, grafanaDashboard, monitoredService } fr
 import { monitoringChecklist, renderMonitoringSection } from '../../src/monitoring/report';
 import { monitoringSpecSchema, resolveMonitoringSettings } from '../../src/monitoring/settings';
 import { resolveSpec } from '../../src/spec';
+import { mergeRecord, monitoringStop, settingsOf, STAGE_CHECKS, timelineStatus } from '../../src/workflows/deployment/monitoring';
 import type { DeploySpec } from '../../src/spec';
 
 let spec: DeploySpec;
@@ -230,4 +231,36 @@ test('the loader resolves the monitoring section and names a bad field in it', a
     errorTracking: { dsn: 'env:SENTRY_DSN', env: 'SENTRY_DSN' },
   });
   await expect(resolveSpec({ ...base, monitoring: { checks: { scrape: 'sometimes' } } })).rejects.toThrow(/monitoring\.checks\.scrape/);
+});
+
+describe('the MONITORING stage decisions', () => {
+  const r = (check: MonitoringCheckResult['check'], status: MonitoringCheckResult['status'], detail = 'd'): MonitoringCheckResult => ({ check, status, checked: 'c', found: [], detail });
+  test('the pre-deploy check configures the alerts; the other five run after the metrics', () => {
+    expect(STAGE_CHECKS).toEqual({ precheck: ['alerts-configured'], 'after-metrics': ['scrape', 'alerts-tested', 'logging', 'error-tracking', 'dashboards'] });
+  });
+  test('blocking failures stop: fail before the rollout, roll back after it; warnings never stop', () => {
+    const drift = r('alerts-configured', 'failed', 'HighErrorRate: threshold 0.01 installed, 0.05 in the spec');
+    expect(monitoringStop(monitoringVerdict([drift]), 'precheck')).toEqual({ action: 'fail', reason: 'monitoring check failed: Alerts configured (HighErrorRate: threshold 0.01 installed, 0.05 in the spec)' });
+    expect(monitoringStop(monitoringVerdict([r('scrape', 'not_run', 'Prometheus unreachable'), r('dashboards', 'failed')]), 'after-metrics')).toEqual({
+      action: 'rollback',
+      reason: 'monitoring check failed: Scrape (could not run: Prometheus unreachable)',
+    });
+    expect(monitoringStop(monitoringVerdict([r('dashboards', 'failed'), r('error-tracking', 'not_run')]), 'after-metrics')).toBeUndefined();
+  });
+  test('on the timeline a warned failure is a warning, a blocked one a failure, a check not run a warning', () => {
+    expect(timelineStatus(r('scrape', 'failed'), 'block')).toBe('failed');
+    expect(timelineStatus(r('dashboards', 'failed'), 'warn')).toBe('warning');
+    expect(timelineStatus(r('scrape', 'not_run'), 'block')).toBe('warning');
+    expect(timelineStatus(r('scrape', 'passed'), 'block')).toBe('ok');
+  });
+  test('the record keeps the pre-deploy result and the later ones in the checks order', () => {
+    const first = mergeRecord(undefined, [r('alerts-configured', 'passed')], 't1');
+    const both = mergeRecord(first, [r('dashboards', 'failed'), r('scrape', 'passed')], 't2');
+    expect(both).toEqual({ checkedAt: 't2', checks: [r('scrape', 'passed'), r('alerts-configured', 'passed'), r('dashboards', 'failed')] });
+    expect(JSON.parse(JSON.stringify(both))).toEqual(both);
+  });
+  test('specs resolved before the monitoring section existed get the default policy', () => {
+    const { monitoring: _m, ...old } = spec;
+    expect(settingsOf(old)).toEqual({ policy: DEFAULT_MONITORING_POLICY });
+  });
 });

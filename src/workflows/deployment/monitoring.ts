@@ -1,0 +1,89 @@
+/**
+ * Hour 3 of the seed: the deployment verifies its own monitoring. In the pre-deploy check the
+ * alert rules are configured (applied as a PrometheusRule, or compared with what Prometheus
+ * evaluates) so go/no-go knows the rules that page a person are the spec's; after the metrics
+ * comparison the rest run against the new release's pods (scrape, alerts tested, logging, error
+ * tracking, dashboards). Each check is one activity and one line on the timeline; the spec's
+ * per-check policy decides whether a failure blocks (fail before the rollout, roll back after it)
+ * or warns. The activity commands are new, so they run only behind `patched('monitoring-phase')`:
+ * histories recorded before it replay unchanged.
+ */
+import { patched, proxyActivities } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/common';
+import { QUICK_CALL } from '../../activities/options';
+import type { MonitoringActivities, MonitoringCheckRequest } from '../../activities/monitoring-checks';
+import { DEFAULT_MONITORING_POLICY, MONITORING_CHECKS, monitoringVerdict } from '../../model';
+import type { EventStatus, MonitoringCheckName, MonitoringCheckResult, MonitoringPolicy, MonitoringRecord, MonitoringSettings, MonitoringVerdict } from '../../model';
+import { CHECK_TITLE } from '../../monitoring/report';
+import type { DeploySpec } from '../../spec/types';
+import type { DeploymentContext } from './context';
+import { messageOf } from './failures';
+
+export const MONITORING_PATCH = 'monitoring-phase';
+
+/** Where the checks run: the pre-deploy check decides go/no-go on the alert configuration; the rest need the new pods. */
+export type MonitoringStage = 'precheck' | 'after-metrics';
+
+export const STAGE_CHECKS: Record<MonitoringStage, MonitoringCheckName[]> = {
+  precheck: ['alerts-configured'],
+  'after-metrics': MONITORING_CHECKS.filter((c) => c !== 'alerts-configured'),
+};
+
+/** The spec's monitoring settings; specs resolved before the section existed get the defaults. */
+export function settingsOf(spec: DeploySpec & { monitoring?: MonitoringSettings }): MonitoringSettings {
+  return spec.monitoring ?? { policy: DEFAULT_MONITORING_POLICY };
+}
+
+/** How a result reads on the timeline: a failure that only warns is a warning; a check that could not run is a warning too. */
+export function timelineStatus(result: MonitoringCheckResult, policy: MonitoringPolicy): EventStatus {
+  if (result.status === 'passed') return 'ok';
+  if (result.status === 'failed' && policy === 'block') return 'failed';
+  return 'warning';
+}
+
+/** Merges a stage's results into the record so far, in the order of MONITORING_CHECKS (a re-run replaces). */
+export function mergeRecord(previous: MonitoringRecord | undefined, results: MonitoringCheckResult[], checkedAt: string): MonitoringRecord {
+  const byCheck = new Map<MonitoringCheckName, MonitoringCheckResult>();
+  for (const r of previous?.checks ?? []) byCheck.set(r.check, r);
+  for (const r of results) byCheck.set(r.check, r);
+  return { checkedAt, checks: MONITORING_CHECKS.flatMap((c) => (byCheck.has(c) ? [byCheck.get(c)!] : [])) };
+}
+
+/** What the stage's verdict does: stop the deployment (fail before the rollout, roll back after it), or go on. */
+export function monitoringStop(verdict: MonitoringVerdict, stage: MonitoringStage): { action: 'fail' | 'rollback'; reason: string } | undefined {
+  if (verdict.blocking.length === 0) return undefined;
+  const reason = `monitoring check${verdict.blocking.length > 1 ? 's' : ''} failed: ${verdict.blocking.map((c) => `${CHECK_TITLE[c.check]} (${c.status === 'not_run' ? 'could not run: ' : ''}${c.detail})`).join('; ')}`;
+  return { action: stage === 'precheck' ? 'fail' : 'rollback', reason };
+}
+
+export interface MonitoringStageResult {
+  record: MonitoringRecord;
+  verdict: MonitoringVerdict;
+}
+
+/**
+ * Runs one stage's checks, each on the timeline. Returns undefined when the patch is off (a
+ * deployment started before this code: nothing runs, nothing is recorded). An activity that fails
+ * outright is a check that could not run, said on the timeline.
+ */
+export async function runMonitoringStage(ctx: DeploymentContext, stage: MonitoringStage, previous?: MonitoringRecord): Promise<MonitoringStageResult | undefined> {
+  if (!patched(MONITORING_PATCH)) return undefined;
+  const settings = settingsOf(ctx.spec);
+  const acts = proxyActivities<MonitoringActivities>(QUICK_CALL);
+  const run = acts.runMonitoringCheck as unknown as { executeWithOptions(o: ActivityOptions, a: [MonitoringCheckRequest]): Promise<MonitoringCheckResult> };
+  const results: MonitoringCheckResult[] = [];
+  for (const check of STAGE_CHECKS[stage]) {
+    let result: MonitoringCheckResult;
+    try {
+      result = await run.executeWithOptions({ ...QUICK_CALL, summary: `Monitoring: ${CHECK_TITLE[check]}` }, [{ check, spec: ctx.spec, settings }]);
+    } catch (err) {
+      result = { check, status: 'not_run', checked: CHECK_TITLE[check], found: [], detail: `the check itself failed: ${messageOf(err)}` };
+    }
+    results.push(result);
+    const policy = settings.policy[check];
+    const word = result.status === 'not_run' ? 'not run' : result.status;
+    ctx.record(timelineStatus(result, policy), `Monitoring: ${CHECK_TITLE[check]} ${word}${result.status !== 'passed' ? ` (${policy})` : ''}`, result.detail, `monitoring:${check}`);
+  }
+  const record = mergeRecord(previous, results, new Date().toISOString());
+  return { record, verdict: monitoringVerdict(results, settings.policy) };
+}
