@@ -130,6 +130,25 @@ function stagingSpec(path: string): string {
 
 const afterAllStops: (() => Promise<unknown>)[] = [];
 
+/** Polls the server's view of the workflow until a rolloutStep activity is running; who runs it. */
+async function waitForRolloutStep(id: string): Promise<{ attempt: number; identity: string }> {
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    const handle = new WorkflowClient({ connection }).getHandle(id);
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const { raw, status } = await handle.describe();
+      const step = raw.pendingActivities?.find((a) => a.activityType?.name === 'rolloutStep' && Number(a.state) === 2 /* PENDING_ACTIVITY_STATE_STARTED */);
+      if (step) return { attempt: step.attempt ?? 0, identity: step.lastWorkerIdentity ?? '' };
+      if (status.name !== 'RUNNING') throw new Error(`${id} ended before a rollout step was seen running`);
+      if (Date.now() > deadline) throw new Error(`no rolloutStep of ${id} seen running within 300s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 /**
  * The default metric checks with a noise floor on latency and CPU: up to six test processes share
  * two cores here, so a 50 ms swing in p95 is load, not a regression. This tier is about durability;
@@ -209,14 +228,17 @@ test('two deployments at once on two workers: worker A killed mid-rollout, B tak
     [0, ''],
   ]);
 
-  const rolling = await waitForStatus(PROD_ID, env, (s) => (s.phase === 'ROLLOUT' && s.rollout.newReady >= 1) || s.outcome !== 'IN_PROGRESS', 'the first new production pod');
-  expect(rolling.outcome).toBe('IN_PROGRESS');
-  const workerB: WorkerProcess = await stack.startWorker(workerEnv);
+  // Kill A while it runs a rollout step: the pending activity, as the server sees it, is a
+  // rolloutStep started by A.
   const identityA = `${workerA.child.pid}@${hostname()}`;
-  const identityB = `${workerB.child.pid}@${hostname()}`;
+  const inFlight = await waitForRolloutStep(PROD_ID);
+  expect(inFlight).toEqual({ attempt: 1, identity: identityA });
   const killedAt = Date.now();
   await workerA.stop('SIGKILL');
   log('worker A killed mid-rollout');
+  // B starts after the kill: until then no other worker could have taken the step.
+  const workerB: WorkerProcess = await stack.startWorker(workerEnv);
+  const identityB = `${workerB.child.pid}@${hostname()}`;
 
   const watching = await waitForStatus(PROD_ID, env, (s) => s.phase === 'WATCH' || s.outcome !== 'IN_PROGRESS', 'the production watch window');
   expect([watching.phase, watching.outcome, watching.outcome === 'IN_PROGRESS' ? '' : watching.lastEvent?.title]).toEqual(['WATCH', 'IN_PROGRESS', '']);
