@@ -21,7 +21,7 @@ export async function forwardPathStopped(ctx: DeploymentContext, err: unknown): 
     state.issues.push(err.reason);
     ctx.record('failed', 'Deployment failed', err.reason, 'deployment-failed');
     await CancellationScope.nonCancellable(async () => {
-      await ctx.notify({ kind: 'failed', severity: 'critical', title: `Deployment failed: ${spec.service} ${spec.release}`, text: `${err.reason}. Nothing was rolled out.` });
+      await ctx.notify({ kind: 'failed', severity: 'critical', title: `Deployment failed: ${spec.service} ${spec.release}`, text: `${err.reason}. ${state.compensations.includes('rollout') ? `${spec.release} stays live: roll back with \`shipwatch rollback\` if needed.` : 'Nothing was rolled out.'}` });
     });
   } else if (err instanceof RollbackNeeded) {
     ctx.requestRollback(err.trigger, err.reason, 'shipwatch');

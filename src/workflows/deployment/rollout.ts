@@ -6,10 +6,13 @@
  */
 import { condition, isCancellation } from '@temporalio/workflow';
 import { DEADLINE_MARGIN_MS, LONG_RUNNING, WATCH_CHECK } from '../../activities/options';
-import type { RolloutProgress } from '../../activities/types';
+import type { RolloutProgress, RuleEvaluation } from '../../activities/types';
+import type { HealthWindowRecord } from '../../model';
 import { formatDuration } from '../../format';
 import { evaluateAlerts, firingCritical, initialAlertStates } from '../alert-evaluator';
 import { planRollout } from '../rollout-plan';
+import { blindReason, closeSight, initialSight, observeCheck, sightPolicy } from '../sight';
+import type { Sight } from '../sight';
 import type { RolloutStepPlan } from '../rollout-plan';
 import type { DeploymentContext } from './context';
 import { RollbackNeeded, messageOf } from './failures';
@@ -70,14 +73,19 @@ async function rolloutStep(ctx: DeploymentContext, step: RolloutStepPlan, of: nu
   }
 }
 
-/** The health window after a step: alert rules + health check each interval; a bad step rolls back at once. */
+/**
+ * The health window after a step: alert rules + health check each interval; a bad step rolls back
+ * at once. Checks whose rules could not be evaluated are on the timeline and counted (the window's
+ * record says in how many checks the rules were evaluated), never a silent pass.
+ */
 async function stepHealthWindow(ctx: DeploymentContext, index: number): Promise<void> {
   const { spec, state } = ctx;
   const windowMs = spec.kubernetes.stepWindowMs;
   if (windowMs <= 0) return;
   const endsAt = Date.now() + windowMs;
-  ctx.record('started', `Health window for step ${index} (${formatDuration(windowMs)})`, undefined, `window-started:${index}`);
+  ctx.record('started', `Health window for step ${index} (${formatDuration(windowMs)})`, spec.metrics ? undefined : 'health checks only: the spec has no metrics, so no alert rule is evaluated', `window-started:${index}`);
   let alerts = initialAlertStates(spec.watch.rules);
+  let sight = initialSight();
   for (;;) {
     const [health, evaluations] = await Promise.all([checkStepHealth(ctx, index), evaluateStepAlerts(ctx, index)]);
     if ('error' in health) {
@@ -90,11 +98,25 @@ async function stepHealthWindow(ctx: DeploymentContext, index: number): Promise<
     if (health.availability.failures > 0) {
       throw new RollbackNeeded('rollout-failed', `health endpoint failed ${health.availability.failures} of ${health.availability.probes} probes after step ${index}`);
     }
-    if (evaluations) {
+    if (spec.metrics && spec.watch.rules.length) {
+      const seen = observeCheck(sight, { nowMs: Date.now(), reason: blindReason(evaluations, spec.watch.rules) }, sightPolicy(spec.watch));
+      sight = seen.sight;
+      for (const action of seen.actions) {
+        if (action.kind === 'blind-started') ctx.record('warning', `Alert rules not evaluated in the window of step ${index}`, action.reason, `step-blind:${index}:${sight.checks}`);
+        if (action.kind === 'sight-restored') ctx.record('info', `Alert rules evaluated again in the window of step ${index}`, `after ${formatDuration(action.blindForMs)}`, `step-sight:${index}:${sight.checks}`);
+      }
+    }
+    if (!('error' in evaluations)) {
       const result = evaluateAlerts(alerts, spec.watch.rules, evaluations, Date.now(), spec.watch, { holdRollback: true });
       alerts = result.alerts;
+      for (const action of result.actions) {
+        if (action.kind === 'pending' || action.kind === 'fired') {
+          ctx.record('warning', `Alert ${action.kind === 'pending' ? 'pending' : 'firing'} in the window of step ${index}: ${action.rule} (${action.severity})`, `value ${action.value ?? 'n/a'}`, `step-${action.kind}:${index}:${action.rule}`);
+        }
+      }
       const bad = firingCritical(alerts);
       if (bad.length) {
+        recordHealthWindow(ctx, index, sight);
         throw new RollbackNeeded('alert', `${bad.map((a) => a.rule).join(', ')} firing in the health window of step ${index}`);
       }
     }
@@ -102,7 +124,18 @@ async function stepHealthWindow(ctx: DeploymentContext, index: number): Promise<
     if (left <= 0) break;
     await condition(() => state.rollbackRequest !== undefined, Math.min(spec.watch.intervalMs, left));
   }
-  ctx.record('ok', `Health check passed - step ${index}`, `${state.rollout.newReady} pod(s) on ${spec.release}`, `window:${index}`);
+  const record = recordHealthWindow(ctx, index, sight);
+  const rulesNote = !spec.metrics || !spec.watch.rules.length ? 'no alert rules evaluated (none in the spec)' : `alert rules evaluated in ${record.evaluated} of ${record.checks} checks${record.blindMs > 0 ? `; blind ${formatDuration(record.blindMs)}: ${record.reasons.join('; ')}` : ''}`;
+  const blind = spec.metrics !== undefined && spec.watch.rules.length > 0 && record.evaluated < record.checks;
+  ctx.record(blind ? 'warning' : 'ok', `Health check passed - step ${index}`, `${state.rollout.newReady} pod(s) on ${spec.release}; ${rulesNote}`, `window:${index}`);
+}
+
+/** The window's counts, kept for the report (replacing an earlier record of the same step). */
+function recordHealthWindow(ctx: DeploymentContext, step: number, sight: Sight): HealthWindowRecord {
+  const closed = closeSight(sight, Date.now());
+  const record: HealthWindowRecord = { step, checks: closed.checks, evaluated: closed.evaluated, blindMs: closed.blindMs, reasons: closed.reasons };
+  ctx.state.healthWindows = [...(ctx.state.healthWindows ?? []).filter((h) => h.step !== step), record];
+  return record;
 }
 
 /** The Deployment's state and a probe burst; a check that could not run is an error the window rolls back on. */
@@ -113,12 +146,12 @@ function checkStepHealth(ctx: DeploymentContext, index: number) {
   });
 }
 
-/** The alert rules once; undefined when they could not be evaluated (the health check still decides). */
-async function evaluateStepAlerts(ctx: DeploymentContext, index: number) {
+/** The alert rules once; `{ error }` when they could not be evaluated (counted as a blind check; the health check still decides). */
+async function evaluateStepAlerts(ctx: DeploymentContext, index: number): Promise<RuleEvaluation[] | { error: string }> {
   const { metrics, watch } = ctx.spec;
   if (!metrics) return [];
   return ctx.runActivity('evaluateAlertRules', { prometheusUrl: metrics.prometheusUrl, rules: watch.rules }, { options: WATCH_CHECK, summary: `Alert rules, step ${index}` }).catch((err: unknown) => {
     if (isCancellation(err)) throw err;
-    return undefined;
+    return { error: messageOf(err) };
   });
 }
