@@ -7,6 +7,8 @@ import type { CommandContext } from '../cli/context';
 import { ExitCode, ExitError } from '../cli/errors';
 
 export interface WorkerCommandOptions {
+  /** Accepted like every command's; the worker logs through its own logger (SHIPWATCH_LOG_LEVEL). */
+  json?: boolean;
   taskQueue?: string;
   metricsAddress?: string;
   namespace?: string;
@@ -15,7 +17,7 @@ export interface WorkerCommandOptions {
 
 /** The worker's environment: the process's, with each given flag in place of its variable. */
 export function workerEnv(opts: WorkerCommandOptions, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const flags: [keyof WorkerCommandOptions, string][] = [
+  const flags: [Exclude<keyof WorkerCommandOptions, 'json'>, string][] = [
     ['address', 'TEMPORAL_ADDRESS'],
     ['namespace', 'TEMPORAL_NAMESPACE'],
     ['taskQueue', 'SHIPWATCH_TASK_QUEUE'],
