@@ -116,3 +116,56 @@ test('a spec without metrics says plainly that nothing is watched, and the repor
   expect(recs).toContain('Nothing was watched after the rollout');
   expect(report.timeline.find((e) => e.title === 'Health check passed - step 1')?.detail).toContain('no alert rules evaluated (none in the spec)');
 });
+
+test('pre-deploy check: an alert rule with no data fails before anything changes, naming the query and the fix (metrics.missingBaseline: fail)', async () => {
+  const world = createFakeDeps({ ruleValue: (rule) => (rule.name === 'HighErrorRate' ? null : rule.op === '<' ? 3 : 0) });
+  const spec = await testSpec({ kubernetes: { stepPods: 0 } });
+  let report!: DeploymentReport;
+  let failure = '';
+  await runScenario(env, bundle, {
+    spec,
+    world,
+    record: 'precheck-rule-no-data',
+    after: async (h) => {
+      failure = await h.result().then(() => 'succeeded', (err: Error) => String((err.cause as Error | undefined)?.message));
+      report = await h.query(reportQuery);
+    },
+  });
+  expect(report.outcome).toBe('FAILED');
+  expect(report.phase).toBe('DONE');
+  expect(failure).toMatch(/^pre-deploy check failed: no data for alert rule HighErrorRate \(query: .+\); fix the query .*metrics.missingBaseline: skip/);
+  expect(world.ops()).not.toContain('backup');
+  expect(world.ops()).not.toContain('rolloutStep');
+  expect(kinds(world)).toEqual(['failed']);
+  expect(world.notifications[0]!.text).toContain('Nothing was rolled out');
+});
+
+test('pre-deploy check: metrics.missingBaseline: skip deploys and says on the timeline and in the issues which rule is unwatched', async () => {
+  const world = createFakeDeps({ ruleValue: (rule) => (rule.name === 'HighErrorRate' ? null : rule.op === '<' ? 3 : 0) });
+  const spec = await testSpec({ kubernetes: { stepPods: 0 }, metrics: { missingBaseline: 'skip' }, watch: { duration: '10m' } });
+  let report!: DeploymentReport;
+  await runScenario(env, bundle, { spec, world, record: 'precheck-skip-missing', after: async (h) => void (report = await h.result()) });
+  const tried = report.timeline.find((e) => e.title === 'Alert rules evaluated once')!;
+  expect(tried.status).toBe('warning');
+  expect(tried.detail).toContain('no data yet for alert rule HighErrorRate (metrics.missingBaseline: skip)');
+  expect(report.issues.join('\n')).toContain('no data yet for alert rule HighErrorRate');
+  // The watch is blind to HighErrorRate all along: never a pass.
+  expect(report.watch?.watched).toMatch(/^watched 0% of 10m: no check evaluated the rules \(no data for HighErrorRate\)/);
+  expect(recommendations(report).join('\n')).not.toContain('Alert thresholds configured');
+});
+
+test('change.required without a plan reference is refused by the workflow itself, before the cluster is touched', async () => {
+  const world = createFakeDeps();
+  const spec = await testSpec({ kubernetes: { stepPods: 0 } });
+  spec.change = { reference: ' ', required: true };
+  let failure = '';
+  await runScenario(env, bundle, {
+    spec,
+    world,
+    record: 'precheck-plan-required',
+    after: async (h) => void (failure = await h.result().then(() => 'succeeded', (err: Error) => String((err.cause as Error | undefined)?.message))),
+  });
+  expect(failure).toBe('pre-deploy check failed: change.required is true but no approved plan is referenced; set change.reference to the approved plan (e.g. REL-2025-11-15)');
+  expect(world.ops()).not.toContain('readTarget');
+  expect(kinds(world)).toEqual(['failed']);
+});
