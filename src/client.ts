@@ -102,6 +102,13 @@ export function buildProgram(run: Run): Command {
     .action((o: { service?: string; namespace?: string; state?: string; limit?: number }) => dispatch(o, async () => (await import('./commands/list')).listCommand));
 
   program
+    .command('worker')
+    .description('run a shipwatch worker (deployment workflows and their activities) with the settings of `npm run worker`: TEMPORAL_*, KUBECONFIG, SHIPWATCH_* and the secrets specs reference (docs/production.md)')
+    .option('--task-queue <name>', 'task queue to poll (default: SHIPWATCH_TASK_QUEUE, else "shipwatch")')
+    .option('--metrics-address <host:port>', '/metrics, /healthz and /readyz, or "off" (default: SHIPWATCH_METRICS_ADDRESS, else 0.0.0.0:9464)')
+    .action((o: { taskQueue?: string; metricsAddress?: string }) => dispatch(o, async () => (await import('./commands/worker')).workerCommand));
+
+  program
     .command('validate')
     .description('check a deploy spec without starting anything')
     .requiredOption('-f, --file <spec>', 'deploy spec (YAML)')
