@@ -47,7 +47,10 @@ export function runbookAnchor(rule: ResolvedAlertRule): string {
   return `alert-${rule.name.toLowerCase()}`;
 }
 
-function alertingRule(spec: DeploySpec, rule: ResolvedAlertRule): PrometheusAlertingRule {
+/** What the rules file is generated from: the service, its namespace and the watch window's rules and interval. */
+export type RulesSource = Pick<DeploySpec, 'service' | 'namespace'> & { watch: Pick<DeploySpec['watch'], 'intervalMs' | 'rules'> };
+
+function alertingRule(spec: RulesSource, rule: ResolvedAlertRule): PrometheusAlertingRule {
   const annotations: Record<string, string> = {};
   if (rule.summary) annotations.summary = rule.summary;
   if (rule.description) annotations.description = rule.description;
@@ -66,7 +69,7 @@ function alertingRule(spec: DeploySpec, rule: ResolvedAlertRule): PrometheusAler
 }
 
 /** The rules file: one group named after the service, evaluated at the watch interval. */
-export function prometheusRulesFile(spec: DeploySpec): PrometheusRulesFile {
+export function prometheusRulesFile(spec: RulesSource): PrometheusRulesFile {
   return {
     groups: [
       {
