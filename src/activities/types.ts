@@ -98,8 +98,10 @@ export interface LogScanInput extends DeploymentRef {
 
 export interface MigrationJobInput {
   namespace: string;
-  /** Deterministic, so a retried activity finds the Job it already created. */
+  /** Deterministic, so a retried activity finds the Job it already created; unique per deployment. */
   jobName: string;
+  /** The deployment's first run ID: labelled on the Job, checked before an existing Job is adopted. */
+  runId?: string;
   image: string;
   command: string[];
   env: Record<string, string>;

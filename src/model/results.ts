@@ -21,6 +21,8 @@ export interface MigrationResult {
   applied: string[];
   /** The migration that failed, when the Job's log names it. */
   failed?: string;
+  /** Why the Job did not succeed ("job/… failed (BackoffLimitExceeded)", "did not finish within 600s"). */
+  reason?: string;
   durationMs: number;
   logTail: string;
 }

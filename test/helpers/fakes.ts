@@ -17,7 +17,7 @@ export interface FakeOptions {
   healthy?: boolean;
   /** Thrown by readTarget. */
   readTargetError?: Error;
-  /** The migration Job fails (returns succeeded: false) or throws this error. */
+  /** The migration Job runs and fails (succeeded: false, as the real adapter answers) or the call throws this error. */
   migrationFails?: boolean | Error;
   /** The rollout step that reaches this many new pods fails with ProgressDeadlineExceeded. */
   rolloutFailsAtPods?: number;
@@ -86,6 +86,8 @@ export class FakeWorld {
   private unblock: () => void = () => undefined;
   private markBlocked: () => void = () => undefined;
   private firstEvaluationAt?: number;
+  /** Migration Jobs created, by name: whose (run ID) and which image, as the real Job's labels and spec say. */
+  private readonly jobs = new Map<string, { runId: string | undefined; image: string }>();
   private image: string;
   private newReady = 0;
   readonly deps: ActivityDeps;
@@ -218,14 +220,32 @@ export class FakeWorld {
           this.log('runMigrationJob', input, ctx);
           ctx.heartbeat({ kind: 'migration-job', jobName: input.jobName, startedAt: new Date(clock()).toISOString(), phase: 'created', active: 1 } satisfies MigrationHeartbeat);
           if (o.migrationFails instanceof Error) throw o.migrationFails;
+          // As the real adapter: a Job under this name from another deployment is never adopted.
+          const owner = this.jobs.get(input.jobName);
+          if (owner && (owner.runId !== input.runId || owner.image !== input.image)) {
+            throw new MigrationFailedError(`job/${input.jobName} in namespace ${input.namespace} already exists and belongs to another deployment: not adopted`, { details: { jobName: input.jobName, foreign: true } });
+          }
+          this.jobs.set(input.jobName, { runId: input.runId, image: input.image });
           const rollback = input.image === previousImage;
           const succeeded = rollback || !o.migrationFails;
+          // The same outcome as the real adapter for a Job that ran and failed: succeeded false, what it applied first, the failing one, the log tail.
+          if (!succeeded) {
+            return {
+              jobName: input.jobName,
+              succeeded: false,
+              applied: ['users.0001_initial', 'users.0002_roles'],
+              failed: 'users.0003_user_roles',
+              reason: `job/${input.jobName} in namespace ${input.namespace} failed (BackoffLimitExceeded: Job has reached the specified backoff limit)`,
+              durationMs: 134_000,
+              logTail: 'Running migrations:\n  Applying users.0001_initial... OK\n  Applying users.0002_roles... OK\n  Applying users.0003_user_roles...\nerror: relation "roles" already exists\n',
+            };
+          }
           return {
             jobName: input.jobName,
             succeeded,
-            applied: succeeded && !rollback ? ['0001_initial', '0002_roles', '0003_user_roles'] : [],
+            applied: !rollback ? ['0001_initial', '0002_roles', '0003_user_roles'] : [],
             durationMs: 134_000,
-            logTail: succeeded ? 'OK' : 'django.db.utils.ProgrammingError: relation "roles" already exists',
+            logTail: 'OK',
           };
         },
       },

@@ -10,7 +10,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { createKubernetesAdapter } from '../../src/activities/kubernetes';
 import type { KubernetesAdapter } from '../../src/activities/kubernetes';
-import { ForbiddenError, MigrationFailedError } from '../../src/activities/errors';
+import { ForbiddenError } from '../../src/activities/errors';
 import { readHeartbeat } from '../../src/activities/heartbeat';
 import type { MigrationHeartbeat } from '../../src/activities/heartbeat';
 import type { MigrationJobInput, ProgressContext, RolloutStepInput } from '../../src/activities/types';
@@ -139,12 +139,12 @@ describe('with only the permissions of deploy/rbac.yaml', () => {
     expect(Buffer.from(secret.data!.DATABASE_URL!, 'base64').toString()).toBe(process.env.SHIPWATCH_TEST_MIGRATION_DATABASE_URL);
   });
 
-  test('migration Job: failure carries its logs in the error', async () => {
+  test('migration Job: a failure is an outcome with its logs and the failing migration (the contract: migration-contract.test.ts)', async () => {
     const lines = ['Operations to perform:', '  Apply all migrations: users', 'Running migrations:', '  Applying users.0003_user_roles...', 'error: applying users.0003_user_roles failed: relation "roles" already exists'];
-    const [outcome] = await Promise.all([k8s.runMigrationJob(job('user-management-migrate-v1-0-1'), ctx()).catch((e: unknown) => e), kubeletFinishes('user-management-migrate-v1-0-1', 1, lines)]);
-    expect(outcome).toBeInstanceOf(MigrationFailedError);
-    expect((outcome as Error).message).toContain('job/user-management-migrate-v1-0-1');
-    expect((outcome as Error).message).toContain('relation "roles" already exists');
+    const [outcome] = await Promise.all([k8s.runMigrationJob(job('user-management-migrate-v1-0-1'), ctx()), kubeletFinishes('user-management-migrate-v1-0-1', 1, lines)]);
+    expect(outcome).toMatchObject({ succeeded: false, failed: 'users.0003_user_roles', applied: [] });
+    expect(outcome.reason).toContain('job/user-management-migrate-v1-0-1');
+    expect(outcome.logTail).toContain('relation "roles" already exists');
   });
 
   test('readTarget, stepped rollout, verify, log scan and rollback need nothing more', async () => {

@@ -174,6 +174,11 @@ test('migration failure: nothing is rolled out, the deployment fails with the ba
   expect(report.issues.join('\n')).toContain('/backups/user-management-v1.0.0.dump');
   expect(kinds(world)).toEqual(['started', 'failed']);
   expect(world.notifications[1]!.text).toContain('/backups/user-management-v1.0.0.dump');
+  // The Job's outcome is kept: what it applied, the failing migration, its log.
+  expect(report.migrations).toMatchObject({ succeeded: false, applied: ['users.0001_initial', 'users.0002_roles'], failed: 'users.0003_user_roles' });
+  expect(failure).toContain('users.0003_user_roles failed in job/');
+  expect(report.timeline.find((e) => e.title === 'Migration failed: users.0003_user_roles')?.detail).toContain('applied before: users.0001_initial, users.0002_roles');
+  expect(report.migrations!.jobName).toMatch(/^user-management-migrate-[0-9a-f]{12}$/);
 });
 
 describe.each([

@@ -2,6 +2,10 @@
  * The migration Job (the seed's `kubectl run migration-job … migrate --no-input` + `kubectl wait
  * --for=condition=complete`): created under a deterministic name so a retried activity finds the Job
  * it already started, waited for with heartbeats, its logs collected and its `[X] name` lines parsed.
+ * A Job that ran and failed (or ran out of time) is an outcome, not an error: `succeeded: false` with
+ * the migrations applied before the failure, the failing one and the log tail, as the fakes answer
+ * (test/integration/migration-contract.test.ts keeps both the same). A Job found under the name that
+ * belongs to another deployment (its run-ID label or image differ) is never adopted.
  */
 import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
 import { MigrationFailedError } from '../errors';
@@ -16,6 +20,18 @@ import { kube, mapApiError, statusOf } from './api';
 import { podLogs } from './pods';
 
 export const MIGRATION_LABEL = 'shipwatch.dev/migration';
+/** The deployment (its first run ID) a migration Job belongs to. */
+export const RUN_ID_LABEL = 'shipwatch.dev/run-id';
+
+/** The migration the log shows being applied last without an OK ("Applying users.0003_user_roles..."), if any. */
+export function parseFailingMigration(log: string): string | undefined {
+  let failing: string | undefined;
+  for (const raw of log.split('\n')) {
+    const m = /^\s*Applying\s+(\S+?)\.\.\.(.*)$/.exec(stripCri(raw));
+    if (m) failing = /\bOK\b/.test(m[2]!) ? undefined : m[1];
+  }
+  return failing;
+}
 
 /** The names after `Migrations applied:` marked `[X]` (docs/verification.md, "Migrate command output"). */
 export function parseAppliedMigrations(log: string): string[] {
@@ -83,7 +99,7 @@ function jobBody(input: MigrationJobInput, timeoutMs: number): V1Job {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: input.jobName, namespace: input.namespace, labels: { [MIGRATION_LABEL]: input.jobName, 'app.kubernetes.io/managed-by': 'shipwatch' } },
+    metadata: { name: input.jobName, namespace: input.namespace, labels: { [MIGRATION_LABEL]: input.jobName, 'app.kubernetes.io/managed-by': 'shipwatch', ...(input.runId ? { [RUN_ID_LABEL]: input.runId } : {}) } },
     spec: {
       backoffLimit: 0,
       activeDeadlineSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
@@ -122,6 +138,7 @@ export async function runMigrationJob(c: KubeClients, input: MigrationJobInput, 
     // 409: a previous attempt created it; this one waits for the same Job.
     if (statusOf(err) !== 409) throw mapApiError(`create ${where}`, err);
     job = await kube(`read ${where}`, () => c.batch.readNamespacedJob({ name: input.jobName, namespace: input.namespace }));
+    assertOwnJob(job, input, where);
   }
   const jobStarted = job.metadata?.creationTimestamp ? new Date(job.metadata.creationTimestamp).getTime() : started;
   const beat = (details: Pick<MigrationHeartbeat, 'phase' | 'active'>) => ctx.heartbeat({ kind: 'migration-job', jobName: input.jobName, startedAt, ...details } satisfies MigrationHeartbeat);
@@ -137,21 +154,55 @@ export async function runMigrationJob(c: KubeClients, input: MigrationJobInput, 
       const applied = parseAppliedMigrations(log);
       const finishedAt = job.status?.completionTime ? new Date(job.status.completionTime).getTime() : Date.now();
       const durationMs = Math.max(0, finishedAt - jobStarted);
-      if (failed) {
-        throw new MigrationFailedError(
-          `migration ${where} failed (${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''}); its logs:\n${log.trim().slice(-4000) || '(no log)'}`,
-          { details: { jobName: input.jobName, applied, logTail: log.slice(-2000) } },
-        );
-      }
+      if (failed) return failedResult(input, { log, durationMs, reason: `${where} failed (${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''})` });
       return { jobName: input.jobName, succeeded: true, applied, durationMs, logTail: log.slice(-2000) };
     }
     if (Date.now() - started > input.timeoutMs) {
       const log = await podLogs(c, input.namespace, `job-name=${input.jobName}`).catch(() => '');
-      throw new MigrationFailedError(`migration ${where} did not finish within ${Math.round(input.timeoutMs / 1000)}s; its logs so far:\n${log.trim().slice(-4000) || '(no log)'}`, {
-        details: { jobName: input.jobName, timeout: true },
-      });
+      return failedResult(input, { log, durationMs: Date.now() - jobStarted, reason: `${where} did not finish within ${Math.round(input.timeoutMs / 1000)}s` });
     }
     beat({ phase: 'waiting', active: job.status?.active ?? 0 });
     await sleep(pollMs, ctx.signal);
+  }
+}
+
+/** A Job that ran and failed: what it applied first, which migration failed, its log's tail. */
+function failedResult(input: MigrationJobInput, run: { log: string; durationMs: number; reason: string }): MigrationResult {
+  const failing = parseFailingMigration(run.log);
+  return {
+    jobName: input.jobName,
+    succeeded: false,
+    applied: parseAppliedMigrations(run.log).length ? parseAppliedMigrations(run.log) : parseOkMigrations(run.log),
+    ...(failing ? { failed: failing } : {}),
+    reason: run.reason,
+    durationMs: Math.max(0, run.durationMs),
+    logTail: run.log.slice(-2000),
+  };
+}
+
+/** "Applying users.0001_initial... OK" lines: what a failed run applied before it stopped. */
+function parseOkMigrations(log: string): string[] {
+  const out: string[] = [];
+  for (const raw of log.split('\n')) {
+    const m = /^\s*Applying\s+(\S+?)\.\.\.\s*OK\b/.exec(stripCri(raw));
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
+/**
+ * A Job already under this name is adopted only if it is this deployment's: the same run-ID label
+ * (when the input names one) and the same image. Another deployment's Job is never taken as ours.
+ */
+function assertOwnJob(job: V1Job, input: MigrationJobInput, where: string): void {
+  const runId = job.metadata?.labels?.[RUN_ID_LABEL];
+  const image = job.spec?.template?.spec?.containers?.[0]?.image;
+  const problems: string[] = [];
+  if (input.runId && runId !== input.runId) problems.push(`its ${RUN_ID_LABEL} label is ${runId ?? 'absent'}, this deployment is ${input.runId}`);
+  if (image !== input.image) problems.push(`it runs ${image ?? 'no image'}, this deployment ${input.image}`);
+  if (problems.length) {
+    throw new MigrationFailedError(`${where} already exists and belongs to another deployment (${problems.join('; ')}): not adopted; delete it or wait for its TTL, then deploy again`, {
+      details: { jobName: input.jobName, foreign: true },
+    });
   }
 }

@@ -185,8 +185,18 @@ export class DeploymentContext {
     state.rollout.newPercent = list[list.length - 1]!.newPercent;
   }
 
-  /** A Job name deterministic per deployment, so a retried activity finds the Job it already created. */
+  /**
+   * A Job name deterministic per deployment (a retried activity finds the Job it already created)
+   * and unique to it: the run ID's last 12 hex digits, its random part (a time-ordered UUIDv7's
+   * first 8 are the same for every run started within ~65 s). The suffix is never cut off.
+   */
   jobName(kind: string): string {
-    return `${this.spec.service}-${kind}-${this.state.firstRunId.replace(/[^a-z0-9]/g, '').slice(0, 8)}`.slice(0, 63);
+    return jobNameFor(this.spec.service, kind, this.state.firstRunId);
   }
+}
+
+/** `<service>-<kind>-<last 12 hex digits of the run ID>`, at most 63 characters (the service part shortened). */
+export function jobNameFor(service: string, kind: string, runId: string): string {
+  const suffix = `-${kind}-${runId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(-12)}`;
+  return `${service.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
 }

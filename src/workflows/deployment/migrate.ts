@@ -4,7 +4,7 @@
  * part of it, and migrating to the rollback target is idempotent. A failure ends the deployment
  * FAILED (nothing is rolled out yet), naming the backup taken before.
  */
-import { isCancellation } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { DEADLINE_MARGIN_MS, LONG_RUNNING } from '../../activities/options';
 import type { DeploymentContext } from './context';
 import { DeploymentFailed, messageOf } from './failures';
@@ -21,13 +21,27 @@ export async function migrate(ctx: DeploymentContext): Promise<void> {
   try {
     state.migrations = await ctx.runActivity(
       'runMigrations',
-      { namespace: spec.namespace, jobName: ctx.jobName('migrate'), image: spec.image, command: migrations.command, env: migrations.env, timeoutMs: migrations.timeoutMs },
+      { namespace: spec.namespace, jobName: ctx.jobName('migrate'), runId: state.firstRunId, image: spec.image, command: migrations.command, env: migrations.env, timeoutMs: migrations.timeoutMs },
       { options: { ...LONG_RUNNING, startToCloseTimeout: migrations.timeoutMs + DEADLINE_MARGIN_MS }, summary: `Migrations: ${migrations.command.join(' ')}` },
     );
   } catch (err) {
     if (isCancellation(err)) throw err;
+    keepThrownResult(ctx, err);
     throw failWith(messageOf(err));
   }
-  if (!state.migrations.succeeded) throw failWith(`job ${state.migrations.jobName} did not succeed: ${state.migrations.logTail.slice(-300)}`);
+  const m = state.migrations;
+  if (!m.succeeded) {
+    ctx.record('failed', `Migration failed${m.failed ? `: ${m.failed}` : ''}`, `${m.reason ?? `job ${m.jobName} did not succeed`}; applied before: ${m.applied.join(', ') || 'none'}`, 'migrations-failed');
+    throw failWith(`${m.failed ? `${m.failed} failed in ` : ''}${m.reason ?? `job ${m.jobName} did not succeed`}: ${m.logTail.trim().split('\n').slice(-3).join(' / ').slice(-300)}`);
+  }
   ctx.record('ok', 'Migrations applied successfully', state.migrations.applied.join(', ') || 'nothing to apply', 'migrations');
+}
+
+/** An adapter that throws MigrationFailedError with the Job's results in its details (older workers): the report keeps them. */
+function keepThrownResult(ctx: DeploymentContext, err: unknown): void {
+  const details = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.details?.[0] : undefined;
+  if (!details || typeof details !== 'object') return;
+  const d = details as { jobName?: string; applied?: string[]; logTail?: string };
+  if (typeof d.jobName !== 'string') return;
+  ctx.state.migrations = { jobName: d.jobName, succeeded: false, applied: Array.isArray(d.applied) ? d.applied : [], durationMs: 0, logTail: d.logTail ?? '', reason: messageOf(err) };
 }

@@ -139,7 +139,7 @@ const STEPS: Record<RollbackStep, StepRun> = {
     const command = migrations.rollbackCommand!;
     const result = await ctx.runActivity(
       'rollbackMigrations',
-      { namespace: spec.namespace, jobName: ctx.jobName('migrate-rollback'), image: previous.image, command, env: migrations.env, timeoutMs: migrations.timeoutMs },
+      { namespace: spec.namespace, jobName: ctx.jobName('migrate-rollback'), runId: state.firstRunId, image: previous.image, command, env: migrations.env, timeoutMs: migrations.timeoutMs },
       { options: { ...ROLLBACK_STEP, startToCloseTimeout: migrations.timeoutMs + DEADLINE_MARGIN_MS }, summary: `Rollback: ${command.join(' ')}` },
     );
     if (!result.succeeded) throw new Error(`job ${result.jobName} failed: ${result.logTail.slice(-300)}`);
