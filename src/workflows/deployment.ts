@@ -36,7 +36,7 @@ import {
 import type { DeploymentInput, ExtendWatchRequest } from './messages';
 import { buildStatus } from './report';
 
-export { DEPLOYMENT_FAILED } from './deployment/failures';
+export { DEPLOYMENT_FAILED, DEPLOYMENT_ROLLED_BACK, MANUAL_ACTION_REQUIRED } from './deployment/failures';
 
 /** The forward path, in the seed's order; a phase whose part of the spec is absent returns at once. */
 const FORWARD_PATH = [

@@ -7,7 +7,7 @@ import type { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createFakeDeps } from '../helpers/fakes';
-import { bundleWorkflows, createDeploymentEnv, runChain, runScenario } from './harness';
+import { bundleWorkflows, createDeploymentEnv, runChain, runScenario, settledReport } from './harness';
 import { testSpec } from './fixtures/spec';
 import {
   extendWatchUpdate,
@@ -56,7 +56,7 @@ test('happy path through the full 24-hour watch at 30 s: every phase, 33/67/100%
     world,
     record: 'happy-path-24h',
     after: async (handle, client) => {
-      report = await handle.result();
+      report = await settledReport(handle);
       runs = await runChain(client, handle.workflowId, handle.firstExecutionRunId);
       const queried = await handle.query(reportQuery);
       expect(queried.outcome).toBe('SUCCEEDED');
@@ -97,7 +97,7 @@ test('an alert breaching from minute 10: pending, firing after its 2m for, page 
   const world = createFakeDeps({ ruleValue: (rule, elapsed) => (rule.name === 'HighErrorRate' && elapsed >= 10 * 60_000 ? 0.2 : rule.op === '<' ? 3 : 0) });
   const spec = await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '2h' } });
   let report!: DeploymentReport;
-  await runScenario(env, bundle, { spec, world, record: 'alert-escalation-rollback', after: async (h) => void (report = await h.result()) });
+  await runScenario(env, bundle, { spec, world, record: 'alert-escalation-rollback', after: async (h) => void (report = await settledReport(h)) });
   expect(report.outcome).toBe('ROLLED_BACK');
   expect(report.rollback.trigger).toBe('alert');
   const pending = at(find(report, 'Alert pending: HighErrorRate'));
@@ -118,7 +118,7 @@ test('an alert that clears before its for does nothing', async () => {
   const world = createFakeDeps({ ruleValue: (rule, elapsed) => (rule.name === 'HighErrorRate' && elapsed >= 10 * 60_000 && elapsed < 11 * 60_000 ? 0.2 : rule.op === '<' ? 3 : 0) });
   const spec = await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '1h' } });
   let report!: DeploymentReport;
-  await runScenario(env, bundle, { spec, world, after: async (h) => void (report = await h.result()) });
+  await runScenario(env, bundle, { spec, world, after: async (h) => void (report = await settledReport(h)) });
   expect(report.outcome).toBe('SUCCEEDED');
   expect(find(report, 'Alert pending: HighErrorRate')).toBeDefined();
   expect(find(report, 'Alert cleared before its for: HighErrorRate')).toBeDefined();
@@ -141,7 +141,7 @@ test('auto-rollback off: pages and waits for a person, who rolls back with the s
       statusBefore = await handle.query(statusQuery);
       await handle.signal(rollbackSignal, { reason: 'PodDown for an hour', requestedBy: 'carol' });
     },
-    after: async (h) => void (report = await h.result()),
+    after: async (h) => void (report = await settledReport(h)),
   });
   expect(statusBefore.phase).toBe('WATCH');
   expect(statusBefore.outcome).toBe('IN_PROGRESS');
@@ -190,7 +190,7 @@ describe.each([
     const world = createFakeDeps({ ...options });
     const spec = await testSpec({ kubernetes: { stepWindow: '1m' } });
     let report!: DeploymentReport;
-    await runScenario(env, bundle, { spec, world, record: `auto-rollback-${trigger}`, after: async (h) => void (report = await h.result()) });
+    await runScenario(env, bundle, { spec, world, record: `auto-rollback-${trigger}`, after: async (h) => void (report = await settledReport(h)) });
     expect(report.outcome).toBe('ROLLED_BACK');
     expect(report.rollback).toMatchObject({ trigger, succeeded: true, migrationsRolledBack: true, requestedBy: 'shipwatch' });
     expect(world.completedSteps).toEqual(steps);
@@ -210,7 +210,7 @@ test('a rollback that fails pages and ends in MANUAL_ACTION_REQUIRED with the ti
   const world = createFakeDeps({ rolloutFailsAtPods: 2, rollbackFails: true });
   const spec = await testSpec({ kubernetes: { stepWindow: '1m' } });
   let report!: DeploymentReport;
-  await runScenario(env, bundle, { spec, world, record: 'rollback-failure', after: async (h) => void (report = await h.result()) });
+  await runScenario(env, bundle, { spec, world, record: 'rollback-failure', after: async (h) => void (report = await settledReport(h)) });
   expect(report.outcome).toBe('MANUAL_ACTION_REQUIRED');
   expect(report.rollback.succeeded).toBe(false);
   expect(report.rollback.failedSteps?.[0]).toMatch(/^rollout undo: .*progress deadline/);
@@ -242,7 +242,7 @@ test('promote ends the watch early; pause holds the rollout; extendWatch lengthe
       answers.push((await handle.executeUpdate(promoteUpdate, { args: [{ requestedBy: 'erin' }] })).message);
     },
     after: async (h) => {
-      report = await h.result();
+      report = await settledReport(h);
       const tl = await h.query(timelineQuery, { afterSeq: report.timeline.length - 2 });
       expect(tl.map((e) => e.seq)).toEqual(report.timeline.slice(-2).map((e) => e.seq));
     },
@@ -278,7 +278,7 @@ test('rollback update at hour 3: the report says rolled back, why, by whom and h
         .catch((err: WorkflowUpdateFailedError) => String((err.cause)?.message ?? err.message));
     },
     after: async (handle, client) => {
-      report = await handle.result();
+      report = await settledReport(handle);
       runs = (await runChain(client, handle.workflowId, handle.firstExecutionRunId)).length;
     },
   });

@@ -6,7 +6,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createFakeDeps } from '../helpers/fakes';
-import { bundleWorkflows, createDeploymentEnv, runScenario } from './harness';
+import { bundleWorkflows, createDeploymentEnv, runScenario, settledReport } from './harness';
 import { testSpec } from './fixtures/spec';
 import { reportQuery, statusQuery } from '../../src/workflows/messages';
 import type { DeploymentStatus } from '../../src/workflows/messages';
@@ -29,6 +29,15 @@ const MIN = 60_000;
 const kinds = (world: { notifications: { kind: string }[] }) => world.notifications.map((n) => n.kind).filter((k) => k !== 'review_reminder');
 const titles = (report: DeploymentReport) => report.timeline.map((e) => e.title);
 
+/** How Temporal itself records the end: its status, and the failure's type and message. */
+async function temporalEnd(h: { describe(): Promise<{ status: { name: string } }>; result(): Promise<unknown> }): Promise<{ status: string; type?: string; message?: string }> {
+  const failure = await h.result().then(
+    () => undefined,
+    (err: { cause?: { type?: string; message?: string } }) => err.cause,
+  );
+  return { status: (await h.describe()).status.name, ...(failure?.type ? { type: failure.type } : {}), ...(failure?.message ? { message: failure.message } : {}) };
+}
+
 test('a watch blind for 30 minutes pages on-call with why, asks for a decision at rollbackAfter, and the report says how much was watched', async () => {
   // No value for any rule from minute 30 to 60 after the first evaluation (Prometheus has nothing).
   const world = createFakeDeps({ ruleValue: (rule, elapsed) => (elapsed >= 30 * MIN && elapsed < 60 * MIN ? null : rule.op === '<' ? 3 : 0) });
@@ -43,7 +52,7 @@ test('a watch blind for 30 minutes pages on-call with why, asks for a decision a
       await env.sleep('50 minutes');
       status = await handle.query(statusQuery);
     },
-    after: async (h) => void (report = await h.result()),
+    after: async (h) => void (report = await settledReport(h)),
   });
   expect(report.outcome).toBe('SUCCEEDED');
   expect(status.watch?.watched).toMatch(/^watched \d+% of \d+m( \d+s)?; blind \d+m( \d+s)?: no data for HighErrorRate/);
@@ -69,8 +78,21 @@ test('watch.onBlind: rollback rolls the release back once the rules have been un
   const world = createFakeDeps({ ruleValue: (rule, elapsed) => (elapsed >= 20 * MIN ? null : rule.op === '<' ? 3 : 0) });
   const spec = await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '2h', onBlind: 'rollback' } });
   let report!: DeploymentReport;
-  await runScenario(env, bundle, { spec, world, record: 'blind-watch-rollback', after: async (h) => void (report = await h.result()) });
+  let ended!: { status: string; type?: string; message?: string };
+  await runScenario(env, bundle, {
+    spec,
+    world,
+    record: 'blind-watch-rollback-fails',
+    after: async (h) => {
+      report = await settledReport(h);
+      ended = await temporalEnd(h);
+    },
+  });
   expect(report.outcome).toBe('ROLLED_BACK');
+  // Temporal's own status (the Web UI's list) says it did not succeed; the failure names release and outcome.
+  expect(ended.status).toBe('FAILED');
+  expect(ended.type).toBe('DeploymentRolledBack');
+  expect(ended.message).toMatch(/^ROLLED_BACK: user-management v1.0.0: alert rules not evaluated for 15m/);
   expect(report.rollback).toMatchObject({ trigger: 'blind-watch', requestedBy: 'shipwatch (watch.onBlind: rollback)' });
   expect(report.rollback.reason).toMatch(/^alert rules not evaluated for 15m( \d+s)?: no data for /);
   expect(kinds(world)).toEqual(['started', 'completed', 'paged', 'rolled_back']);
@@ -104,7 +126,7 @@ test('a spec without metrics says plainly that nothing is watched, and the repor
   const spec = await testSpec({ kubernetes: { stepPods: 1, stepWindow: '2m' }, watch: { duration: '30m' } });
   delete spec.metrics;
   let report!: DeploymentReport;
-  await runScenario(env, bundle, { spec, world, after: async (h) => void (report = await h.result()) });
+  await runScenario(env, bundle, { spec, world, after: async (h) => void (report = await settledReport(h)) });
   expect(report.outcome).toBe('SUCCEEDED');
   const started = report.timeline.find((e) => e.title.startsWith('Watch window started'))!;
   expect(started.title).toBe('Watch window started (30m): nothing is watched');
@@ -144,7 +166,7 @@ test('pre-deploy check: metrics.missingBaseline: skip deploys and says on the ti
   const world = createFakeDeps({ ruleValue: (rule) => (rule.name === 'HighErrorRate' ? null : rule.op === '<' ? 3 : 0) });
   const spec = await testSpec({ kubernetes: { stepPods: 0 }, metrics: { missingBaseline: 'skip' }, watch: { duration: '10m' } });
   let report!: DeploymentReport;
-  await runScenario(env, bundle, { spec, world, record: 'precheck-skip-missing', after: async (h) => void (report = await h.result()) });
+  await runScenario(env, bundle, { spec, world, record: 'precheck-skip-missing', after: async (h) => void (report = await settledReport(h)) });
   const tried = report.timeline.find((e) => e.title === 'Alert rules evaluated once')!;
   expect(tried.status).toBe('warning');
   expect(tried.detail).toContain('no data yet for alert rule HighErrorRate (metrics.missingBaseline: skip)');
@@ -168,4 +190,23 @@ test('change.required without a plan reference is refused by the workflow itself
   expect(failure).toBe('pre-deploy check failed: change.required is true but no approved plan is referenced; set change.reference to the approved plan (e.g. REL-2025-11-15)');
   expect(world.ops()).not.toContain('readTarget');
   expect(kinds(world)).toEqual(['failed']);
+});
+
+test('a rollback that fails ends MANUAL_ACTION_REQUIRED, failed in Temporal with the report in the details', async () => {
+  const world = createFakeDeps({ smokeFails: true, rollbackFails: true });
+  const spec = await testSpec({ kubernetes: { stepPods: 0 } });
+  let report!: DeploymentReport;
+  let ended!: { status: string; type?: string; message?: string };
+  await runScenario(env, bundle, {
+    spec,
+    world,
+    record: 'manual-action-fails',
+    after: async (h) => {
+      report = await settledReport(h);
+      ended = await temporalEnd(h);
+    },
+  });
+  expect(report.outcome).toBe('MANUAL_ACTION_REQUIRED');
+  expect(ended).toMatchObject({ status: 'FAILED', type: 'ManualActionRequired' });
+  expect(ended.message).toMatch(/^MANUAL_ACTION_REQUIRED: user-management v1.0.0: .*; failed steps: rollout undo: /);
 });

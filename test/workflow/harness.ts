@@ -13,6 +13,7 @@ import { createActivities } from '../../src/activities';
 import { startDeployment } from '../../src/deployments';
 import type { DeploymentHandle } from '../../src/deployments';
 import type { DeploySpec } from '../../src/spec/types';
+import type { DeploymentReport } from '../../src/model';
 import type { FakeWorld } from '../helpers/fakes';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { searchAttributes } from '../../src/workflows/messages';
@@ -108,4 +109,19 @@ export async function runChain(client: Client, workflowId: string, firstRunId: s
     runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return runs;
+}
+
+/**
+ * The deployment's report however it ended: the result of a SUCCEEDED one, the details of the
+ * failure a FAILED, ROLLED_BACK or MANUAL_ACTION_REQUIRED one ends with (Temporal shows those failed).
+ */
+export async function settledReport(handle: { result(): Promise<DeploymentReport> }): Promise<DeploymentReport> {
+  try {
+    return await handle.result();
+  } catch (err) {
+    const details = (err as { cause?: { details?: unknown[] } }).cause?.details;
+    const report = details?.[0] as DeploymentReport | undefined;
+    if (report && typeof report === 'object' && 'outcome' in report) return report;
+    throw err;
+  }
 }

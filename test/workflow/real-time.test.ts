@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createFakeDeps } from '../helpers/fakes';
 import { createLocalEnv } from '../helpers/temporal';
-import { bundleWorkflows, createWorker, registerSearchAttributes } from './harness';
+import { bundleWorkflows, createWorker, registerSearchAttributes, settledReport } from './harness';
 import { testSpec } from './fixtures/spec';
 import { startDeployment } from '../../src/deployments';
 import { rollbackUpdate, statusQuery } from '../../src/workflows/messages';
@@ -36,7 +36,7 @@ test('rollback update during the rollout cancels the running step and rolls back
     expect(status).toMatchObject({ phase: 'ROLLOUT', rollout: { step: 2, steps: 3 }, trafficNewPercent: 33 });
     const answer = await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'wrong build', requestedBy: 'dave' }] });
     expect(answer.accepted).toBe(true);
-    return handle.result();
+    return settledReport(handle);
   });
   expect(report.outcome).toBe('ROLLED_BACK');
   expect(report.rollback).toMatchObject({ trigger: 'signal', requestedBy: 'dave', reason: 'wrong build', succeeded: true });
@@ -58,7 +58,7 @@ test('a worker stopped mid-rollout and a new one started: the deployment complet
 
   world.release();
   const worker2 = await createWorker(env, bundle, world, taskQueue);
-  const report: DeploymentReport = await worker2.runUntil(handle.result());
+  const report: DeploymentReport = await worker2.runUntil(settledReport(handle));
   expect(report.outcome).toBe('SUCCEEDED');
   // Each finished step exactly once; only the interrupted step ran again.
   expect(world.completedSteps).toEqual([1, 2, 3]);

@@ -4,7 +4,7 @@
  * operations every phase needs: record an event, enter a phase, run an activity, notify, write the
  * report, request a rollback. Phases are plain functions of a context; this class holds no decision.
  */
-import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
 import { NOTIFICATION, REPORT_WRITE } from '../../activities/options';
 import type { DeploymentActivities } from '../../activities';
@@ -100,6 +100,8 @@ export class DeploymentContext {
   enter(phase: Phase): void {
     this.state.phase = phase;
     upsertSearchAttributes([{ key: searchAttributes.phase, value: phase }]);
+    // The Web UI's "current details" (not a command): which release, where it is.
+    setCurrentDetails(`${this.spec.service} ${this.spec.release}: ${phase}`);
   }
 
   /** Wakes whatever the workflow waits on, so it re-evaluates. */

@@ -8,6 +8,10 @@ import type { RollbackTrigger } from '../state';
 
 /** Failure type of a deployment that ended without rolling anything out (bad precheck, migrations). */
 export const DEPLOYMENT_FAILED = 'DeploymentFailed';
+/** Failure type of a deployment that was rolled back: Temporal (and its Web UI) shows it Failed, the report in the details. */
+export const DEPLOYMENT_ROLLED_BACK = 'DeploymentRolledBack';
+/** Failure type of a deployment whose rollback did not complete: a person has to act. */
+export const MANUAL_ACTION_REQUIRED = 'ManualActionRequired';
 
 /** Stops the forward path: nothing to undo, the deployment ends FAILED. */
 export class DeploymentFailed extends Error {

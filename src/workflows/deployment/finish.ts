@@ -5,12 +5,12 @@
  * review and writes the final report. A FAILED deployment fails the workflow with the report in
  * the failure's details; every other outcome returns the report.
  */
-import { ApplicationFailure, CancellationScope, ParentClosePolicy, isCancellation, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, ParentClosePolicy, isCancellation, patched, setCurrentDetails, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DeploymentReport } from '../../model';
 import { searchAttributes } from '../messages';
 import { reviewReminderWorkflow } from '../review-reminder';
 import type { DeploymentContext } from './context';
-import { DEPLOYMENT_FAILED, DeploymentFailed, RollbackNeeded, messageOf } from './failures';
+import { DEPLOYMENT_FAILED, DEPLOYMENT_ROLLED_BACK, DeploymentFailed, MANUAL_ACTION_REQUIRED, RollbackNeeded, messageOf } from './failures';
 import { rollBack } from './rollback';
 
 /** What stopped the forward path or the watch: a failure ends FAILED, anything to undo is a rollback request. */
@@ -34,7 +34,7 @@ export async function forwardPathStopped(ctx: DeploymentContext, err: unknown): 
 }
 
 export function finish(ctx: DeploymentContext): Promise<DeploymentReport> {
-  const { state } = ctx;
+  const { spec, state } = ctx;
   return CancellationScope.nonCancellable(async () => {
     if (state.rollbackRequest && state.outcome === 'IN_PROGRESS') await rollBack(ctx);
     if (state.outcome === 'IN_PROGRESS') closeWatch(ctx);
@@ -43,12 +43,22 @@ export function finish(ctx: DeploymentContext): Promise<DeploymentReport> {
     upsertSearchAttributes([{ key: searchAttributes.outcome, value: state.outcome }]);
     await scheduleReviewReminder(ctx);
     await ctx.writeReport('Final report written');
+    setCurrentDetails(`${spec.service} ${spec.release}: ${state.outcome}${state.rollback.reason ? ` (${state.rollback.reason})` : ''}`);
     if (state.outcome === 'FAILED') {
       throw ApplicationFailure.create({ type: DEPLOYMENT_FAILED, message: state.issues[state.issues.length - 1] ?? 'deployment failed', nonRetryable: true, details: [ctx.report()] });
+    }
+    // Rolled back or waiting for a person: Temporal's own status (the Web UI's list) says it did not succeed.
+    if ((state.outcome === 'ROLLED_BACK' || state.outcome === 'MANUAL_ACTION_REQUIRED') && patched(UNSUCCESSFUL_FAILS_PATCH)) {
+      const type = state.outcome === 'ROLLED_BACK' ? DEPLOYMENT_ROLLED_BACK : MANUAL_ACTION_REQUIRED;
+      const message = `${state.outcome}: ${spec.service} ${spec.release}: ${state.rollback.reason ?? 'rolled back'}${state.outcome === 'MANUAL_ACTION_REQUIRED' ? `; failed steps: ${(state.rollback.failedSteps ?? []).join('; ')}` : ''}`;
+      throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [ctx.report()] });
     }
     return ctx.report();
   });
 }
+
+/** Rolled-back and manual-action deployments end failed (new command): histories from before replay without. */
+export const UNSUCCESSFUL_FAILS_PATCH = 'unsuccessful-outcome-fails';
 
 /** Nothing went wrong: the watch window ended (its time, or a promote) and the deployment succeeded. */
 function closeWatch(ctx: DeploymentContext): void {
