@@ -14,7 +14,8 @@ import { createActivities } from '../../src/activities';
 import type { ActivityDeps } from '../../src/activities/types';
 import { createReleaseActivities } from '../../src/releases';
 import type { ReleaseHandle } from '../../src/releases';
-import { releaseSearchAttributes } from '../../src/workflows/release/messages';
+import { releaseSearchAttributes, releaseStatusQuery } from '../../src/workflows/release/messages';
+import type { ReleaseStatus } from '../../src/workflows/release/messages';
 import type { ReleaseSpec, ReleaseServiceSpec } from '../../src/workflows/release/types';
 import { createFakeDeps } from '../helpers/fakes';
 import type { FakeOptions, FakeWorld } from '../helpers/fakes';
@@ -43,7 +44,7 @@ export function routedDeps(worlds: Record<string, FakeWorld>): ActivityDeps {
     routed[port] = {};
     for (const method of Object.keys(methods as object)) {
       routed[port][method] = (...args: unknown[]) => {
-        const world = pick(port === 'notify' || port === 'reports' ? args[0] : args[0]);
+        const world = pick(args[0]);
         const fn = (world.deps as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>)[port]![method]!;
         return fn(...args);
       };
@@ -54,10 +55,20 @@ export function routedDeps(worlds: Record<string, FakeWorld>): ActivityDeps {
 
 let queueCounter = 0;
 
-export async function createReleaseWorker(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, worlds: Record<string, FakeWorld>, taskQueue: string): Promise<Worker> {
+/**
+ * `cached: false` keeps no workflow in memory between tasks (no sticky queue): every task replays
+ * the history, and a worker that stops leaves nothing a successor has to wait out.
+ */
+export async function createReleaseWorker(
+  env: TestWorkflowEnvironment,
+  bundle: WorkflowBundleWithSourceMap,
+  worlds: Record<string, FakeWorld>,
+  options: { taskQueue: string; cached?: boolean },
+): Promise<Worker> {
   return Worker.create({
+    ...(options.cached === false ? { maxCachedWorkflows: 0 } : {}),
     connection: env.nativeConnection,
-    taskQueue,
+    taskQueue: options.taskQueue,
     workflowBundle: bundle,
     activities: { ...createActivities(routedDeps(worlds), { stepProbeMs: 0 }), ...createReleaseActivities() },
     shutdownGraceTime: '1s',
@@ -94,6 +105,7 @@ export async function releaseOf(name: string, services: ServiceFixture[], rest: 
       kubernetes: { deployment: s.name, container: 'app', stepPods: 0 },
       serviceUrl: `http://${s.name}.${namespace}:8080`,
       metrics: { prometheusUrl: `http://prometheus-for-${s.name}:9090` },
+      smoke: { suite: { name: `${s.name} smoke` } },
       watch: { duration: '1h', reviewAfter: '0s' },
       ...s.patch,
     });
@@ -103,6 +115,16 @@ export async function releaseOf(name: string, services: ServiceFixture[], rest: 
     spec: { name, services: specs, onFailure: 'rollback-all', watch: { mode: 'together', durationMs: 30 * 60_000, trainTimeoutMs: 6 * 3_600_000 }, statusIntervalMs: 10_000, report: { dir: '/tmp/shipwatch-release-test-reports' }, ...rest },
     worlds,
   };
+}
+
+/** Polls (in workflow time) until the release's status satisfies `done`. */
+export async function waitForRelease(env: TestWorkflowEnvironment, handle: ReleaseHandle, done: (s: ReleaseStatus) => boolean): Promise<ReleaseStatus> {
+  for (let i = 0; i < 500; i++) {
+    const status = await handle.query(releaseStatusQuery);
+    if (done(status)) return status;
+    await env.sleep('10s');
+  }
+  throw new Error(`release ${handle.workflowId} never reached the expected state`);
 }
 
 /** Writes the release's history to test/workflow/history_files/<name>.json when RECORD_HISTORIES=1. */

@@ -28,7 +28,7 @@ test('in order, independent branches in parallel, one shared watch window, every
     { name: 'billing', after: ['user-management'] },
   ]);
   const taskQueue = nextQueue();
-  const worker = await createReleaseWorker(env, bundle, worlds, taskQueue);
+  const worker = await createReleaseWorker(env, bundle, worlds, { taskQueue });
   await worker.runUntil(async () => {
     const handle = await startRelease(env.client, spec, { requestedBy: 'alice', taskQueue });
     const report = await handle.result();
@@ -62,7 +62,7 @@ test('in order, independent branches in parallel, one shared watch window, every
 test('a rollback of the release from a client rolls every deployment back, latest first, and waits for each', async () => {
   const { spec, worlds } = await releaseOf('train-client-rollback', [{ name: 'user-management' }, { name: 'audit-log', after: ['user-management'] }]);
   const taskQueue = nextQueue();
-  const worker = await createReleaseWorker(env, bundle, worlds, taskQueue);
+  const worker = await createReleaseWorker(env, bundle, worlds, { taskQueue });
   await worker.runUntil(async () => {
     const handle = await startRelease(env.client, spec, { requestedBy: 'alice', taskQueue });
     // Wait (in workflow time) until both are in the shared watch window.
