@@ -5,7 +5,7 @@
  * (`succeeded: false`, what it applied, the failing migration, the log tail), never a throw; a Job
  * under the same name from another deployment is never adopted.
  */
-import { CoreV1Api } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { createKubernetesAdapter } from '../../src/activities/kubernetes';
 import type { KubernetesAdapter } from '../../src/activities/kubernetes';
 import { MigrationFailedError } from '../../src/activities/errors';
@@ -78,7 +78,11 @@ describe('the real adapter on a local control plane', () => {
     await cluster.kubectl('create', 'namespace', NS);
     k8s = createKubernetesAdapter(cluster.kc, { pollMs: 200 });
   }, 900_000);
-  afterAll(async () => cluster?.stop(), 180_000);
+  let stopMs = 0;
+  afterAll(async () => {
+    console.log(`migration Job stopped and gone in ${stopMs} ms`);
+    await cluster?.stop();
+  }, 180_000);
 
   /** Plays the kubelet for a Job: once its pod runs, writes its log and sets its exit code. */
   async function kubeletFinishes(jobName: string, exitCode: number, lines: readonly string[]): Promise<void> {
@@ -97,6 +101,28 @@ describe('the real adapter on a local control plane', () => {
       expect(result.logTail).toContain('relation "roles" already exists');
       expect(result.reason).toContain(`job/${name}`);
     }
+  });
+
+  test('a cancelled wait (a rollback requested meanwhile) stops the Job: deleted with its pods, gone before the call ends', async () => {
+    const name = 'um-migrate-slow';
+    const abort = new AbortController();
+    const call = k8s.runMigrationJob(job(name, RUN_A), { heartbeat: () => undefined, signal: abort.signal }).then(
+      () => 'returned',
+      (err: unknown) => err,
+    );
+    await eventually(`the pod of job/${name} running`, async () => {
+      const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: `job-name=${name}` });
+      return pods.items.some((p) => p.status?.phase === 'Running') || undefined;
+    });
+    const t = Date.now();
+    abort.abort(new Error('rollback requested'));
+    const outcome = await call;
+    stopMs = Date.now() - t;
+    expect((outcome as Error).message).toBe('rollback requested');
+    const batch = cluster.kc.makeApiClient(BatchV1Api);
+    const gone = await batch.readNamespacedJob({ name, namespace: NS }).then(() => false, () => true);
+    expect(gone).toBe(true);
+    expect((await core.listNamespacedPod({ namespace: NS, labelSelector: `job-name=${name}` })).items).toEqual([]);
   });
 
   test("another deployment's Job under the same name is not adopted; this deployment's is", async () => {

@@ -144,6 +144,27 @@ export async function runMigrationJob(c: KubeClients, input: MigrationJobInput, 
   const beat = (details: Pick<MigrationHeartbeat, 'phase' | 'active'>) => ctx.heartbeat({ kind: 'migration-job', jobName: input.jobName, startedAt, ...details } satisfies MigrationHeartbeat);
   beat({ phase: 'created', active: job.status?.active ?? 0 });
 
+  try {
+    return await waitForJob(c, input, { ctx, pollMs, started, jobStarted, beat });
+  } catch (err) {
+    // Cancelled (a rollback was requested): the Job must not go on changing the schema afterwards.
+    if (ctx.signal.aborted) await stopJob(c, input, ctx);
+    throw err;
+  }
+}
+
+interface JobWait {
+  ctx: ProgressContext;
+  pollMs: number;
+  started: number;
+  jobStarted: number;
+  beat: (details: Pick<MigrationHeartbeat, 'phase' | 'active'>) => void;
+}
+
+async function waitForJob(c: KubeClients, input: MigrationJobInput, w: JobWait): Promise<MigrationResult> {
+  const { ctx, pollMs, started, jobStarted, beat } = w;
+  const where = `job/${input.jobName} in namespace ${input.namespace}`;
+  let job: V1Job;
   for (;;) {
     throwIfAborted(ctx.signal);
     job = await kube(`read ${where}`, () => c.batch.readNamespacedJob({ name: input.jobName, namespace: input.namespace }));
@@ -204,5 +225,35 @@ function assertOwnJob(job: V1Job, input: MigrationJobInput, where: string): void
     throw new MigrationFailedError(`${where} already exists and belongs to another deployment (${problems.join('; ')}): not adopted; delete it or wait for its TTL, then deploy again`, {
       details: { jobName: input.jobName, foreign: true },
     });
+  }
+}
+
+/** How long a stopped Job may take to go away with its pods (foreground deletion) before that is an error. */
+const STOP_TIMEOUT_MS = 120_000;
+
+/**
+ * Stops a migration Job: deletes it with its pods (foreground propagation: the Job object stays
+ * until its pods are gone) and waits until the Job and its pods are gone. Throws, naming what to
+ * run by hand, when it cannot.
+ */
+export async function stopJob(c: KubeClients, input: MigrationJobInput, ctx: Pick<ProgressContext, 'heartbeat'>, pollMs = 500): Promise<void> {
+  const where = `job/${input.jobName} in namespace ${input.namespace}`;
+  const byHand = `kubectl -n ${input.namespace} delete job ${input.jobName} --cascade=foreground`;
+  try {
+    await c.batch.deleteNamespacedJob({ name: input.jobName, namespace: input.namespace, propagationPolicy: 'Foreground', gracePeriodSeconds: 0 });
+  } catch (err) {
+    if (statusOf(err) !== 404) throw new Error(`could not stop ${where}: ${mapApiError(`delete ${where}`, err).message}; stop it by hand: ${byHand}`);
+  }
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  for (;;) {
+    const jobGone = await c.batch.readNamespacedJob({ name: input.jobName, namespace: input.namespace }).then(
+      () => false,
+      (err: unknown) => statusOf(err) === 404,
+    );
+    const pods = await c.core.listNamespacedPod({ namespace: input.namespace, labelSelector: `job-name=${input.jobName}` });
+    if (jobGone && pods.items.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`${where} still ${jobGone ? `has ${pods.items.length} pod(s)` : 'exists'} ${STOP_TIMEOUT_MS / 1000}s after it was deleted; check it: ${byHand}`);
+    ctx.heartbeat({ kind: 'migration-job', jobName: input.jobName, startedAt: new Date().toISOString(), phase: 'waiting', active: pods.items.length } satisfies MigrationHeartbeat);
+    await sleep(pollMs);
   }
 }
