@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { searchAttributes } from '../../src/workflows/messages';
+import { releaseSearchAttributes } from '../../src/workflows/release/messages';
 import { ensureTool } from './tools';
 
 export interface DevServerOptions {
@@ -25,11 +26,12 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-const SEARCH_ATTRIBUTE_TYPE: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DATETIME: 'Datetime' };
+const SEARCH_ATTRIBUTE_TYPE: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
 
 /** The `temporal server start-dev` arguments, including every shipwatch search attribute. */
 export function devServerArgs(options: DevServerOptions): string[] {
-  const attributes = Object.values(searchAttributes).flatMap((key) => [
+  // The deployment's and the release train's (ShipwatchTrain lists a release with its services in the Web UI).
+  const attributes = [...Object.values(searchAttributes), ...Object.values(releaseSearchAttributes)].flatMap((key) => [
     '--search-attribute',
     `${key.name}=${SEARCH_ATTRIBUTE_TYPE[key.type] ?? 'Keyword'}`,
   ]);
