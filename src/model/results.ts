@@ -21,6 +21,8 @@ export interface MigrationResult {
   applied: string[];
   /** The migration that failed, when the Job's log names it. */
   failed?: string;
+  /** The Job was stopped by a rollback while it ran: it may have applied part of its migrations. */
+  stopped?: boolean;
   /** Why the Job did not succeed ("job/… failed (BackoffLimitExceeded)", "did not finish within 600s"). */
   reason?: string;
   durationMs: number;

@@ -124,7 +124,9 @@ export function recommendations(report: DeploymentReport): string[] {
     }
     case 'ROLLED_BACK':
       out.push(`🔍 Find the cause of the rollback (${r.reason ?? r.trigger ?? 'see timeline'}) and fix it before redeploying ${report.release}`);
-      if (r.migrationsRolledBack === false && report.migrations?.applied.length) {
+      if (report.migrations?.stopped && !r.migrationsRolledBack) {
+        out.push(`⚠️ The migration job ${report.migrations.jobName} was stopped while running and not rolled back: check the schema${report.backup ? `; to go back, ${restoreCommand(report)}` : ''}`);
+      } else if (r.migrationsRolledBack === false && report.migrations?.applied.length) {
         out.push('⚠️ The schema still has this release\'s migrations: confirm the old version works with it, or run the migration rollback');
       }
       break;
@@ -211,7 +213,7 @@ function renderMigrations(report: DeploymentReport): string[] {
   }
   const m = report.migrations;
   if (!m) return [...lines, 'No migrations ran in this deployment.'];
-  lines.push('```', m.succeeded ? 'Migrations applied:' : `Migration job ${m.jobName} FAILED; applied before the failure:`);
+  lines.push('```', m.succeeded ? 'Migrations applied:' : m.stopped ? `Migration job ${m.jobName} STOPPED by the rollback while running (it may have applied part); applied as far as known:` : `Migration job ${m.jobName} FAILED; applied before the failure:`);
   lines.push(...(m.applied.length ? m.applied.map((n) => `  [X] ${n}`) : ['  (none)']));
   lines.push('', `Migration duration: ${formatDuration(m.durationMs)}`, '```');
   if (!m.succeeded && m.failed) lines.push('', `**Failing migration**: ${m.failed}`);

@@ -24,6 +24,8 @@ export interface FakeOptions {
   /** The rollout step that reaches this many new pods blocks until `release()` or cancellation. */
   blockRolloutAtPods?: number;
   rollbackFails?: boolean;
+  /** The migration Job (new image) runs until cancelled; on cancellation it is stopped (`stoppedJobs`), as the real adapter does. */
+  blockMigration?: boolean;
   /** The smoke suite fails for the new release (not for the old one after a rollback). */
   smokeFails?: boolean;
   smokeFailsAfterRollback?: boolean;
@@ -86,6 +88,8 @@ export class FakeWorld {
   private unblock: () => void = () => undefined;
   private markBlocked: () => void = () => undefined;
   private firstEvaluationAt?: number;
+  /** Migration Jobs stopped (deleted) because their wait was cancelled. */
+  readonly stoppedJobs: string[] = [];
   /** Migration Jobs created, by name: whose (run ID) and which image, as the real Job's labels and spec say. */
   private readonly jobs = new Map<string, { runId: string | undefined; image: string }>();
   private image: string;
@@ -227,6 +231,19 @@ export class FakeWorld {
           }
           this.jobs.set(input.jobName, { runId: input.runId, image: input.image });
           const rollback = input.image === previousImage;
+          if (o.blockMigration && !rollback) {
+            this.markBlocked();
+            await new Promise<void>((_resolve, reject) => {
+              const beats = setInterval(() => ctx.heartbeat({ kind: 'migration-job', jobName: input.jobName, startedAt: new Date(clock()).toISOString(), phase: 'waiting', active: 1 } satisfies MigrationHeartbeat), 200);
+              ctx.signal.addEventListener('abort', () => {
+                clearInterval(beats);
+                // As the real adapter: the Job is deleted with its pods before the call ends.
+                this.jobs.delete(input.jobName);
+                this.stoppedJobs.push(input.jobName);
+                reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('cancelled'));
+              });
+            });
+          }
           const succeeded = rollback || !o.migrationFails;
           // The same outcome as the real adapter for a Job that ran and failed: succeeded false, what it applied first, the failing one, the log tail.
           if (!succeeded) {

@@ -69,3 +69,40 @@ test('a worker stopped mid-rollout and a new one started: the deployment complet
   expect(world.ops().filter((o) => o === 'backup')).toHaveLength(1);
   expect(world.ops().filter((o) => o === 'runMigrationJob')).toHaveLength(1);
 });
+
+describe('a rollback requested while the migration Job runs', () => {
+  const run = async (name: string, migrations: Record<string, unknown>) => {
+    const taskQueue = `rollback-mid-migration-${name}`;
+    const world = createFakeDeps({ blockMigration: true });
+    const spec = await testSpec({ service: `${name}-svc`, migrations, kubernetes: { stepWindow: '1s' }, watch: { duration: '5s', interval: '1s' } });
+    const worker = await createWorker(env, bundle, world, taskQueue);
+    const report: DeploymentReport = await worker.runUntil(async () => {
+      const handle = await startDeployment(env.client, spec, { requestedBy: 'alice', taskQueue });
+      await world.blocked;
+      expect((await handle.query(statusQuery)).phase).toBe('MIGRATE');
+      const answer = await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'wrong schema change', requestedBy: 'dave' }] });
+      expect(answer.accepted).toBe(true);
+      return settledReport(handle);
+    });
+    return { report, world };
+  };
+
+  test('stops the Job (none left), then runs the migration rollback', async () => {
+    const { report, world } = await run('mig-rb', { command: ['migrate'], rollbackCommand: ['migrate', 'users', '0002'] });
+    expect(report.outcome).toBe('ROLLED_BACK');
+    expect(world.stoppedJobs).toEqual([report.migrations!.jobName]);
+    expect(report.migrations).toMatchObject({ succeeded: false, stopped: true });
+    expect(report.timeline.map((e) => e.title)).toEqual(expect.arrayContaining([`Migration job stopped: ${report.migrations!.jobName}`, 'Migrations rolled back']));
+    expect(report.rollback.migrationsRolledBack).toBe(true);
+    expect(world.ops()).not.toContain('rolloutStep');
+  });
+
+  test('without a rollback command: the Job is stopped and the report and the page say the schema may be ahead and what to run', async () => {
+    const { report, world } = await run('mig-norb', { command: ['migrate'], rollbackCommand: undefined });
+    expect(report.outcome).toBe('ROLLED_BACK');
+    expect(world.stoppedJobs).toHaveLength(1);
+    const note = report.timeline.find((e) => e.title === 'Schema may be ahead of the old version')!;
+    expect(note.detail).toContain('shipwatch restore --backup /backups/mig-norb-svc-v1.0.0.dump --to env:DATABASE_URL --yes');
+    expect(world.notifications.find((n) => n.kind === 'rolled_back')!.text).toContain('The schema may be ahead of v0.9.0');
+  });
+});

@@ -4,10 +4,10 @@
  * part of it, and migrating to the rollback target is idempotent. A failure ends the deployment
  * FAILED (nothing is rolled out yet), naming the backup taken before.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
 import { DEADLINE_MARGIN_MS, LONG_RUNNING } from '../../activities/options';
 import type { DeploymentContext } from './context';
-import { DeploymentFailed, messageOf } from './failures';
+import { DeploymentFailed, RollbackNeeded, messageOf } from './failures';
 
 export async function migrate(ctx: DeploymentContext): Promise<void> {
   const { spec, state } = ctx;
@@ -25,7 +25,10 @@ export async function migrate(ctx: DeploymentContext): Promise<void> {
       { options: { ...LONG_RUNNING, startToCloseTimeout: migrations.timeoutMs + DEADLINE_MARGIN_MS }, summary: `Migrations: ${migrations.command.join(' ')}` },
     );
   } catch (err) {
+    if (isCancellation(err) || state.rollbackRequest) stoppedByRollback(ctx, err);
     if (isCancellation(err)) throw err;
+    // A Job that could not be stopped still goes to the rollback (it used to end FAILED): behind a patch.
+    if (state.rollbackRequest && patched('migration-stop-rollback')) throw new RollbackNeeded(state.rollbackRequest.trigger, state.rollbackRequest.reason);
     keepThrownResult(ctx, err);
     throw failWith(messageOf(err));
   }
@@ -44,4 +47,25 @@ function keepThrownResult(ctx: DeploymentContext, err: unknown): void {
   const d = details as { jobName?: string; applied?: string[]; logTail?: string };
   if (typeof d.jobName !== 'string') return;
   ctx.state.migrations = { jobName: d.jobName, succeeded: false, applied: Array.isArray(d.applied) ? d.applied : [], durationMs: 0, logTail: d.logTail ?? '', reason: messageOf(err) };
+}
+
+/**
+ * The migration Job was running when a rollback was requested: the adapter stopped it (deleted
+ * with its pods) or says it could not. Either way it may have applied part of its migrations: the
+ * state says so, for the rollback (which runs the migration rollback, or says what to run) and the report.
+ */
+function stoppedByRollback(ctx: DeploymentContext, err: unknown): void {
+  const jobName = ctx.jobName('migrate');
+  const stopped = isCancellation(err);
+  ctx.state.migrations = {
+    jobName,
+    succeeded: false,
+    applied: [],
+    stopped: true,
+    reason: stopped ? `stopped by the rollback (deleted with its pods) while running: it may have applied part of its migrations` : `not stopped by the rollback: ${messageOf(err)}`,
+    durationMs: 0,
+    logTail: '',
+  };
+  ctx.record(stopped ? 'warning' : 'failed', stopped ? `Migration job stopped: ${jobName}` : `Migration job NOT stopped: ${jobName}`, ctx.state.migrations.reason, 'migrations-stopped');
+  if (!stopped) ctx.state.issues.push(`migration job ${jobName} could not be stopped: ${messageOf(err)}`);
 }

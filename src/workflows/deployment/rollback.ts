@@ -73,6 +73,7 @@ export async function rollBack(ctx: DeploymentContext): Promise<void> {
       ctx.record('failed', `Rollback step failed: ${step}`, messageOf(err), `rollback-failed:${step}`);
     }
   }
+  const schemaNote = schemaAhead(ctx, plan);
   const finished = Date.now();
   state.rollback.finishedAt = new Date(finished).toISOString();
   state.rollback.durationMs = finished - started;
@@ -83,7 +84,7 @@ export async function rollBack(ctx: DeploymentContext): Promise<void> {
   if (failedSteps.length === 0) {
     state.outcome = 'ROLLED_BACK';
     ctx.record('ok', `Rollback complete in ${formatDuration(state.rollback.durationMs)}`, `back on ${backOn}`, 'rollback-complete');
-    await ctx.notify({ kind: 'rolled_back', severity: 'warning', title: `Rolled back: ${spec.service} ${spec.release}`, text: `${request.reason} (by ${request.requestedBy}). Back on ${backOn} in ${formatDuration(state.rollback.durationMs)}.` });
+    await ctx.notify({ kind: 'rolled_back', severity: 'warning', title: `Rolled back: ${spec.service} ${spec.release}`, text: `${request.reason} (by ${request.requestedBy}). Back on ${backOn} in ${formatDuration(state.rollback.durationMs)}.${schemaNote ? ` ${schemaNote}` : ''}` });
   } else {
     state.outcome = 'MANUAL_ACTION_REQUIRED';
     state.issues.push(...failedSteps.map((f) => `rollback step failed: ${f}`));
@@ -92,7 +93,7 @@ export async function rollBack(ctx: DeploymentContext): Promise<void> {
       kind: 'manual_action',
       severity: 'critical',
       title: `MANUAL ACTION REQUIRED: ${spec.service} rollback failed`,
-      text: `Rolling back ${spec.release} (${request.reason}) failed: ${failedSteps.join('; ')}. See the timeline of deployment ${state.deploymentId}.`,
+      text: `Rolling back ${spec.release} (${request.reason}) failed: ${failedSteps.join('; ')}.${schemaNote ? ` ${schemaNote}` : ''} See the timeline of deployment ${state.deploymentId}.`,
     });
   }
 }
@@ -156,3 +157,18 @@ const STEPS: Record<RollbackStep, StepRun> = {
     if (!result.passed) throw new Error(result.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.detail}`).join('; '));
   },
 };
+
+/**
+ * A migration Job stopped by the rollback may have applied part of its migrations. With a
+ * migration rollback in the plan it is undone; without one the schema may be ahead of the old
+ * version: said on the timeline, in the issues and in the notification, with what to run.
+ */
+function schemaAhead(ctx: DeploymentContext, plan: RollbackPlan): string | undefined {
+  const { spec, state } = ctx;
+  if (!state.migrations?.stopped || plan.steps.includes('migration rollback')) return undefined;
+  const restore = state.backup && spec.database ? `shipwatch restore --backup ${state.backup.location} --to ${spec.database.url} --yes` : undefined;
+  const note = `The schema may be ahead of ${state.rollbackTarget ? releaseOfImage(state.rollbackTarget.image) : 'the old version'}: migration job ${state.migrations.jobName} was stopped while running and the spec has no migrations.rollbackCommand. Check the schema${restore ? `, and if needed restore the backup: ${restore}` : ' and repair it by hand (no backup was taken)'}.`;
+  ctx.record('warning', 'Schema may be ahead of the old version', note, 'schema-ahead');
+  state.issues.push(note);
+  return note;
+}
