@@ -52,6 +52,8 @@ export function formatStatus(out: Output, status: DeploymentStatus): string[] {
       `  Watch:     ${status.watch.checks} checks since ${status.watch.startedAt}, ends ${status.watch.endsAt}` +
         (status.outcome === 'IN_PROGRESS' ? ` (${formatDuration(status.watch.timeLeftMs)} left)` : ''),
     );
+    // How much of it was actually watched: a blind watch is never shown as a pass.
+    if (status.watch.watched) lines.push(`  Watched:   ${status.watch.watched}`);
   }
   const active = status.alerts.filter((a) => a.state !== 'inactive');
   lines.push(
