@@ -1,6 +1,8 @@
 /**
  * What a failure does to the train, on the time-skipping server: each `onFailure` policy, the
- * approval gate, and a service failing during its watch window after the next one started.
+ * approval gate, a service failing during its watch window after the next one started, and a worker
+ * restart during the shared watch window (≈45 s of real time: the test server waits out the
+ * stopped worker's task timeouts in real time).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -118,5 +120,25 @@ test('a service failing in its watch window after the next one started: the next
     expect(s['audit-log']!.ran).not.toContain('WATCH');
     expect(worlds['audit-log']!.completedSteps.length).toBeLessThan(3);
     await recordReleaseHistory(env, handle, 'release-child-fails-in-watch');
+  });
+});
+
+test('a worker restart in the middle of the train: the new worker picks the release up where it was', async () => {
+  const { spec, worlds } = await releaseOf('train-restart', [{ name: 'user-management' }, { name: 'audit-log', after: ['user-management'] }]);
+  const taskQueue = nextQueue();
+  const first = await createReleaseWorker(env, bundle, worlds, { taskQueue, cached: false });
+  const handle = await first.runUntil(async () => {
+    const h = await startRelease(env.client, spec, { requestedBy: 'alice', taskQueue });
+    await waitForRelease(env, h, (st) => st.phase === 'WATCH');
+    return h;
+  });
+  const second = await createReleaseWorker(env, bundle, worlds, { taskQueue, cached: false });
+  await second.runUntil(async () => {
+    const report = await handle.result();
+    expect(report.outcome).toBe('SUCCEEDED');
+    expect(report.watch?.outcome).toBe('completed');
+    // Each service was deployed once: the restart started nothing twice.
+    expect(report.timeline.filter((e) => e.source === 'release' && /Deployment started/.test(e.title)).length).toBe(2);
+    await recordReleaseHistory(env, handle, 'release-worker-restart');
   });
 });

@@ -23,8 +23,8 @@ beforeAll(async () => {
   bundle = await bundleWorkflows();
 });
 
-test('the recorded trains cover success, rollback-all, a client rollback and a failure in a watch window', () => {
-  expect(files).toEqual(expect.arrayContaining(['release-together-success.json', 'release-rollback-all.json', 'release-client-rollback.json', 'release-child-fails-in-watch.json']));
+test('the recorded trains cover success, rollback-all, a client rollback, a failure in a watch window and a worker restart', () => {
+  expect(files).toEqual(expect.arrayContaining(['release-together-success.json', 'release-rollback-all.json', 'release-client-rollback.json', 'release-child-fails-in-watch.json', 'release-worker-restart.json']));
 });
 
 test('every recorded release history replays without non-determinism', async () => {
