@@ -41,11 +41,22 @@ export interface RolloutWatchParts {
   what: string;
 }
 
+/** Waiting reasons of a new pod that fail the step at once: an image that cannot be pulled, a crash loop. */
+export const FAST_FAIL_REASONS: ReadonlySet<string> = new Set(['ErrImagePull', 'ImagePullBackOff', 'CrashLoopBackOff', 'InvalidImageName', 'CreateContainerConfigError']);
+
 /** Fails the rollout when its new pods are crash-looping or failing beyond the bounds. */
 function checkNewPods(s: Snapshot, options: RolloutOptions, what: string): void {
   for (const pod of s.newPods) {
     for (const cs of pod.status?.containerStatuses ?? []) {
       const reason = cs.state?.waiting?.reason;
+      // Fast fail: a pod that cannot pull its image, or crashes and is held back, will not get
+      // better by waiting out the progress deadline; the step fails on the next poll, with why.
+      if (reason && FAST_FAIL_REASONS.has(reason)) {
+        throw new RolloutFailedError(
+          `${what}: pod ${pod.metadata?.name} cannot start: ${reason} (container ${cs.name}${cs.restartCount ? `, restarted ${cs.restartCount} times` : ''}${cs.state?.waiting?.message ? `: ${cs.state.waiting.message}` : ''})`,
+          { details: { pod: pod.metadata?.name, reason, restarts: cs.restartCount ?? 0 } },
+        );
+      }
       if (reason === 'CrashLoopBackOff' && (cs.restartCount ?? 0) >= options.maxCrashRestarts) {
         throw new RolloutFailedError(
           `${what}: pod ${pod.metadata?.name} is in CrashLoopBackOff (container ${cs.name} restarted ${cs.restartCount} times${cs.state?.waiting?.message ? `: ${cs.state.waiting.message}` : ''})`,
