@@ -15,6 +15,7 @@ import { resolveSpec } from '../../src/spec';
 import { searchAttributes, statusQuery } from '../../src/workflows/messages';
 import { createFakeDeps } from '../helpers/fakes';
 import { createLocalEnv } from '../helpers/temporal';
+import { settledReport } from '../workflow/harness';
 
 jest.setTimeout(240_000);
 
@@ -147,7 +148,7 @@ test('a failed smoke suite rolls back: rollback counted by trigger, rolled_back 
   const s = await spec('billing');
   const report = await worker.runUntil(async () => {
     const handle = await startDeployment(env.client, s, { requestedBy: 'alice', taskQueue: 'observability-rollback' });
-    return handle.result();
+    return settledReport(handle);
   });
   expect(report.outcome).toBe('ROLLED_BACK');
   const text = await scrape();
