@@ -15,6 +15,7 @@ import { defaultContext } from './cli/context';
 import type { CommandContext } from './cli/context';
 import { ExitCode, isExitError } from './cli/errors';
 import { createOutput } from './cli/output';
+import { registerRelease } from './commands/release';
 
 /** A command function as every src/commands/<name>.ts exports it. */
 type CommandFn<O> = (opts: O, ctx: CommandContext) => Promise<number>;
@@ -99,7 +100,12 @@ export function buildProgram(run: Run): Command {
     .option('--namespace <name>', 'only this Kubernetes namespace')
     .option('--state <state>', 'running, succeeded, rolled-back, failed or manual-action')
     .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
-    .action((o: { service?: string; namespace?: string; state?: string; limit?: number }) => dispatch(o, async () => (await import('./commands/list')).listCommand));
+    .option('--releases', 'release trains instead of deployments (shipwatch release)')
+    .action((o: { service?: string; namespace?: string; state?: string; limit?: number; releases?: boolean }) =>
+      o.releases
+        ? dispatch({ limit: o.limit }, async () => (await import('./commands/release-list')).releaseListCommand)
+        : dispatch(o, async () => (await import('./commands/list')).listCommand),
+    );
 
   program
     .command('worker')
@@ -136,6 +142,7 @@ export function buildProgram(run: Run): Command {
     .option('--apply', 'also create or update the ServiceMonitor and PrometheusRule in the cluster (KUBECONFIG)')
     .action((o: { file: string; output: string; apply?: boolean }) => dispatch(o, async () => (await import('./commands/monitoring')).monitoringRenderCommand));
 
+  registerRelease(program, dispatch);
   return program;
 }
 

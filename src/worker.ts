@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { createReleaseActivities } from './releases';
 import type { ActivityDeps } from './activities/types';
 import { createRealDeps } from './adapters';
 import { temporalSettings } from './connection';
@@ -101,7 +102,7 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
     taskQueue: options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE,
     ...workflows,
     ...(maxCached !== undefined && Number.isInteger(maxCached) ? { maxCachedWorkflows: maxCached } : {}),
-    activities: createActivities(deps),
+    activities: { ...createActivities(deps), ...createReleaseActivities() },
     ...(observability
       ? {
           interceptors:
