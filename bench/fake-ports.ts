@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps, RuleEvaluation } from '../src/activities/types';
-import type { AvailabilityStats, RollbackTarget } from '../src/model';
+import type { AvailabilityStats, MonitoringCheckName, MonitoringCheckResult, RollbackTarget } from '../src/model';
 import type { ResolvedAlertRule } from '../src/spec/types';
 
 export const PREVIOUS_IMAGE = 'ghcr.io/org/user-management:v0.9.0';
@@ -125,6 +125,10 @@ export function createBenchPorts(): { deps: ActivityDeps; times: PortTimes } {
     probe: { start: () => ({ stop: async () => noFailures(1) }) },
     notify: { send: async (_n, channels) => Object.keys(channels).map((channel) => ({ channel: channel as 'slack', delivered: true })) },
     reports: { write: async (report, dir) => ({ markdownPath: `${dir}/${report.deploymentId}.md`, jsonPath: `${dir}/${report.deploymentId}.json` }) },
+    monitoring: (() => {
+      const passed = (check: MonitoringCheckName) => async (): Promise<MonitoringCheckResult> => ({ check, status: 'passed', checked: `bench ${check}`, found: [], detail: 'bench: passed' });
+      return { scrape: passed('scrape'), alertsConfigured: passed('alerts-configured'), alertsTested: passed('alerts-tested'), logging: passed('logging'), errorTracking: passed('error-tracking'), dashboards: passed('dashboards') };
+    })(),
   };
   return { deps, times };
 }

@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createDatabaseBackups } from './activities/database';
 import { createKubernetesAdapter } from './activities/kubernetes';
 import { createPrometheusMetrics } from './activities/metrics';
+import { createMonitoringChecks } from './activities/monitoring-checks';
 import { createNotifier } from './activities/notify';
 import { createAvailabilityProbe } from './activities/probe';
 import { createReportWriter } from './activities/report';
@@ -23,5 +24,6 @@ export function createRealDeps(options: { kubeConfig: KubeConfig }): ActivityDep
     probe: createAvailabilityProbe(),
     notify: createNotifier(),
     reports: createReportWriter(),
+    monitoring: createMonitoringChecks({ kubeConfig: options.kubeConfig }),
   };
 }

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { sleep } from './abort';
 import { isPermanentError } from './errors';
 import { readHeartbeat } from './heartbeat';
+import { createMonitoringActivities } from './monitoring-checks';
 import { mergeAvailability } from '../model';
 import type { AvailabilityStats, BackupResult, DeploymentRef, DeploymentReport, LogScanResult, MetricsComparison, MetricsSnapshot, MigrationResult, PodVerification, RollbackTarget, SmokeResult } from '../model';
 import type {
@@ -135,6 +136,9 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
     async writeReport(input: { report: DeploymentReport; dir: string }): Promise<{ markdownPath: string; jsonPath: string }> {
       return mapErrors(() => deps.reports.write(input.report, input.dir));
     },
+
+    /** One of Hour 3's monitoring checks (./monitoring-checks.ts); a check reports what it finds, it does not throw for it. */
+    ...createMonitoringActivities(deps.monitoring),
   };
 }
 

@@ -270,6 +270,5 @@ export interface ActivityDeps {
   probe: AvailabilityProbePort;
   notify: NotifyPort;
   reports: ReportPort;
-  /** The monitoring checks (optional until the worker and the fakes provide them). */
-  monitoring?: MonitoringPort;
+  monitoring: MonitoringPort;
 }

@@ -6,7 +6,7 @@ import type { MonitoringRecord } from './monitoring';
 import type { DeploymentOutcome, Phase, TimelineEvent } from './timeline';
 
 /** What started a rollback. */
-export type RollbackTrigger = 'signal' | 'alert' | 'rollout-failed' | 'verify-failed' | 'smoke-failed' | 'metrics-regression' | 'logs' | 'blind-watch';
+export type RollbackTrigger = 'signal' | 'alert' | 'rollout-failed' | 'verify-failed' | 'smoke-failed' | 'metrics-regression' | 'logs' | 'blind-watch' | 'monitoring';
 
 export interface RollbackRecord {
   required: boolean;

@@ -12,6 +12,7 @@ export type Phase =
   | 'VERIFY_PODS'
   | 'SMOKE'
   | 'METRICS'
+  | 'MONITORING'
   | 'REPORT'
   | 'WATCH'
   | 'ROLLBACK'

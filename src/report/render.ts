@@ -5,6 +5,7 @@
 import type { DeploymentOutcome, DeploymentReport, EventStatus, MetricsComparison, SmokeResult, TrafficSample } from '../model';
 import type { MetricUnit, MissingValueText } from '../format';
 import { formatComparison as formatComparisonOfValues, formatDate, formatDuration, formatDurationInWords, formatMetric } from '../format';
+import { monitoringChecklist, renderMonitoringSection } from '../monitoring/report';
 
 /** @deprecated import from src/format.ts; kept until activities/metrics.ts and the workflow switch. */
 export { formatDelta, formatMetric } from '../format';
@@ -156,6 +157,7 @@ export function recommendations(report: DeploymentReport): string[] {
   }
   if (report.watch?.alertsFired.length) out.push(`🔔 Review the alerts that fired during the watch window: ${report.watch.alertsFired.map((a) => a.rule).join(', ')}`);
   out.push(...watchRecommendations(report));
+  if (report.outcome === 'SUCCEEDED' || report.monitoring) out.push(...monitoringChecklist(report.monitoring));
   if (report.reviewAt) out.push(`🔔 Post-deployment review scheduled for ${formatDate(report.reviewAt)}`);
   else if (report.outcome !== 'IN_PROGRESS') out.push('🔔 No post-deployment review scheduled (watch.reviewAfter is off): hold one if anything here needs it');
   return out.map((line, i) => `${i + 1}. ${line}`);
@@ -266,6 +268,7 @@ export function renderMarkdown(report: DeploymentReport): string {
   }
   const health = renderHealthWindows(report);
   if (health.length) sections.push(['Rollout Health Windows', health]);
+  sections.push(['Monitoring', renderMonitoringSection(report.monitoring)]);
   sections.push(['Recommendations', recommendations(report)]);
 
   const out = [...header];

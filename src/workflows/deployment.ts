@@ -16,6 +16,7 @@ import { finish, forwardPathStopped } from './deployment/finish';
 import { interruptible } from './deployment/interruptible';
 import { metrics } from './deployment/metrics';
 import { migrate } from './deployment/migrate';
+import { monitoring, monitoringPrecheck } from './deployment/monitoring';
 import { precheck } from './deployment/precheck';
 import { rollout } from './deployment/rollout';
 import { smoke } from './deployment/smoke';
@@ -41,12 +42,14 @@ export { DEPLOYMENT_FAILED, DEPLOYMENT_ROLLED_BACK, MANUAL_ACTION_REQUIRED } fro
 /** The forward path, in the seed's order; a phase whose part of the spec is absent returns at once. */
 const FORWARD_PATH = [
   precheck, //        pre-deploy verification: plan, cluster, rollback readiness, baseline
+  monitoringPrecheck, // pre-deploy: the alert rules installed where Prometheus evaluates them (go/no-go)
   backup, //          step 1: database backup
   migrate, //         step 2: database migrations
   rollout, //         step 3: stepped rollout, a health window after each step
   verifyPods, //      step 4: pods running the new version, logs clean
   smoke, //           step 5: smoke tests
   metrics, //         step 6: metrics against the baseline
+  monitoring, //      Hour 3: scrape, alerts tested, logging, error tracking, dashboards
   reportComplete, //  deployment complete: report written, team told
 ] as const;
 

@@ -22,6 +22,7 @@ const PHASE_RESULTS = [
   'issues',
   'rollback',
   'healthWindows',
+  'monitoring',
 ] as const satisfies readonly (keyof PhaseResults)[];
 
 /** The phase results present in state, under the report's names (absent ones stay absent). */

@@ -23,7 +23,7 @@ export interface AcceptedRollback {
 /** The phase results the report shows, kept in state under the report's own names and types. */
 export type PhaseResults = Pick<
   DeploymentReport,
-  'backup' | 'migrations' | 'pods' | 'logScan' | 'smoke' | 'baseline' | 'comparison' | 'traffic' | 'availability' | 'issues' | 'rollback' | 'healthWindows'
+  'backup' | 'migrations' | 'pods' | 'logScan' | 'smoke' | 'baseline' | 'comparison' | 'traffic' | 'availability' | 'issues' | 'rollback' | 'healthWindows' | 'monitoring'
 >;
 
 export interface DeploymentState extends PhaseResults {

@@ -4,8 +4,8 @@
  * log to assert on. Reusable by anyone testing against the activity contract.
  */
 import { Context } from '@temporalio/activity';
-import type { AvailabilityStats, RollbackTarget, SmokeResult } from '../../src/model';
-import type { ActivityDeps, Notification, ProgressContext, RolloutProgress, RuleEvaluation } from '../../src/activities/types';
+import type { AvailabilityStats, MonitoringCheckName, MonitoringCheckResult, MonitoringCheckStatus, RollbackTarget, SmokeResult } from '../../src/model';
+import type { ActivityDeps, MonitoringCheckInput, MonitoringPort, Notification, ProgressContext, RolloutProgress, RuleEvaluation } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { MigrationFailedError, ProgressDeadlineExceededError } from '../../src/activities/errors';
 import type { MigrationHeartbeat, RollbackHeartbeat, RolloutStepHeartbeat, WatchPhase } from '../../src/activities/heartbeat';
@@ -34,6 +34,8 @@ export interface FakeOptions {
   ruleValue?: (rule: ResolvedAlertRule, elapsedMs: number) => number | null;
   /** Availability probe failures per probe run. */
   probeFailures?: number;
+  /** Status of each monitoring check (default: passed), in the real adapter's result shape. */
+  monitoring?: Partial<Record<MonitoringCheckName, MonitoringCheckStatus>>;
 }
 
 export interface FakeCall {
@@ -347,6 +349,24 @@ export class FakeWorld {
           return { markdownPath: `${dir}/${report.deploymentId}.md`, jsonPath: `${dir}/${report.deploymentId}.json` };
         },
       },
+      monitoring: this.fakeMonitoring(),
+    };
+  }
+
+  /** The monitoring checks: each answers with the status the options give it, in the real adapter's shape. */
+  private fakeMonitoring(): MonitoringPort {
+    const check = (name: MonitoringCheckName) => async (input: MonitoringCheckInput): Promise<MonitoringCheckResult> => {
+      this.log(`monitoring:${name}`, { service: input.spec.service });
+      const status = this.options.monitoring?.[name] ?? 'passed';
+      return { check: name, status, checked: `fake ${name} of ${input.spec.service}`, found: [], detail: `fake: ${status}` };
+    };
+    return {
+      scrape: check('scrape'),
+      alertsConfigured: check('alerts-configured'),
+      alertsTested: check('alerts-tested'),
+      logging: check('logging'),
+      errorTracking: check('error-tracking'),
+      dashboards: check('dashboards'),
     };
   }
 }

@@ -116,3 +116,16 @@ test('a failed migration keeps the applied list, the failing migration, the log 
   expect(md).toContain('relation "roles" does not exist');
   expect(md).toContain('**Restore**: `shipwatch restore --backup /var/backups/shipwatch/production/user-management/v1.0.0_20251115_100000.dump --to env:DATABASE_URL --yes`');
 });
+
+test('the Monitoring section lists each check; the checklist ticks only checks that passed', () => {
+  const md = renderMarkdown(load('success'));
+  expect(md).toContain('### Monitoring');
+  expect(md).toContain('- ✅ **Scrape**: 3 targets up, up{job="user-management"} = 1, all 3 pods of v1.0.0 scraped');
+  expect(md).toContain('- ⚠️ not run — **Error tracking**: the spec names no error-tracking DSN');
+  expect(md).toContain('✅ Alerts configured and tested');
+  expect(md).toContain('⚠️ Error tracking enabled: not checked');
+  const drift = load('success');
+  drift.monitoring!.checks[1] = { ...drift.monitoring!.checks[1]!, status: 'failed', detail: 'HighErrorRate: threshold 0.01 installed, 0.05 in the spec' };
+  expect(recommendations(drift).join('\n')).toContain('❌ Alerts configured and tested: Alerts configured failed (see Monitoring)');
+  expect(renderMarkdown(load('rollback'))).toContain('Monitoring was not checked in this deployment.');
+});

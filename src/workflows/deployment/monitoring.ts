@@ -17,7 +17,7 @@ import type { EventStatus, MonitoringCheckName, MonitoringCheckResult, Monitorin
 import { CHECK_TITLE } from '../../monitoring/report';
 import type { DeploySpec } from '../../spec/types';
 import type { DeploymentContext } from './context';
-import { messageOf } from './failures';
+import { DeploymentFailed, messageOf, RollbackNeeded } from './failures';
 
 export const MONITORING_PATCH = 'monitoring-phase';
 
@@ -86,4 +86,29 @@ export async function runMonitoringStage(ctx: DeploymentContext, stage: Monitori
   }
   const record = mergeRecord(previous, results, new Date().toISOString());
   return { record, verdict: monitoringVerdict(results, settings.policy) };
+}
+
+/** In the pre-deploy check: the alert configuration decides go/no-go (a blocking failure ends the deployment FAILED). */
+export async function monitoringPrecheck(ctx: DeploymentContext): Promise<void> {
+  if (!ctx.spec.metrics || !patched(MONITORING_PATCH)) return;
+  const stage = await runMonitoringStage(ctx, 'precheck', ctx.state.monitoring);
+  if (!stage) return;
+  ctx.state.monitoring = stage.record;
+  const stop = monitoringStop(stage.verdict, 'precheck');
+  if (stop) throw new DeploymentFailed(`pre-deploy check failed: ${stop.reason}`);
+}
+
+/** After the metrics comparison: the new release's monitoring; a blocking failure rolls back. */
+export async function monitoring(ctx: DeploymentContext): Promise<void> {
+  if (!patched(MONITORING_PATCH)) return;
+  ctx.enter('MONITORING');
+  if (!ctx.spec.metrics) {
+    ctx.record('warning', 'Monitoring not checked', 'the spec has no metrics section: there is no Prometheus to check the monitoring against', 'monitoring');
+    return;
+  }
+  const stage = await runMonitoringStage(ctx, 'after-metrics', ctx.state.monitoring);
+  if (!stage) return;
+  ctx.state.monitoring = stage.record;
+  const stop = monitoringStop(stage.verdict, 'after-metrics');
+  if (stop) throw new RollbackNeeded('monitoring', stop.reason);
 }
