@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import type { TimelineEvent } from '../src/activities/types';
+import type { TimelineEvent } from '../src/model';
 import { startDeployment } from '../src/deployments';
 import { loadSpecFile } from '../src/spec/load';
 import { rollbackUpdate, statusQuery } from '../src/workflows/messages';

@@ -11,7 +11,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { reportBaseName } from './activities/report';
-import type { DeploymentOutcome, DeploymentReport, Phase } from './activities/types';
+import type { DeploymentOutcome, DeploymentReport, Phase } from './model';
 import { TASK_QUEUE, searchAttributes, statusQuery } from './workflows/messages';
 import { releaseSearchAttributes, releaseWorkflowId } from './workflows/release/messages';
 import { renderReleaseMarkdown } from './workflows/release/render';

@@ -11,7 +11,8 @@ import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { BackupFailedError, InvalidInputError, NotFoundError, PermanentError } from './errors';
 import { resolveSecret as defaultResolveSecret } from './secrets';
-import type { BackupInput, BackupResult, DatabasePort, ProgressContext } from './types';
+import type { BackupInput, DatabasePort, ProgressContext } from './types';
+import type { BackupResult } from '../model';
 
 /** Runs a command inside a pod, streaming its stdout (the Kubernetes adapter's exec). */
 export type PodExec = (input: { namespace: string; pod: string; command: string[]; stdout: Writable; signal: AbortSignal }) => Promise<void>;

@@ -31,8 +31,6 @@ import type {
 } from './types';
 import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
 
-/** @deprecated renamed HealthProbe (./types): the workflow imports it from here until it switches. */
-export type ProbeTarget = HealthProbe;
 
 export interface StepHealth {
   target: RollbackTarget;

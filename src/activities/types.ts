@@ -29,11 +29,6 @@ import type { SmokeSuite } from '../spec/schema';
  * The deployment data model moved to src/model; re-exported here until every importer reads it
  * from there (the lead deletes this block at the end of issue 10).
  */
-export type * from '../model';
-/** @deprecated renamed DeploymentRef (src/model). */
-export type TargetRef = DeploymentRef;
-/** @deprecated renamed RollbackTarget (src/model). */
-export type TargetState = RollbackTarget;
 
 /**
  * What a port gets from the activity that calls it: a way to heartbeat progress, the cancellation

@@ -49,7 +49,3 @@ export function monitoredService(spec: DeploySpec, overrides: Partial<MonitoredS
   };
 }
 
-/** @deprecated renamed MonitoredService. */
-export type MonitoringTarget = MonitoredService;
-/** @deprecated renamed monitoredService. */
-export const monitoringTarget = monitoredService;

@@ -3,19 +3,8 @@
  * no Node built-ins. Values are written by src/format.ts, the same way the timeline writes them.
  */
 import type { DeploymentOutcome, DeploymentReport, EventStatus, MetricsComparison, SmokeResult, TrafficSample } from '../model';
-import type { MetricUnit, MissingValueText } from '../format';
-import { formatComparison as formatComparisonOfValues, formatDate, formatDuration, formatDurationInWords, formatMetric } from '../format';
+import { formatDate, formatDuration, formatDurationInWords, formatMetric } from '../format';
 import { monitoringChecklist, renderMonitoringSection } from '../monitoring/report';
-
-/** @deprecated import from src/format.ts; kept until activities/metrics.ts and the workflow switch. */
-export { formatDelta, formatMetric } from '../format';
-export type { MetricUnit } from '../format';
-
-/** @deprecated the positional form; use formatComparison from src/format.ts (kept until activities/metrics.ts switches). */
-export function formatComparison(...args: [string, MetricUnit, number | null, number | null, MissingValueText?]): string {
-  const [name, unit, before, after, missing] = args;
-  return formatComparisonOfValues(name, unit, { before, after }, missing);
-}
 
 // ------------------------------------------------------------------ the Deployment Report
 

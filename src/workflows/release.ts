@@ -8,7 +8,7 @@
  */
 import { condition, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo, ParentClosePolicy } from '@temporalio/workflow';
 import type { ChildWorkflowHandle } from '@temporalio/workflow';
-import type { DeploymentReport } from '../activities/types';
+import type { DeploymentReport } from '../model';
 import type { ReleaseActivities } from '../releases';
 import type { deploymentWorkflow } from './deployment';
 import { promoteSignal, searchAttributes } from './messages';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { renderMarkdown } from '../../src/report/render';
-import type { DeploymentReport } from '../../src/activities/types';
+import type { DeploymentReport } from '../../src/model';
 import { startStack } from '../../tools/local/stack';
 import type { LocalStack, WorkerProcess } from '../../tools/local/stack';
 import { shipwatch, timeline, timelineProblems, waitForStatus } from './helpers';

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { REPO, deploymentManifest } from '../../tools/local/stack';
-import type { TimelineEvent } from '../../src/activities/types';
+import type { TimelineEvent } from '../../src/model';
 
 /** The parts of a deploy spec the failure suite changes. */
 export interface SpecDoc {

@@ -16,7 +16,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { DeploymentReport } from '../../src/activities/types';
+import type { DeploymentReport } from '../../src/model';
 import type { DeploymentOutcome } from '../../src/model';
 import type { DeploymentStatus } from '../../src/workflows/messages';
 import { startPrometheus } from '../../tools/local/prometheus';

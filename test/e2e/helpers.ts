@@ -1,7 +1,7 @@
 /** Helpers for the end-to-end tests: the real `shipwatch` CLI as a subprocess, and waiting on it. */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import type { TimelineEvent } from '../../src/activities/types';
+import type { TimelineEvent } from '../../src/model';
 import type { DeploymentStatus } from '../../src/workflows/messages';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'shipwatch.js');

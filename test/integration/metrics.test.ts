@@ -5,7 +5,8 @@ import { migrateDatabase, setFaults, startSampleService } from '../helpers/sampl
 import { createPrometheusMetrics } from '../../src/activities/metrics';
 import { defaultAlertRules, defaultMetricChecks, type Target } from '../../src/spec/defaults';
 import type { RunningService } from '../../examples/user-management/src/server';
-import type { MetricsSnapshot, RuleEvaluation } from '../../src/activities/types';
+import type { RuleEvaluation } from '../../src/activities/types';
+import type { MetricsSnapshot } from '../../src/model';
 
 jest.setTimeout(180_000);
 

@@ -14,7 +14,7 @@ import type { CommandContext } from '../../src/cli/context';
 import { ExitCode, ExitError } from '../../src/cli/errors';
 import { createOutput } from '../../src/cli/output';
 import { createDatabaseBackups } from '../../src/activities/database';
-import type { BackupResult } from '../../src/activities/types';
+import type { BackupResult } from '../../src/model';
 import { restoreCommand } from '../../src/commands/restore';
 
 jest.setTimeout(120_000);

@@ -1,5 +1,5 @@
 /** The release's plain modules: the merged timeline, what ran / was undone per service, the child's spec. */
-import type { DeploymentReport } from '../../src/activities/types';
+import type { DeploymentReport } from '../../src/model';
 import { mergeTimelines, whatRan, whatWasUndone } from '../../src/workflows/release/report';
 import { childSpec, stageOfOutcome } from '../../src/workflows/release/state';
 import { renderReleaseMarkdown } from '../../src/workflows/release/render';

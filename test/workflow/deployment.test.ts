@@ -18,7 +18,7 @@ import {
   statusQuery,
   timelineQuery,
 } from '../../src/workflows/messages';
-import type { DeploymentReport, TimelineEvent } from '../../src/activities/types';
+import type { DeploymentReport, TimelineEvent } from '../../src/model';
 import type { DeploymentStatus } from '../../src/workflows/messages';
 import { HISTORY_BUDGET } from '../../src/workflows/deployment/run-budget';
 

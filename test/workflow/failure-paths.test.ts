@@ -10,7 +10,7 @@ import { bundleWorkflows, createDeploymentEnv, runScenario, settledReport } from
 import { testSpec } from './fixtures/spec';
 import { reportQuery, statusQuery } from '../../src/workflows/messages';
 import type { DeploymentStatus } from '../../src/workflows/messages';
-import type { DeploymentReport } from '../../src/activities/types';
+import type { DeploymentReport } from '../../src/model';
 import { recommendations } from '../../src/report/render';
 
 jest.setTimeout(600_000);

@@ -12,7 +12,7 @@ import { bundleWorkflows, createWorker, registerSearchAttributes, settledReport 
 import { testSpec } from './fixtures/spec';
 import { startDeployment } from '../../src/deployments';
 import { rollbackUpdate, statusQuery } from '../../src/workflows/messages';
-import type { DeploymentReport } from '../../src/activities/types';
+import type { DeploymentReport } from '../../src/model';
 
 jest.setTimeout(180_000);
 

@@ -3,7 +3,7 @@
  * own events and each service's deployment report (a child's result, or its report/timeline
  * queried by the CLI). Per service it says what ran and what was undone, and links its report.
  */
-import type { DeploymentReport, EventStatus, Phase, TimelineEvent } from '../../activities/types';
+import type { DeploymentReport, EventStatus, Phase, TimelineEvent } from '../../model';
 import type { FailurePolicy, ReleaseEvent, ReleaseOutcome, ReleaseState, ServiceRecord, ServiceStage, WatchMode } from './types';
 
 export interface MergedEvent {

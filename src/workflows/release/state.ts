@@ -3,7 +3,7 @@
  * deployment's outcome puts its service in, why a deployment failed, the spec each child receives,
  * and the release events (a timeline of the release's own decisions).
  */
-import type { DeploymentOutcome, DeploymentReport, EventStatus } from '../../activities/types';
+import type { DeploymentOutcome, DeploymentReport, EventStatus } from '../../model';
 import type { DeploySpec } from '../../spec/types';
 import { deploymentWorkflowId } from '../messages';
 import type { ReleaseSpec, ReleaseState, ServiceStage } from './types';

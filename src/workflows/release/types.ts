@@ -2,7 +2,7 @@
  * The release train's plain-JSON shapes: the resolved release spec the workflow receives, the
  * state it keeps (carried in history, so no Map/Set/class), and what it answers with.
  */
-import type { DeploymentOutcome, EventStatus, Phase } from '../../activities/types';
+import type { DeploymentOutcome, EventStatus, Phase } from '../../model';
 import type { DeploySpec } from '../../spec/types';
 
 /** What a failure of one service does to the others. */
