@@ -35,18 +35,21 @@ export function initialAlertStates(rules: ResolvedAlertRule[]): AlertState[] {
   return rules.map((r) => ({ rule: r.name, severity: r.severity, state: 'inactive', value: null }));
 }
 
+/** What one evaluation round is judged by: the rules, the time, the escalation policy, whether rollback is held. */
+export interface EvaluationRound {
+  rules: ResolvedAlertRule[];
+  nowMs: number;
+  policy: EscalationPolicy;
+  /** Paused: a rollback the policy would start becomes a `decide` action instead. */
+  holdRollback: boolean;
+}
+
 /**
- * One evaluation round at `nowMs`. A rule whose value could not be read keeps its state (as
+ * One evaluation round at `round.nowMs`. A rule whose value could not be read keeps its state (as
  * Prometheus does on an evaluation error) and yields an `unknown` action: never a silent pass.
  */
-export function evaluateAlerts(
-  previous: AlertState[],
-  rules: ResolvedAlertRule[],
-  evaluations: RuleEvaluation[],
-  nowMs: number,
-  policy: EscalationPolicy,
-  options: { holdRollback: boolean },
-): AlertStep {
+export function evaluateAlerts(previous: AlertState[], evaluations: RuleEvaluation[], round: EvaluationRound): AlertStep {
+  const { rules, nowMs } = round;
   const now = new Date(nowMs).toISOString();
   const actions: AlertAction[] = [];
   const alerts = rules.map((rule): AlertState => {
@@ -88,19 +91,14 @@ export function evaluateAlerts(
       value,
     };
     if (before.state !== 'firing') actions.push({ kind: 'fired', rule: rule.name, severity: rule.severity, value });
-    if (rule.severity === 'critical') escalate(next, nowMs, policy, options, actions);
+    if (rule.severity === 'critical') escalate(next, round, actions);
     return next;
   });
   return { alerts, actions };
 }
 
-function escalate(
-  alert: AlertState,
-  nowMs: number,
-  policy: EscalationPolicy,
-  options: { holdRollback: boolean },
-  actions: AlertAction[],
-): void {
+function escalate(alert: AlertState, round: EvaluationRound, actions: AlertAction[]): void {
+  const { nowMs, policy } = round;
   const firingForMs = nowMs - Date.parse(alert.firingSince!);
   if (!alert.paged && firingForMs >= policy.pageAfterMs) {
     alert.paged = true;
@@ -110,7 +108,7 @@ function escalate(
   if (!policy.autoRollback) {
     alert.escalated = true;
     actions.push({ kind: 'decide', rule: alert.rule, firingForMs, why: 'auto-rollback off' });
-  } else if (options.holdRollback) {
+  } else if (round.holdRollback) {
     // Not marked escalated: once resumed, the next round rolls back if the alert still fires.
     actions.push({ kind: 'decide', rule: alert.rule, firingForMs, why: 'paused' });
   } else {

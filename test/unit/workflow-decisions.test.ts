@@ -19,7 +19,7 @@ function simulate(breaching: (t: number) => boolean, untilMs: number, opts: { au
       const bad = r.name === 'HighErrorRate' && breaching(t);
       return { rule: r.name, value: bad ? 0.2 : 0, breaching: bad, outcome: 'ok' as const };
     });
-    const step = evaluateAlerts(alerts, rules, evaluations, 1_000_000_000_000 + t, { ...policy, autoRollback: opts.autoRollback ?? true }, { holdRollback: opts.hold?.(t) ?? false });
+    const step = evaluateAlerts(alerts, evaluations, { rules, nowMs: 1_000_000_000_000 + t, policy: { ...policy, autoRollback: opts.autoRollback ?? true }, holdRollback: opts.hold?.(t) ?? false });
     alerts = step.alerts;
     actions.push(...step.actions.map((action) => ({ t, action })));
   }
@@ -51,7 +51,7 @@ describe('alert evaluator', () => {
 
   test('a value that cannot be read keeps the state and says so, never a silent pass', () => {
     const firing = simulate((t) => t >= 0, 3 * MIN).alerts;
-    const step = evaluateAlerts(firing, rules, [{ rule: 'HighErrorRate', value: null, breaching: false, outcome: 'unreachable', error: 'ECONNREFUSED' }], 1_000_000_000_000 + 4 * MIN, policy, { holdRollback: false });
+    const step = evaluateAlerts(firing, [{ rule: 'HighErrorRate', value: null, breaching: false, outcome: 'unreachable', error: 'ECONNREFUSED' }], { rules, nowMs: 1_000_000_000_000 + 4 * MIN, policy, holdRollback: false });
     expect(step.alerts.find((a) => a.rule === 'HighErrorRate')?.state).toBe('firing');
     expect(step.actions).toContainEqual({ kind: 'unknown', rule: 'HighErrorRate', outcome: 'unreachable', error: 'ECONNREFUSED' });
   });
@@ -60,7 +60,7 @@ describe('alert evaluator', () => {
     let alerts = initialAlertStates(rules);
     const kinds: string[] = [];
     for (let t = 0; t <= 60 * MIN; t += 30_000) {
-      const step = evaluateAlerts(alerts, rules, rules.map((r) => ({ rule: r.name, value: 0.9, breaching: r.name === 'HighMemoryUsage', outcome: 'ok' as const })), t + 1e12, policy, { holdRollback: false });
+      const step = evaluateAlerts(alerts, rules.map((r) => ({ rule: r.name, value: 0.9, breaching: r.name === 'HighMemoryUsage', outcome: 'ok' as const })), { rules, nowMs: t + 1e12, policy, holdRollback: false });
       alerts = step.alerts;
       kinds.push(...step.actions.map((a) => a.kind));
     }

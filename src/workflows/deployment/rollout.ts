@@ -107,7 +107,7 @@ async function stepHealthWindow(ctx: DeploymentContext, index: number): Promise<
       }
     }
     if (!('error' in evaluations)) {
-      const result = evaluateAlerts(alerts, spec.watch.rules, evaluations, Date.now(), spec.watch, { holdRollback: true });
+      const result = evaluateAlerts(alerts, evaluations, { rules: spec.watch.rules, nowMs: Date.now(), policy: spec.watch, holdRollback: true });
       alerts = result.alerts;
       for (const action of result.actions) {
         if (action.kind === 'pending' || action.kind === 'fired') {

@@ -97,7 +97,7 @@ async function watchCheck(ctx: DeploymentContext): Promise<void> {
   }
   watch.checks++;
   state.checksThisRun++;
-  const result = evaluateAlerts(state.alerts, spec.watch.rules, evaluations, Date.now(), spec.watch, { holdRollback: state.paused });
+  const result = evaluateAlerts(state.alerts, evaluations, { rules: spec.watch.rules, nowMs: Date.now(), policy: spec.watch, holdRollback: state.paused });
   state.alerts = result.alerts;
   for (const action of result.actions) await applyAlertAction(ctx, action);
   if (!watch.sight) return;
