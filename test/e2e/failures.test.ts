@@ -19,7 +19,6 @@ import { promisify } from 'node:util';
 import type { DeploymentReport } from '../../src/model';
 import type { DeploymentOutcome } from '../../src/model';
 import type { DeploymentStatus } from '../../src/workflows/messages';
-import { startPrometheus } from '../../tools/local/prometheus';
 import { startStack } from '../../tools/local/stack';
 import type { DemoSpecOptions, LocalStack } from '../../tools/local/stack';
 import {
@@ -123,14 +122,6 @@ function migrateToLatest(): Promise<void> {
   }).then(() => undefined);
 }
 
-/** Pager notifications received since `since` (ms), their titles. */
-const pagesSince = (since: number): string[] =>
-  stack.receiver.received
-    .filter((r) => r.path === '/pager')
-    .map((r) => r.body as { title?: string; sentAt?: string })
-    .filter((b) => Date.parse(b.sentAt ?? '') >= since - 1_000)
-    .map((b) => b.title ?? '');
-
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'shipwatch-e2e-failures-'));
   stack = await startStack({ name: 'e2e-failures', stateDir });
@@ -142,6 +133,11 @@ beforeAll(async () => {
     USER_MANAGEMENT_DATABASE_URL: stack.databaseUrl,
   };
   await migrateToLatest();
+  // The old pods started on schema 0002, before user_roles existed: their admin bootstrap could not give the role.
+  await sql(
+    stack.databaseUrl,
+    `INSERT INTO user_roles (user_id, role_id) SELECT u.id, r.id FROM users u, roles r WHERE u.username = 'admin' AND r.name = 'admin' ON CONFLICT DO NOTHING`,
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -178,58 +174,6 @@ test("(c) an image that cannot start: the rollout fails fast and rolls back, the
   log('c', 'deploy→rolled back', secondsBetween(started, done.at));
 });
 
-test('(d) Prometheus stopped mid-watch: the blind watch pages on-call and the report shows the blind time', async () => {
-  // A Prometheus of this test's own (the stack's keeps serving the other tests), scraping the same pods.
-  const prometheus = await startPrometheus({
-    jobs: [{ job: 'user-management', targets: [new URL(stack.runner.metricsUrl).host] }],
-    scrapeInterval: '1s',
-  });
-  let stopped = false;
-  try {
-    const query = encodeURIComponent('sum(rate(http_request_duration_seconds_count{job="user-management"}[30s]))');
-    await waitUntil(
-      () =>
-        fetch(`${prometheus.url}/api/v1/query?query=${query}`)
-          .then((r) => r.json() as Promise<{ data?: { result?: unknown[] } }>)
-          .then((b) => (b.data?.result?.length ?? 0) > 0),
-      'the second Prometheus to have a baseline',
-    );
-    const path = editSpec(spec({ release: 'v2.3.0', watch: '40s', pageAfter: '4s', rollbackAfter: '2m' }), (doc) => {
-      doc.metrics = { ...doc.metrics, prometheusUrl: prometheus.url };
-    });
-    await deploy(path);
-    await reached('WATCH', (s) => (s.watch?.checks ?? 0) >= 2);
-    await prometheus.stop();
-    stopped = true;
-    const faultAt = Date.now();
-
-    await endsAs('SUCCEEDED');
-    const events = await timeline(ID, env);
-    const blind = eventMatching(events, /^Watch blind: alert rules not evaluated \(.*Prometheus unreachable/);
-    const paged = eventMatching(events, /^Paged on-call: watch blind for/);
-    eventMatching(
-      events,
-      /^Decision needed: the watch is blind \(the watch window ended blind: watched \d+% of .*; blind /,
-    );
-    expect(pagesSince(faultAt).some((t) => /^Watch blind: user-management v2\.3\.0/.test(t))).toBe(true);
-
-    const r = await report();
-    expect(r.watch?.watched).toMatch(/^watched \d+% of .*; blind \d/);
-    expect(r.watch?.sight?.evaluated).toBeGreaterThanOrEqual(2);
-    expect(r.watch!.sight!.evaluated).toBeLessThan(r.watch!.sight!.checks);
-    expect(r.watch!.sight!.blindMs).toBeGreaterThan(0);
-    expect(r.watch!.sight!.reasons.join(' ')).toMatch(/Prometheus unreachable/);
-    expect(r.issues.join(' ')).toMatch(/blind watch/);
-    const md = await markdown();
-    expect(md).toMatch(/\*\*Watched\*\*: watched \d+% of .*; blind .*Prometheus unreachable.* ⚠️/);
-    expect(md).toMatch(/The watch was partly blind/);
-    log('d', 'Prometheus stopped→blind on the timeline', secondsBetween(faultAt, blind.at));
-    log('d', 'Prometheus stopped→blind page', secondsBetween(faultAt, paged.at));
-  } finally {
-    if (!stopped) await prometheus.stop();
-  }
-});
-
 test('(e) a smoke step failing on the new release rolls back; the smoke suite passes on the old version', async () => {
   // The release reads the admin's password from the wrong key of its Secret: "Admin login" fails on it.
   const path = spec({ release: 'v2.4.0' });
@@ -245,18 +189,18 @@ test('(e) a smoke step failing on the new release rolls back; the smoke suite pa
   const failed = eventMatching(events, /^Smoke tests failed \(.*Admin login/);
   eventMatching(events, /^Rollback started \(smoke tests failed: .*Admin login/);
   const oldPassed = eventMatching(events, /^Smoke tests passed on the old version/);
-  const done = eventMatching(events, /^Rollback complete in .* \(back on v2\.3\.0\)/);
+  const done = eventMatching(events, /^Rollback complete in .* \(back on v0\.9\.0\)/);
 
   const r = await report();
   expect(r.smoke?.passed).toBe(false);
   expect(r.smoke?.steps.find((s) => s.name === 'Admin login')?.ok).toBe(false);
   expect(r.rollback).toMatchObject({ required: true, trigger: 'smoke-failed', succeeded: true });
-  expect(r.rollback.smokeAfterRollback).toMatchObject({ passed: true, release: 'v2.3.0' });
-  expect(stack.runner.pods().every((p) => p.version === 'v2.3.0')).toBe(true);
+  expect(r.rollback.smokeAfterRollback).toMatchObject({ passed: true, release: 'v0.9.0' });
+  expect(stack.runner.pods().every((p) => p.version === 'v0.9.0')).toBe(true);
   const md = await markdown();
   expect(md).toContain('### Smoke Test Results');
   expect(md).toMatch(/- ❌ Admin login/);
-  expect(md).toContain('**Smoke Tests on v2.3.0**: PASSED ✅');
+  expect(md).toContain('**Smoke Tests on v0.9.0**: PASSED ✅');
   log('e', 'smoke failed→rolled back (old version smoke-tested)', secondsBetween(Date.parse(failed.at), done.at));
   log('e', 'smoke failed→old version passed smoke', secondsBetween(Date.parse(failed.at), oldPassed.at));
 });
@@ -289,7 +233,7 @@ test('(f) a critical alert inside a step health window rolls back before the nex
   const events = await timeline(ID, env);
   eventMatching(events, /^Health window for step 1/);
   const rollback = eventMatching(events, /^Rollback started \(HighErrorRate firing in the health window of step 1/);
-  const done = eventMatching(events, /^Rollback complete in .* \(back on v2\.3\.0\)/);
+  const done = eventMatching(events, /^Rollback complete in .* \(back on v0\.9\.0\)/);
   expect(events.some((e) => /^Rollout step 2\//.test(e.title))).toBe(false);
   expect(events.some((e) => /^Health check passed - step 1/.test(e.title))).toBe(false);
 
@@ -336,7 +280,7 @@ test('(g) the migration rollback command runs for real on rollback', async () =>
   const events = await timeline(ID, env);
   eventMatching(events, /^Migrations applied successfully \(.*0004_user_status/);
   eventMatching(events, /^Migrations rolled back \(node .*migrate-0004\.js users 0003/);
-  const done = eventMatching(events, /^Rollback complete in .* \(back on v2\.3\.0\)/);
+  const done = eventMatching(events, /^Rollback complete in .* \(back on v0\.9\.0\)/);
   const r = await report();
   expect(r.rollback).toMatchObject({ required: true, trigger: 'signal', succeeded: true, migrationsRolledBack: true });
   expect(r.rollback.smokeAfterRollback?.passed).toBe(true);
