@@ -4,6 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { deploymentProblems, parseAppliedMigrations, parseForbidden, STEPPED_ANNOTATION } from '../../src/activities/kubernetes';
 import { KubernetesApiError, mapApiError } from '../../src/activities/kubernetes/api';
+import { parseFailingMigration } from '../../src/activities/kubernetes/migrations';
 import { checkPod } from '../../src/activities/kubernetes/pods';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../../src/activities/errors';
 import { readHeartbeat } from '../../src/activities/heartbeat';
@@ -25,6 +26,8 @@ test('parses the [X] lines after "Migrations applied:" (also in CRI log format)'
   const cri = ['2025-11-15T10:05:00.1Z stdout F Migrations applied:', '2025-11-15T10:05:00.2Z stdout F   [X] 0001_initial'].join('\n');
   expect(parseAppliedMigrations(cri)).toEqual(['0001_initial']);
   expect(parseAppliedMigrations('error: applying users.0003_user_roles failed')).toEqual([]);
+  expect(parseFailingMigration('Running migrations:\nerror: applying users.0005_unique_email failed: duplicate key')).toBe('users.0005_unique_email');
+  expect(parseFailingMigration('  Applying users.0004_x... OK\n  Applying users.0005_y...\nerror: boom')).toBe('users.0005_y');
 });
 
 test('a 403 names the missing permission', () => {

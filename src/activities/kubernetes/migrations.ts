@@ -27,8 +27,12 @@ export const RUN_ID_LABEL = 'shipwatch.dev/run-id';
 export function parseFailingMigration(log: string): string | undefined {
   let failing: string | undefined;
   for (const raw of log.split('\n')) {
-    const m = /^\s*Applying\s+(\S+?)\.\.\.(.*)$/.exec(stripCri(raw));
+    const line = stripCri(raw);
+    const m = /^\s*Applying\s+(\S+?)\.\.\.(.*)$/.exec(line);
     if (m) failing = /\bOK\b/.test(m[2]!) ? undefined : m[1];
+    // A migrate that names the failing step only in its error ("error: applying users.0005_x failed: …").
+    const e = /\bapplying\s+(\S+)\s+failed\b/i.exec(line);
+    if (e && !failing) failing = e[1];
   }
   return failing;
 }

@@ -21,6 +21,8 @@ export interface RecorderOptions {
 /** Collects the pod-by-pod events and traffic samples of one watch, deduplicated by key. */
 export class RolloutRecorder {
   private readonly events = new Map<string, ActivityEvent>();
+  /** Each pod's number, in the order the watch first saw it (a snapshot's list order changes between polls). */
+  private readonly numbers = new Map<string, number>();
   readonly traffic: TrafficSample[] = [];
 
   constructor(private readonly options: RecorderOptions) {}
@@ -30,8 +32,9 @@ export class RolloutRecorder {
     s.newPods.forEach((pod, i) => {
       const created = new Date(pod.metadata?.creationTimestamp ?? Date.now()).getTime();
       if (since !== undefined && created < since) return;
-      const n = i + 1;
-      const name = pod.metadata?.name ?? `pod-${n}`;
+      const name = pod.metadata?.name ?? `pod-${i + 1}`;
+      if (!this.numbers.has(name)) this.numbers.set(name, this.numbers.size + 1);
+      const n = this.numbers.get(name)!;
       const deployedKey = `pod-deployed:${name}`;
       if (!this.events.has(deployedKey)) {
         this.events.set(deployedKey, {
