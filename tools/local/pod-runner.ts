@@ -140,6 +140,12 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.on('error', (err) => say(`pod ${name}: ${err.message}`));
+    // Its exit, observed from the spawn on: a command that fails at once (a bad flag) exits before
+    // the log file below is registered, and a listener added after that would wait forever.
+    const exited = new Promise<number>((resolve) => {
+      child.once('error', () => resolve(127));
+      child.once('close', (c) => resolve(c ?? 1));
+    });
     // The container log, in the CRI format kwok serves to `kubectl logs` (and the log scan) once a
     // kwok `Logs` object names the file.
     const log = options.logDir ? createWriteStream(await registerLogs(pod, container.name), { flags: 'a' }) : undefined;
@@ -149,7 +155,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     child.stdout.on('data', collect('stdout'));
     child.stderr.on('data', collect('stderr'));
     child.once('close', () => log?.end());
-    return { name, container, version, child };
+    return { name, container, version, child, exited };
   };
 
   const startProcess = async (pod: V1Pod) => {
@@ -165,14 +171,17 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   };
 
   const jobsRun = new Set<string>();
+  /** Job pods whose process runs, and those whose pod was deleted under it (the process killed). */
+  const jobProcesses = new Map<string, ChildProcess>();
+  const jobsKilled = new Set<string>();
   const runJobPod = async (pod: V1Pod) => {
-    const { name, child } = await spawnContainer(pod, {});
+    const { name, child, exited } = await spawnContainer(pod, {});
+    jobProcesses.set(name, child);
     say(`job pod ${name}: running ${pod.spec!.containers[0]?.command?.join(' ') ?? ''}`);
-    const code = await new Promise<number>((resolve) => {
-      child.once('error', () => resolve(127));
-      child.once('close', (c) => resolve(c ?? 1));
-    });
+    const code = await exited;
+    jobProcesses.delete(name);
     say(`job pod ${name}: exited ${code}`);
+    if (jobsKilled.has(name)) return; // the pod is gone: nothing to complete
     await core
       .patchNamespacedPod(
         { name, namespace: options.namespace, body: { metadata: { annotations: { [EXIT_CODE_ANNOTATION]: String(code) } } } },
@@ -183,6 +192,15 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
 
   const reconcileJobs = async () => {
     const list = await core.listNamespacedPod({ namespace: options.namespace, labelSelector: 'batch.kubernetes.io/job-name' });
+    // A deleted Job pod's container is stopped, as the kubelet does (a rollback stopping a
+    // migration Job must stop the migration, not only the Kubernetes objects).
+    const present = new Set(list.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name));
+    for (const [name, child] of jobProcesses) {
+      if (present.has(name)) continue;
+      jobsKilled.add(name);
+      child.kill('SIGTERM');
+      say(`job pod ${name}: deleted, its process stopped`);
+    }
     for (const pod of list.items) {
       const name = pod.metadata?.name;
       if (!name || jobsRun.has(name) || pod.metadata?.deletionTimestamp) continue;
@@ -204,6 +222,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   const reconcile = async () => {
     const list = await core.listNamespacedPod({ namespace: options.namespace, labelSelector: options.selector });
     const live = new Set<string>();
+    const toStart: V1Pod[] = [];
     for (const pod of list.items) {
       const name = pod.metadata?.name;
       if (!name) continue;
@@ -217,10 +236,13 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
         (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
       if (running) {
         live.add(name);
-        if (!processes.has(name)) await startProcess(pod);
+        if (!processes.has(name)) toStart.push(pod);
       }
     }
+    // Pods going away leave the Service first (the endpoints controller drops a terminating pod at
+    // once); starting the new ones takes API calls, and a rollback's smoke must not meet the old ones.
     for (const entry of [...processes.values()]) if (!live.has(entry.pod)) stopProcess(entry);
+    for (const pod of toStart) await startProcess(pod);
     if (options.jobs) await reconcileJobs();
     await Promise.all(
       [...processes.values()].map(async (entry) => {
@@ -339,6 +361,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       stopped = true;
       await loop;
       for (const entry of [...processes.values()]) stopProcess(entry);
+      for (const child of jobProcesses.values()) child.kill('SIGTERM');
       service.closeAllConnections();
       metrics.closeAllConnections();
       await Promise.all([new Promise((r) => service.close(r)), new Promise((r) => metrics.close(r))]);
