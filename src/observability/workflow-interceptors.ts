@@ -4,7 +4,7 @@
  * Register with `bundleWorkflowCode({ workflowInterceptorModules: [WORKFLOW_INTERCEPTOR_MODULE] })`
  * or `Worker.create({ interceptors: { workflowModules: [...] } })`.
  */
-import { ContinueAsNew, proxySinks, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ContinueAsNew, proxySinks, workflowInfo } from '@temporalio/workflow';
 import type { Next, WorkflowExecuteInput, WorkflowInboundCallsInterceptor, WorkflowInterceptors } from '@temporalio/workflow';
 import type { DeploymentRef, ShipwatchSinks } from './sinks';
 
@@ -47,8 +47,13 @@ class DeploymentMetricsInterceptor implements WorkflowInboundCallsInterceptor {
     try {
       result = await next(input);
     } catch (err) {
-      // A hand-over to the next run is not an end: the deployment goes on.
-      if (!(err instanceof ContinueAsNew)) shipwatchMetrics.finished({ ...ref, outcome: 'FAILED' });
+      // A hand-over to the next run is not an end: the deployment goes on. A deployment that did not
+      // succeed (failed, rolled back, manual action) ends with a typed failure carrying its report.
+      if (!(err instanceof ContinueAsNew)) {
+        const report = err instanceof ApplicationFailure ? err.details?.[0] : undefined;
+        const end = endOf(report);
+        shipwatchMetrics.finished({ ...ref, ...(end.outcome === 'UNKNOWN' ? { outcome: 'FAILED' } : end) });
+      }
       throw err;
     }
     shipwatchMetrics.finished({ ...ref, ...endOf(result) });
