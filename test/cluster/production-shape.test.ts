@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { prometheusRulesFile } from '../../src/monitoring';
 import { defaultAlertRules, defaultMetricChecks } from '../../src/spec/defaults';
+import { parseDuration } from '../../src/spec/duration';
 import { startPodRunner } from '../../tools/local/pod-runner';
 import type { PodRunner } from '../../tools/local/pod-runner';
 import { deploymentManifest, REPO, startStack } from '../../tools/local/stack';
@@ -106,6 +108,21 @@ async function startStaging(): Promise<PodRunner> {
   return runner;
 }
 
+const STAGING_RULE_GROUP = 'user-management-staging';
+
+/**
+ * Adds staging's alert rules (as `shipwatch monitoring render` writes them) to the rules file the
+ * stack's Prometheus loads, in a group of their own, so staging's "Alerts configured" check finds them.
+ */
+function installStagingRules(rules: { name: string; expr: string; for: string }[]): void {
+  const rulesFile = join(stateDir, 'prometheus-alerts.yml');
+  const installed = parseYaml(readFileSync(rulesFile, 'utf8')) as { groups: { name: string }[] };
+  const resolved = rules.map((r) => ({ ...r, forMs: parseDuration(r.for) ?? 0 }));
+  const [group] = prometheusRulesFile({ service: 'user-management', namespace: 'staging', watch: { intervalMs: 3_000, rules: resolved as never } }).groups;
+  installed.groups = [...installed.groups.filter((g) => g.name !== STAGING_RULE_GROUP), { ...group!, name: STAGING_RULE_GROUP }];
+  writeFileSync(rulesFile, stringifyYaml(installed, { lineWidth: 0 }));
+}
+
 /** The sample spec pointed at the staging Deployment, its Service proxy, database and scrape job. */
 function stagingSpec(path: string): string {
   const doc = parseYaml(readFileSync(path, 'utf8')) as Record<string, Record<string, unknown>>;
@@ -125,6 +142,7 @@ function stagingSpec(path: string): string {
   };
   const file = join(stateDir, 'deploy-staging.yaml');
   writeFileSync(file, stringifyYaml(out));
+  installStagingRules(out.watch.rules);
   return file;
 }
 
@@ -219,10 +237,11 @@ test('the server validates the repository’s dynamic config and answers on its 
 
 test('two deployments at once on two workers: worker A killed mid-rollout, B takes over; the server killed during the watch; both complete with every step once', async () => {
   const workerA = await stack.startWorker(workerEnv);
-  const started = await Promise.all([
-    shipwatch(['deploy', '-f', spec('production')], env),
-    shipwatch(['deploy', '-f', spec('staging')], env),
-  ]);
+  const specs = [spec('production'), spec('staging')];
+  // Both deployments' pre-deploy checks compare their rules with what Prometheus evaluates.
+  await stack.prometheus.reload();
+  await stack.prometheus.waitForRuleGroups(['user-management', STAGING_RULE_GROUP]);
+  const started = await Promise.all(specs.map((file) => shipwatch(['deploy', '-f', file], env)));
   expect(started.map((r) => [r.code, r.stderr])).toEqual([
     [0, ''],
     [0, ''],
