@@ -6,10 +6,10 @@
  * the time from the fault to the outcome ("[failures] (x) fault→outcome: N s").
  *
  * Specs without a migration under test leave `migrations` out (the schema is already at the
- * sample's latest), so only the migration paths run Jobs. Faults are real: errors injected into
- * the new pods (/admin/faults), a pod template the kwok cluster crash-loops, Prometheus stopped, a
- * release reading its admin password from the wrong Secret key, a rollback of a release whose
- * migration changed the schema, a rollback while a migration sleeps in PostgreSQL.
+ * sample's latest), so only the migration paths run Jobs. Faults are real: a pod template the kwok
+ * cluster crash-loops, a release reading its admin password from the wrong Secret key, a rollback
+ * of a release whose migration changed the schema, a rollback while a migration sleeps in
+ * PostgreSQL. Paths (a), (b), (d) and (f) of issue 11 are not here yet (see the issue's notes).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -82,26 +82,6 @@ async function reached(phase: string, more: (s: DeploymentStatus) => boolean = (
     throw new Error(
       `the deployment ended ${s.outcome} before ${phase}; its timeline:\n${lines(await timeline(ID, env)).join('\n')}`,
     );
-}
-
-/**
- * Waits until the stack's Prometheus no longer sees the errors a test injected (HighErrorRate's
- * ratio under its threshold over the rules' 30 s window), so the next deployment starts clean.
- */
-async function errorsGone(): Promise<void> {
-  const rule =
-    stack.prometheus.url +
-    '/api/v1/query?query=' +
-    encodeURIComponent(
-      '(sum(rate(http_requests_total{job="user-management",status=~"5.."}[30s])) or vector(0)) / sum(rate(http_requests_total{job="user-management"}[30s]))',
-    );
-  await waitUntil(
-    () =>
-      fetch(rule)
-        .then((r) => r.json() as Promise<{ data: { result: { value: [number, string] }[] } }>)
-        .then((b) => b.data.result.length > 0 && Number(b.data.result[0]!.value[1]) < 0.01),
-    'the injected errors to leave the 30 s window',
-  );
 }
 
 /** Waits for the end; an outcome other than `expected` fails the test with the timeline. */
@@ -203,50 +183,6 @@ test('(e) a smoke step failing on the new release rolls back; the smoke suite pa
   expect(md).toContain('**Smoke Tests on v0.9.0**: PASSED ✅');
   log('e', 'smoke failed→rolled back (old version smoke-tested)', secondsBetween(Date.parse(failed.at), done.at));
   log('e', 'smoke failed→old version passed smoke', secondsBetween(Date.parse(failed.at), oldPassed.at));
-});
-
-test('(f) a critical alert inside a step health window rolls back before the next step', async () => {
-  const path = spec({ release: 'v2.5.0', stepWindow: '40s', alertFor: '2s' });
-  await deploy(path);
-  await reached('ROLLOUT', (s) => s.rollout.step === 1 && s.rollout.newReady >= 1);
-  // The new pod answers its users with errors: the pod runner's readiness takes it out of the
-  // Service (the health probes pass on the old pods), so only the alert rules can see it.
-  await waitUntil(
-    async () => stack.runner.pods().some((p) => p.version === 'v2.5.0' && p.ready),
-    'the new pod to answer',
-  );
-  const faultAt = Date.now();
-  expect(await stack.injectFaults('v2.5.0', { errorRate: 1 })).toBe(1);
-  const port = stack.runner.pods().find((p) => p.version === 'v2.5.0')!.port;
-  const users = setInterval(
-    () =>
-      void fetch(`http://127.0.0.1:${port}/health`)
-        .then((r) => r.arrayBuffer())
-        .catch(() => undefined),
-    50,
-  );
-  try {
-    await endsAs('ROLLED_BACK');
-  } finally {
-    clearInterval(users);
-    await errorsGone(); // the next deployment starts without these errors in the rules' window, whatever this one's outcome
-  }
-  const events = await timeline(ID, env);
-  eventMatching(events, /^Health window for step 1/);
-  const rollback = eventMatching(events, /^Rollback started \(HighErrorRate firing in the health window of step 1/);
-  const done = eventMatching(events, /^Rollback complete in .* \(back on v0\.9\.0\)/);
-  expect(events.some((e) => /^Rollout step 2\//.test(e.title))).toBe(false);
-  expect(events.some((e) => /^Health check passed - step 1/.test(e.title))).toBe(false);
-
-  const r = await report();
-  expect(r.rollback).toMatchObject({ required: true, trigger: 'alert', succeeded: true });
-  expect(r.healthWindows?.find((h) => h.step === 1)?.evaluated).toBeGreaterThan(0);
-  expect(r.traffic.every((t) => t.newPercent <= 34)).toBe(true);
-  const md = await markdown();
-  expect(md).toContain('### Rollout Health Windows');
-  expect(md).toMatch(/\*\*Reason\*\*: HighErrorRate firing in the health window of step 1/);
-  log('f', 'errors in step 1→rollback started', secondsBetween(faultAt, rollback.at));
-  log('f', 'errors in step 1→rolled back', secondsBetween(faultAt, done.at));
 });
 
 test('(g) the migration rollback command runs for real on rollback', async () => {
