@@ -109,14 +109,14 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
     shipwatchMetrics: {
       running: { fn: (_info, ref) => metrics.deploymentRunning(ref), callDuringReplay: true },
       started: {
-        fn: (_info, ref) => {
-          metrics.deploymentStarted(ref);
+        fn: (info, ref) => {
+          metrics.deploymentStarted(ref, info.runId);
           logger.info({ workflowId: ref.workflowId, service: ref.service, namespace: ref.namespace, release: ref.release }, 'deployment started');
         },
       },
       finished: {
-        fn: (_info, end) => {
-          metrics.deploymentFinished(end);
+        fn: (info, end) => {
+          metrics.deploymentFinished(end, info.runId);
           logger.info(
             { workflowId: end.workflowId, service: end.service, namespace: end.namespace, release: end.release, outcome: end.outcome, rollbackTrigger: end.rollbackTrigger },
             'deployment finished',

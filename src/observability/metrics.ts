@@ -24,6 +24,11 @@ export class ShipwatchMetrics {
   private readonly watchLastCheck: Gauge;
   private readonly watchInterval: Gauge;
   private workerRunning: () => boolean = () => false;
+  /**
+   * Runs already counted as started or finished. A sink is called once per workflow task attempt, so
+   * a task that is retried (a timed-out or evicted task on a loaded worker) calls it again: counted once.
+   */
+  private readonly counted = new RecentKeys(10_000);
 
   constructor(options: { registry?: Registry; processMetrics?: boolean } = {}) {
     this.registry = options.registry ?? new Registry();
@@ -117,15 +122,17 @@ export class ShipwatchMetrics {
     this.active[ref.workflowId] = ref;
   }
 
-  deploymentStarted(ref: DeploymentRef): void {
+  deploymentStarted(ref: DeploymentRef, runId?: string): void {
     this.active[ref.workflowId] = ref;
+    if (runId !== undefined && !this.counted.add(`started/${runId}`)) return;
     this.started.inc(this.labels(ref));
     this.event(ref, 'started');
   }
 
-  deploymentFinished(end: DeploymentEnd): void {
+  deploymentFinished(end: DeploymentEnd, runId?: string): void {
     delete this.active[end.workflowId];
     delete this.watching[end.workflowId];
+    if (runId !== undefined && !this.counted.add(`finished/${runId}`)) return;
     this.finished.inc({ ...this.labels(end), outcome: end.outcome });
     if (end.rollbackTrigger) this.rollbacks.inc({ ...this.labels(end), trigger: end.rollbackTrigger });
     const watchLabels = { workflow_id: end.workflowId, ...this.labels(end) };
@@ -162,5 +169,22 @@ export class ShipwatchMetrics {
 
   private event(ref: DeploymentRef, event: DeploymentEvent): void {
     this.events.inc({ ...this.labels(ref), release: ref.release, event });
+  }
+}
+
+/** A bounded set of keys: the oldest is forgotten when it is full. */
+class RecentKeys {
+  private readonly keys = new Set<string>();
+  constructor(private readonly limit: number) {}
+
+  /** Adds the key; false when it was already there. */
+  add(key: string): boolean {
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    if (this.keys.size > this.limit) {
+      const oldest = this.keys.values().next().value;
+      if (oldest !== undefined) this.keys.delete(oldest);
+    }
+    return true;
   }
 }

@@ -92,6 +92,18 @@ describe('metrics fed by the activity interceptor', () => {
     expect(sample(text, METRIC.watchLastCheck, { workflow_id: ref.workflowId })).toBeUndefined();
     expect(sample(text, METRIC.deployments, { state: 'watching' })).toBe(0);
   });
+
+  test('a sink called again for the same run (a retried workflow task) counts once; another run counts again', async () => {
+    const metrics = new ShipwatchMetrics({ processMetrics: false });
+    for (const runId of ['run-1', 'run-1', 'run-2']) {
+      metrics.deploymentStarted(ref, runId);
+      metrics.deploymentFinished({ ...ref, outcome: 'SUCCEEDED' }, runId);
+    }
+    const text = await metrics.registry.metrics();
+    expect(sample(text, METRIC.deploymentsStarted, { service: 'user-management' })).toBe(2);
+    expect(sample(text, METRIC.deploymentsFinished, { outcome: 'SUCCEEDED', service: 'user-management' })).toBe(2);
+    expect(sample(text, METRIC.deploymentEvents, { event: 'started', release: 'v1.0.0' })).toBe(2);
+  });
 });
 
 describe('observability endpoint', () => {
