@@ -4,7 +4,7 @@
  * for its health window: the alert rules and a health check every interval, a bad step rolling
  * back at once. Pause holds the rollout before its next step.
  */
-import { condition, isCancellation } from '@temporalio/workflow';
+import { condition, isCancellation, patched } from '@temporalio/workflow';
 import { DEADLINE_MARGIN_MS, LONG_RUNNING, WATCH_CHECK } from '../../activities/options';
 import type { RolloutProgress, RuleEvaluation } from '../../activities/types';
 import type { HealthWindowRecord } from '../../model';
@@ -12,10 +12,10 @@ import { formatDuration } from '../../format';
 import { evaluateAlerts, firingCritical, initialAlertStates } from '../alert-evaluator';
 import { planRollout } from '../rollout-plan';
 import { blindReason, closeSight, initialSight, observeCheck, sightPolicy } from '../sight';
-import type { Sight } from '../sight';
+import type { Sight, SightAction } from '../sight';
 import type { RolloutStepPlan } from '../rollout-plan';
 import type { DeploymentContext } from './context';
-import { RollbackNeeded, messageOf } from './failures';
+import { DeploymentFailed, RollbackNeeded, messageOf } from './failures';
 import { splitOf } from './traffic';
 
 export async function rollout(ctx: DeploymentContext): Promise<void> {
@@ -26,13 +26,15 @@ export async function rollout(ctx: DeploymentContext): Promise<void> {
   state.rollout.steps = steps.length;
   state.compensations.push('rollout');
   ctx.recordTraffic([], { newPods: 0, oldPods: target.replicas, newPercent: 0 });
+  // Blindness across the health windows: a Prometheus down for the whole rollout pages like a blind watch.
+  const across: { sight: Sight } = { sight: initialSight() };
   for (const step of steps) {
     if (state.paused) {
       ctx.record('info', `Rollout held before step ${step.index} (paused)`, undefined, `held:${step.index}`);
       await condition(() => !state.paused);
     }
     await rolloutStep(ctx, step, steps.length);
-    await stepHealthWindow(ctx, step.index);
+    await stepHealthWindow(ctx, step.index, across);
   }
   ctx.record('ok', `All pods running ${spec.release}`, undefined, 'rollout-complete');
 }
@@ -78,7 +80,7 @@ async function rolloutStep(ctx: DeploymentContext, step: RolloutStepPlan, of: nu
  * at once. Checks whose rules could not be evaluated are on the timeline and counted (the window's
  * record says in how many checks the rules were evaluated), never a silent pass.
  */
-async function stepHealthWindow(ctx: DeploymentContext, index: number): Promise<void> {
+async function stepHealthWindow(ctx: DeploymentContext, index: number, across: { sight: Sight }): Promise<void> {
   const { spec, state } = ctx;
   const windowMs = spec.kubernetes.stepWindowMs;
   if (windowMs <= 0) return;
@@ -99,11 +101,22 @@ async function stepHealthWindow(ctx: DeploymentContext, index: number): Promise<
       throw new RollbackNeeded('rollout-failed', `health endpoint failed ${health.availability.failures} of ${health.availability.probes} probes after step ${index}`);
     }
     if (spec.metrics && spec.watch.rules.length) {
-      const seen = observeCheck(sight, { nowMs: Date.now(), reason: blindReason(evaluations, spec.watch.rules) }, sightPolicy(spec.watch));
+      const check = { nowMs: Date.now(), reason: blindReason(evaluations, spec.watch.rules) };
+      const seen = observeCheck(sight, check, sightPolicy(spec.watch));
       sight = seen.sight;
       for (const action of seen.actions) {
         if (action.kind === 'blind-started') ctx.record('warning', `Alert rules not evaluated in the window of step ${index}`, action.reason, `step-blind:${index}:${sight.checks}`);
         if (action.kind === 'sight-restored') ctx.record('info', `Alert rules evaluated again in the window of step ${index}`, `after ${formatDuration(action.blindForMs)}`, `step-sight:${index}:${sight.checks}`);
+      }
+      const streak = observeCheck(across.sight, check, sightPolicy(spec.watch));
+      across.sight = streak.sight;
+      for (const action of streak.actions) {
+        try {
+          await rolloutBlind(ctx, index, action);
+        } catch (err) {
+          recordHealthWindow(ctx, index, sight);
+          throw err;
+        }
       }
     }
     if (!('error' in evaluations)) {
@@ -127,7 +140,46 @@ async function stepHealthWindow(ctx: DeploymentContext, index: number): Promise<
   const record = recordHealthWindow(ctx, index, sight);
   const rulesNote = !spec.metrics || !spec.watch.rules.length ? 'no alert rules evaluated (none in the spec)' : `alert rules evaluated in ${record.evaluated} of ${record.checks} checks${record.blindMs > 0 ? `; blind ${formatDuration(record.blindMs)}: ${record.reasons.join('; ')}` : ''}`;
   const blind = spec.metrics !== undefined && spec.watch.rules.length > 0 && record.evaluated < record.checks;
+  if (blind) state.issues.push(`health window of step ${index} partly blind: ${rulesNote}`);
   ctx.record(blind ? 'warning' : 'ok', `Health check passed - step ${index}`, `${state.rollout.newReady} pod(s) on ${spec.release}; ${rulesNote}`, `window:${index}`);
+}
+
+/** Blind pages and `watch.onBlind` across the rollout's health windows (new commands: behind a patch). */
+export const STEP_BLIND_PATCH = 'step-blind-page';
+
+/**
+ * What a blind streak across the health windows calls for, with the watch window's thresholds: a
+ * page after `blindAfter` (the rollout goes on with health checks only), then `watch.onBlind` after
+ * `rollbackAfter` — roll back, fail the deployment (what is rolled out stays), or page for a decision.
+ */
+async function rolloutBlind(ctx: DeploymentContext, index: number, action: SightAction): Promise<void> {
+  const { spec } = ctx;
+  if (action.kind !== 'blind-page' && action.kind !== 'on-blind') return;
+  if (!patched(STEP_BLIND_PATCH)) return;
+  const why = `alert rules not evaluated for ${formatDuration(action.blindForMs)} during the rollout (step ${index}): ${action.reason}`;
+  const onBlind = sightPolicy(spec.watch).onBlind;
+  if (action.kind === 'blind-page') {
+    ctx.record('warning', `Paged on-call: rollout blind for ${formatDuration(action.blindForMs)}`, action.reason, `rollout-blind-page:${action.since}`);
+    await ctx.notify({
+      kind: 'paged',
+      severity: 'critical',
+      about: `rollout-blind:${action.since}`,
+      title: `Rollout blind: ${spec.service} ${spec.release}`,
+      text: `${why}. The rollout goes on with health checks only; nothing evaluates the alert rules meanwhile. After ${formatDuration(spec.watch.rollbackAfterMs)} blind: ${onBlind}.`,
+    });
+    return;
+  }
+  ctx.state.issues.push(`blind rollout: ${why}`);
+  if (onBlind === 'rollback') throw new RollbackNeeded('blind-watch', `${why} (watch.onBlind: rollback)`);
+  if (onBlind === 'fail') throw new DeploymentFailed(`${why} (watch.onBlind: fail; what is rolled out stays live, unverified)`);
+  ctx.record('warning', 'Decision needed: the rollout is blind', why, `rollout-blind-decide:${action.since}`);
+  await ctx.notify({
+    kind: 'paged',
+    severity: 'critical',
+    about: `rollout-blind-decide:${action.since}`,
+    title: `Decision needed, rollout blind: ${spec.service} ${spec.release}`,
+    text: `${why}. The rollout goes on with health checks only: fix the metrics (Prometheus, the rules' queries), \`shipwatch pause\` it, or \`shipwatch rollback\`.`,
+  });
 }
 
 /** The window's counts, kept for the report (replacing an earlier record of the same step). */
