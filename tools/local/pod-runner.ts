@@ -36,6 +36,13 @@ export interface PodRunnerOptions {
   /** Environment added under the pod's own (its env values and secretKeyRefs are resolved). */
   env?: Record<string, string>;
   /**
+   * Cluster DNS for the pods' env: a Service's address as the manifests name it
+   * ("user-management.production:8080") → the local URL serving it (another runner's serviceUrl).
+   * A URL in an env value that names one is rewritten; any other host is left as written (and,
+   * like a Service that does not exist, does not resolve).
+   */
+  services?: Record<string, string>;
+  /**
    * Also play the kubelet for Job pods in the namespace (migrations): run the command, write its
    * log, and set the `shipwatch.dev/exit-code` annotation that completes the pod in kwok.
    */
@@ -130,7 +137,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     const name = pod.metadata!.name!;
     const container = pod.spec!.containers.find((c) => c.name === options.container) ?? pod.spec!.containers[0]!;
     const image = container.image ?? '';
-    const podEnv = await containerEnv(container);
+    const podEnv = resolveServiceUrls(await containerEnv(container), options.services ?? {});
     const version = podEnv.VERSION ?? (image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : 'latest');
     const [command, ...args] = [...(container.command ?? []), ...(container.args ?? [])];
     if (!command) throw new Error(`pod ${name}: container ${container.name} has no command to run`);
@@ -375,6 +382,22 @@ export const EXIT_CODE_ANNOTATION = 'shipwatch.dev/exit-code';
 /** One line of a container log in the CRI format kwok serves (`<time> <stream> F <text>`). */
 export function criLine(stream: 'stdout' | 'stderr', text: string, at = new Date()): string {
   return `${at.toISOString()} ${stream} F ${text}`;
+}
+
+/**
+ * The pods' env with in-cluster Service URLs replaced by the local URLs serving them:
+ * `http://user-management.production:8080/x` → `http://127.0.0.1:41234/x` for the key
+ * "user-management.production:8080". Hosts not in `services` stay as written.
+ */
+export function resolveServiceUrls(env: Record<string, string>, services: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    out[name] = value.replace(/\b(https?):\/\/([^/\s]+)/g, (whole, _scheme: string, host: string) => {
+      const local = services[host];
+      return local ? local.replace(/\/+$/, '') : whole;
+    });
+  }
+  return out;
 }
 
 /** Puts a label into one exposition-format sample line. */
