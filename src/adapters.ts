@@ -1,7 +1,7 @@
 /**
  * The real adapters behind the workflow's ports, as the worker builds them: the Kubernetes API
  * from a kubeconfig, pg_dump for backups, undici for smoke suites, Prometheus, probes and
- * webhooks, and report files on disk.
+ * webhooks, the on-call schedule, and report files on disk.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createDatabaseBackups } from './activities/database';
@@ -9,6 +9,7 @@ import { createKubernetesAdapter } from './activities/kubernetes';
 import { createPrometheusMetrics } from './activities/metrics';
 import { createMonitoringChecks } from './activities/monitoring-checks';
 import { createNotifier } from './activities/notify';
+import { createOnCallResolver } from './activities/on-call';
 import { createAvailabilityProbe } from './activities/probe';
 import { createReportWriter } from './activities/report';
 import { createSmokeRunner } from './activities/smoke';
@@ -25,5 +26,6 @@ export function createRealDeps(options: { kubeConfig: KubeConfig }): ActivityDep
     notify: createNotifier(),
     reports: createReportWriter(),
     monitoring: createMonitoringChecks({ kubeConfig: options.kubeConfig }),
+    onCall: createOnCallResolver(),
   };
 }

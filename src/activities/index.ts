@@ -9,6 +9,7 @@ import { sleep } from './abort';
 import { isPermanentError } from './errors';
 import { readHeartbeat } from './heartbeat';
 import { createMonitoringActivities } from './monitoring-checks';
+import { createOnCallResolver } from './on-call';
 import { mergeAvailability } from '../model';
 import type { AvailabilityStats, BackupResult, DeploymentRef, DeploymentReport, LogScanResult, MetricsComparison, MetricsSnapshot, MigrationResult, PodVerification, RollbackTarget, SmokeResult } from '../model';
 import type {
@@ -20,6 +21,8 @@ import type {
   MigrationJobInput,
   Notification,
   NotificationChannels,
+  OnCallAssignment,
+  OnCallInput,
   ProgressContext,
   RollbackInput,
   RollbackResult,
@@ -48,6 +51,7 @@ export interface ActivitySettings {
 /** Builds the activities the worker registers; tests pass fake ports, the worker real adapters. */
 export function createActivities(deps: ActivityDeps, settings: ActivitySettings = {}) {
   const stepProbeMs = settings.stepProbeMs ?? 2_000;
+  const onCall = deps.onCall ?? createOnCallResolver();
   return {
     /** Pre-deploy check: the cluster answers and the Deployment exists; its state is the rollback target. */
     async readTarget(target: DeploymentRef): Promise<RollbackTarget> {
@@ -60,6 +64,11 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
 
     async notify(input: { notification: Notification; channels: NotificationChannels }): Promise<DeliveryResult[]> {
       return mapErrors(() => deps.notify.send(input.notification, input.channels));
+    },
+
+    /** Pre-deploy check: who is on call for the spec's rotation when the deployment starts. */
+    async resolveOnCall(input: OnCallInput): Promise<OnCallAssignment> {
+      return mapErrors(() => onCall.resolve(input));
     },
 
     async backupDatabase(input: BackupInput): Promise<BackupResult> {

@@ -222,6 +222,34 @@ export interface NotifyPort {
   send(notification: Notification, channels: NotificationChannels): Promise<DeliveryResult[]>;
 }
 
+// ---------------------------------------------------------------- On-call
+
+/** Who is on call for a rotation at a moment (the deployment's start). */
+export interface OnCallInput {
+  rotation: string;
+  /** The rotation's schedule (env:NAME or file:PATH); absent when the spec names only a paging webhook. */
+  schedule?: SecretRef;
+  /** ISO time the shift must cover. */
+  at: string;
+}
+
+/** The on-call engineer as the schedule names them, or why nobody was resolved. */
+export interface OnCallAssignment {
+  rotation: string;
+  resolved: boolean;
+  engineer?: string;
+  contact?: string;
+  /** The shift that covers the moment, when the schedule is a list of shifts. */
+  shift?: { from: string; to: string };
+  /** Why no engineer was resolved (no schedule, unreadable, no shift covers the moment). */
+  reason?: string;
+}
+
+export interface OnCallPort {
+  /** Never throws for what the schedule says or lacks: an unresolved assignment says why. */
+  resolve(input: OnCallInput): Promise<OnCallAssignment>;
+}
+
 // ---------------------------------------------------------------- The service's own monitoring
 
 /** What every monitoring check reads: the spec (service, selector, rules, image of the new release) and its monitoring settings. */
@@ -266,4 +294,6 @@ export interface ActivityDeps {
   notify: NotifyPort;
   reports: ReportPort;
   monitoring: MonitoringPort;
+  /** Default: the real resolver (./on-call.ts), which reads only what the spec's schedule reference names. */
+  onCall?: OnCallPort;
 }

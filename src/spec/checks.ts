@@ -200,6 +200,19 @@ export function manifestIssues(spec: ParsedSpec, text: string): SpecIssue[] {
 }
 
 /** All second-pass checks that need only the parsed spec. */
+/** An on-call rotation names where to learn who is on call or where pages go, and pages go to one place. */
+export function onCallIssues(spec: ParsedSpec): SpecIssue[] {
+  const onCall = spec.onCall;
+  if (!onCall) return [];
+  if (!onCall.schedule && !onCall.webhook) {
+    return [{ path: 'onCall', message: 'name the rotation\'s schedule (onCall.schedule: file:PATH or env:NAME) or its paging webhook (onCall.webhook), or both' }];
+  }
+  if (onCall.webhook && spec.notifications.pager) {
+    return [{ path: 'onCall.webhook', message: 'pages would go to two places: onCall.webhook and notifications.pager; keep one (onCall.webhook becomes the pager)' }];
+  }
+  return [];
+}
+
 export function crossFieldIssues(spec: ParsedSpec): SpecIssue[] {
-  return [...timingIssues(spec), ...nameIssues(spec), ...changeIssues(spec), ...promqlIssues(spec)];
+  return [...timingIssues(spec), ...nameIssues(spec), ...changeIssues(spec), ...promqlIssues(spec), ...onCallIssues(spec)];
 }

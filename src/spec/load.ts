@@ -188,7 +188,8 @@ function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest:
       rules,
       reviewAfterMs: ms(spec.watch.reviewAfter),
     },
-    notifications: spec.notifications,
+    notifications: spec.onCall?.webhook ? { ...spec.notifications, pager: { webhook: spec.onCall.webhook } } : spec.notifications,
+    ...(spec.onCall ? { onCall: spec.onCall } : {}),
     monitoring: resolveMonitoringSettings(spec.monitoring, spec.namespace),
     report: spec.report,
   };

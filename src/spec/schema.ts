@@ -211,6 +211,19 @@ export const specSchema = z.strictObject({
       webhook: z.strictObject({ url: secretRef }).optional(),
     })
     .prefault({}),
+  /**
+   * Who answers pages for this service: the rotation's name, and where to learn who is on call now
+   * (`schedule`) or where its pages go (`webhook`, the paging service's webhook), or both.
+   */
+  onCall: z
+    .strictObject({
+      rotation: z.string().min(1, { message: 'expected the on-call rotation\'s name, e.g. user-management-primary' }),
+      /** The rotation's schedule, a secret reference (env:NAME or file:PATH): shifts of engineer, contact, from, to; or one line "Name <contact>". */
+      schedule: secretRef.optional(),
+      /** The paging service's webhook for this rotation: pages (paged, failed, manual action) go here. */
+      webhook: secretRef.optional(),
+    })
+    .optional(),
   /** Hour 3's monitoring checks: what a failure of each does, the log pipeline, the error tracker. */
   monitoring: monitoringSpecSchema(secretRef),
   report: z

@@ -93,6 +93,11 @@ export interface DeploySpec {
     pager?: { webhook: SecretRef };
     webhook?: { url: SecretRef };
   };
+  /**
+   * The on-call rotation: resolved to the engineer on call when the deployment starts (from
+   * `schedule`); its `webhook`, when given, is also `notifications.pager` (pages go there).
+   */
+  onCall?: { rotation: string; schedule?: SecretRef; webhook?: SecretRef };
   /** Hour 3's monitoring checks: per-check policy, log pipeline, error tracker (absent in specs resolved before it existed). */
   monitoring?: MonitoringSettings;
   report: { dir: string };

@@ -5,7 +5,10 @@
  */
 import { Context } from '@temporalio/activity';
 import type { AvailabilityStats, MonitoringCheckName, MonitoringCheckResult, MonitoringCheckStatus, RollbackTarget, SmokeResult } from '../../src/model';
-import type { ActivityDeps, MonitoringCheckInput, MonitoringPort, Notification, ProgressContext, RolloutProgress, RuleEvaluation } from '../../src/activities/types';
+import type { ActivityDeps, MonitoringCheckInput, MonitoringPort, Notification, OnCallPort, ProgressContext, RolloutProgress, RuleEvaluation } from '../../src/activities/types';
+import { PAGING_KINDS } from '../../src/activities/notify';
+import { createOnCallResolver } from '../../src/activities/on-call';
+import { SecretNotFoundError } from '../../src/activities/secrets';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { MigrationFailedError, ProgressDeadlineExceededError } from '../../src/activities/errors';
 import type { MigrationHeartbeat, RollbackHeartbeat, RolloutStepHeartbeat, WatchPhase } from '../../src/activities/heartbeat';
@@ -36,6 +39,8 @@ export interface FakeOptions {
   probeFailures?: number;
   /** Status of each monitoring check (default: passed), in the real adapter's result shape. */
   monitoring?: Partial<Record<MonitoringCheckName, MonitoringCheckStatus>>;
+  /** On-call schedules by reference (`env:NAME`/`file:PATH` → text), as the real resolver would read them; a missing one is unset. */
+  onCallSchedules?: Record<string, string>;
 }
 
 export interface FakeCall {
@@ -83,6 +88,8 @@ const stats = (probes: number, failures: number): AvailabilityStats => ({
 export class FakeWorld {
   readonly calls: FakeCall[] = [];
   readonly notifications: Notification[] = [];
+  /** Notifications that went to the pager channel (as the real notifier picks them), with the pager's webhook reference. */
+  readonly pages: { kind: Notification['kind']; webhook: string }[] = [];
   /** targetNewPods of each rollout step that completed (once per completion). */
   readonly completedSteps: number[] = [];
   /** Resolves when the blocking rollout step has started. */
@@ -340,6 +347,7 @@ export class FakeWorld {
         send: async (notification, channels) => {
           this.log('notify', { kind: notification.kind });
           this.notifications.push(notification);
+          if (channels.pager && (PAGING_KINDS.has(notification.kind) || notification.severity === 'critical')) this.pages.push({ kind: notification.kind, webhook: channels.pager.webhook });
           return Object.keys(channels).map((channel) => ({ channel: channel as 'slack', delivered: true }));
         },
       },
@@ -350,6 +358,28 @@ export class FakeWorld {
         },
       },
       monitoring: this.fakeMonitoring(),
+      onCall: this.fakeOnCall(),
+    };
+  }
+
+  /**
+   * The on-call resolver over in-memory schedules: the real resolver's parsing, with the schedule
+   * text from the options instead of the environment or a file (test/integration/on-call.test.ts
+   * runs the same cases against both).
+   */
+  private fakeOnCall(): OnCallPort {
+    const real = createOnCallResolver({
+      resolveSecret: async (ref) => {
+        const text = this.options.onCallSchedules?.[ref];
+        if (text === undefined) throw new SecretNotFoundError(ref, `secret ${ref} is not set (fake: no schedule under this reference)`);
+        return text;
+      },
+    });
+    return {
+      resolve: async (input) => {
+        this.log('resolveOnCall', input);
+        return real.resolve(input);
+      },
     };
   }
 

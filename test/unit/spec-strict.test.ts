@@ -66,6 +66,19 @@ const expected: Record<string, SpecIssue> = {
     path: 'kubernetes.manifest',
     message: 'Deployment "api" in the manifest has no container "app" (kubernetes.container); its containers: "proxy"',
   },
+  'on-call-no-target': {
+    path: 'onCall',
+    message: "name the rotation's schedule (onCall.schedule: file:PATH or env:NAME) or its paging webhook (onCall.webhook), or both",
+  },
+  'on-call-two-pagers': {
+    path: 'onCall.webhook',
+    message: 'pages would go to two places: onCall.webhook and notifications.pager; keep one (onCall.webhook becomes the pager)',
+  },
+  'on-call-literal-webhook': {
+    path: 'onCall.webhook',
+    message:
+      'expected a secret reference "env:NAME" or "file:/path/to/secret", not a literal value (literal secrets would be stored in workflow history)',
+  },
   'manifest-no-deployment': { path: 'kubernetes.manifest', message: 'the manifest has no Deployment; it must define Deployment "api" (kubernetes.deployment)' },
 };
 

@@ -5,9 +5,10 @@
  */
 import { patched } from '@temporalio/workflow';
 import { QUICK_CALL, WATCH_CHECK } from '../../activities/options';
-import type { RuleEvaluation } from '../../activities/types';
+import type { OnCallAssignment, RuleEvaluation } from '../../activities/types';
 import { releaseOfImage } from '../../format';
 import type { MetricsSnapshot, RollbackTarget } from '../../model';
+import { ON_CALL_EVENT_KEY, onCallEvent, pagesToText } from '../../report/on-call';
 import type { DeploySpec, ResolvedAlertRule } from '../../spec/types';
 import type { DeploymentContext } from './context';
 import { DeploymentFailed, messageOf } from './failures';
@@ -19,6 +20,9 @@ import { DeploymentFailed, messageOf } from './failures';
  */
 export const STRICT_PRECHECK_PATCH = 'strict-precheck';
 
+/** Who is on call is resolved and recorded when the deployment starts (behind a patch: older histories have no such activity). */
+export const ON_CALL_PATCH = 'on-call';
+
 export async function precheck(ctx: DeploymentContext): Promise<void> {
   const { spec, state, ref } = ctx;
   ctx.enter('PRECHECK');
@@ -26,6 +30,7 @@ export async function precheck(ctx: DeploymentContext): Promise<void> {
   const strict = patched(STRICT_PRECHECK_PATCH);
   if (strict) requireApprovedPlan(ctx);
   recordApprovedPlan(ctx);
+  if (patched(ON_CALL_PATCH)) await recordOnCall(ctx);
   let found: RollbackTarget;
   try {
     found = await ctx.runActivity('readTarget', ref, { options: QUICK_CALL, summary: `Pre-deploy check: read deployment/${ref.deployment}` });
@@ -73,6 +78,30 @@ function recordApprovedPlan(ctx: DeploymentContext): void {
     ctx.record('warning', 'No approved plan referenced', 'the spec has no change.reference');
     ctx.state.issues.push('no approved plan (change.reference) in the spec');
   }
+}
+
+/**
+ * Who is on call for the spec's rotation at the deployment's start, on the timeline (one event,
+ * key `on-call`); nobody resolved is a warning (and an issue when a rotation was named), never a
+ * failure: the deployment can go on, and the report says plainly that nobody was assigned.
+ */
+async function recordOnCall(ctx: DeploymentContext): Promise<void> {
+  const { onCall, notifications } = ctx.spec;
+  const pagesTo = pagesToText(notifications.pager?.webhook, onCall?.webhook !== undefined);
+  let assignment: OnCallAssignment | undefined;
+  let error: string | undefined;
+  if (onCall) {
+    try {
+      const input = { rotation: onCall.rotation, ...(onCall.schedule ? { schedule: onCall.schedule } : {}), at: ctx.state.startedAt };
+      assignment = await ctx.runActivity('resolveOnCall', input, { options: QUICK_CALL, summary: `Pre-deploy check: who is on call (${onCall.rotation})` });
+    } catch (err) {
+      error = messageOf(err);
+    }
+  }
+  const event = onCallEvent({ ...(onCall ? { rotation: onCall.rotation } : {}), ...(assignment ? { assignment } : {}), ...(error ? { error } : {}), pagesTo });
+  ctx.record(event.status, event.title, event.detail, ON_CALL_EVENT_KEY);
+  // A rotation named but nobody resolved is an issue; no rotation at all is the report's recommendation line only.
+  if (onCall && event.status !== 'ok') ctx.state.issues.push(`${event.title}: ${event.detail}`);
 }
 
 /** `change.required: true` and no plan reference: refused before anything is touched (the loader refuses it too; a workflow started another way is checked here). */
