@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { createMonitoringChecks } from '../../src/activities/monitoring-checks';
+import { createFakeDeps } from '../helpers/fakes';
 import type { MonitoringCheckInput, MonitoringPort } from '../../src/activities/types';
-import { DEFAULT_MONITORING_POLICY } from '../../src/model';
-import type { MonitoringSettings } from '../../src/model';
+import { DEFAULT_MONITORING_POLICY, MONITORING_CHECKS } from '../../src/model';
+import type { MonitoringCheckName, MonitoringCheckResult, MonitoringCheckStatus, MonitoringSettings } from '../../src/model';
 import { filebeatConfig, monitoringFiles } from '../../src/monitoring';
 import { resolveSpec } from '../../src/spec';
 import type { DeploySpec } from '../../src/spec';
@@ -285,6 +286,74 @@ describe('dashboards', () => {
     const r = await checks.dashboards(input({}, { ...spec, watch: { ...spec.watch, rules: [...spec.watch.rules, podDown] } }));
     expect(r.status).toBe('failed');
     expect(r.detail).toBe('1 panel shows no data: PodDown (critical)');
+  });
+});
+
+describe('contract: the fake monitoring port (test/helpers/fakes.ts) answers only as the real one does', () => {
+  const STATUSES: MonitoringCheckStatus[] = ['passed', 'failed', 'not_run'];
+  const CALL: Record<MonitoringCheckName, keyof MonitoringPort> = {
+    scrape: 'scrape',
+    'alerts-configured': 'alertsConfigured',
+    'alerts-tested': 'alertsTested',
+    logging: 'logging',
+    'error-tracking': 'errorTracking',
+    dashboards: 'dashboards',
+  };
+  const tracking = { errorTracking: { dsn: `env:${DSN_ENV}`, env: 'SENTRY_DSN' } };
+  const podDown = () => defaultAlertRules({ service: 'user-management', namespace: NS, deployment: 'user-management', selector: 'job="user-management"', window: '10s' }).find((x) => x.name === 'PodDown')!;
+  const withRule = (rule: DeploySpec['watch']['rules'][number]): DeploySpec => ({ ...spec, watch: { ...spec.watch, rules: [...spec.watch.rules, rule] } });
+  const noDsnPods = (): DeploySpec => ({ ...spec, kubernetes: { ...spec.kubernetes, deployment: 'no-dsn' } });
+  const noPrometheus = (): DeploySpec => {
+    const { metrics: _m, ...rest } = spec;
+    return rest;
+  };
+  /** One real situation per check and status the fake can be told to give. */
+  const real: Record<MonitoringCheckName, Record<MonitoringCheckStatus, () => Promise<MonitoringCheckResult>>> = {
+    scrape: {
+      passed: () => checks.scrape(input()),
+      failed: () => checks.scrape(input({}, noDsnPods())),
+      not_run: () => checks.scrape(input({}, noPrometheus())),
+    },
+    'alerts-configured': {
+      passed: () => checks.alertsConfigured(input()),
+      failed: () => checks.alertsConfigured(input({}, withRule({ ...spec.watch.rules[0]!, name: 'HighErrorRateStrict', threshold: 0.01 }))),
+      not_run: () => checks.alertsConfigured(input({}, noPrometheus())),
+    },
+    'alerts-tested': {
+      passed: () => checks.alertsTested(input()),
+      failed: () => checks.alertsTested(input({}, withRule(podDown()))),
+      not_run: () => checks.alertsTested(input({}, noPrometheus())),
+    },
+    logging: {
+      passed: () => checks.logging(input()),
+      failed: () => checks.logging(input({}, noDsnPods())),
+      not_run: () => createMonitoringChecks({}).logging(input()),
+    },
+    'error-tracking': {
+      passed: () => checks.errorTracking(input(tracking)),
+      failed: () => checks.errorTracking(input(tracking, noDsnPods())),
+      not_run: () => checks.errorTracking(input()),
+    },
+    dashboards: {
+      passed: () => checks.dashboards(input()),
+      failed: () => checks.dashboards(input({}, withRule(podDown()))),
+      not_run: () => checks.dashboards(input({}, noPrometheus())),
+    },
+  };
+  const shape = (r: MonitoringCheckResult) => ({
+    check: r.check,
+    status: r.status,
+    checked: typeof r.checked === 'string' && r.checked.length > 0,
+    detail: typeof r.detail === 'string' && r.detail.length > 0,
+    found: Array.isArray(r.found) && r.found.every((f) => typeof f === 'string'),
+  });
+
+  test.each(MONITORING_CHECKS.flatMap((check) => STATUSES.map((status) => [check, status] as const)))('%s %s: the real adapter gives it in a real situation, the fake in the same shape', async (check, status) => {
+    const fromReal = await real[check][status]();
+    expect({ check: fromReal.check, status: fromReal.status, detail: fromReal.detail }).toMatchObject({ check, status });
+    const fake = createFakeDeps({ monitoring: { [check]: status } }).deps.monitoring;
+    const fromFake = await fake[CALL[check]](input());
+    expect(shape(fromFake)).toEqual(shape(fromReal));
   });
 });
 
