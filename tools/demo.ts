@@ -8,6 +8,8 @@
  *   npm run demo -- --scenario bad-release     # errors appear in the watch window: automatic rollback
  *   npm run demo -- --full-watch               # the seed's 24-hour window, 30 s checks
  *   npm run demo -- --exit                     # stop everything once the deployment ends
+ *   npm run demo -- --release                  # a release train: user-management, then audit-log
+ *   npm run demo -- --release --scenario bad-release   # audit-log's smoke suite fails: both roll back
  *
  * Ctrl-C stops everything the demo started.
  */
@@ -20,6 +22,8 @@ import { deployCommand } from '../src/commands/deploy';
 import { reportCommand } from '../src/commands/report';
 import { statusCommand } from '../src/commands/status';
 import { connectClient } from '../src/cli/connect';
+import type { CommandContext } from '../src/cli/context';
+import { releaseStartCommand, releaseStatusCommand, releaseTimelineCommand } from '../src/commands/release';
 import { statusQuery, deploymentWorkflowId } from '../src/workflows/messages';
 import { REPO, freeLoopbackPort, startStack } from './local/stack';
 import type { LocalStack } from './local/stack';
@@ -40,6 +44,7 @@ async function main(): Promise<number> {
       scenario: { type: 'string', default: 'good' },
       'full-watch': { type: 'boolean', default: false },
       exit: { type: 'boolean', default: !process.stdout.isTTY },
+      release: { type: 'boolean', default: false },
     },
   });
   const scenario = values.scenario;
@@ -67,15 +72,25 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => void shutdown(130));
   process.on('SIGTERM', () => void shutdown(143));
 
-  const stack = await startStack({ name: 'demo', stateDir: join(REPO, '.shipwatch', 'demo'), temporalPort, uiPort, log: say });
+  const stack = await startStack({ name: 'demo', stateDir: join(REPO, '.shipwatch', 'demo'), temporalPort, uiPort, log: say, auditLog: values.release });
   running.stack = stack;
   say(`sample service v0.9.0 on ${stack.serviceUrl} (3 pods), Prometheus on ${stack.prometheus.url}`);
+  if (stack.auditLog) say(`second sample service audit-log v0.9.0 on ${stack.auditLog.serviceUrl} (2 pods), calling user-management's API`);
   await stack.startWorker();
   say('shipwatch worker running');
 
   process.env.TEMPORAL_ADDRESS = stack.temporalAddress;
   process.env.TEMPORAL_NAMESPACE = 'default';
   process.env.TEMPORAL_UI_URL = stack.uiUrl;
+  if (values.release) {
+    const code = await releaseTrain(stack, { bad: scenario === 'bad-release', fullWatch: values['full-watch'] });
+    if (values.exit) {
+      await shutdown(code);
+      return code;
+    }
+    say('everything keeps running so you can look around; Ctrl-C stops it all.');
+    await new Promise(() => undefined);
+  }
   const spec = stack.writeSpec(
     values['full-watch']
       ? { release: 'v1.0.0', stepWindow: '10m', watch: '24h', interval: '30s', pageAfter: '5m', rollbackAfter: '15m', alertFor: '2m' }
@@ -103,6 +118,41 @@ async function main(): Promise<number> {
   }
   say('everything keeps running so you can look around; Ctrl-C stops it all.');
   await new Promise(() => undefined);
+  return code;
+}
+
+/**
+ * `--release`: the sample release train (examples/release.yaml on this stack): user-management
+ * v1.0.0, then audit-log v1.0.0 once user-management is in its watch window, one shared watch
+ * window, then the release's merged timeline, its report and each service's stage. The bad
+ * scenario gives the new audit-log pods a user-management address that does not exist: audit-log's
+ * smoke suite fails, it rolls back, and user-management is rolled back with it.
+ */
+async function releaseTrain(stack: LocalStack, o: { bad: boolean; fullWatch: boolean }): Promise<number> {
+  const name = `accounts-demo-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+  const service = (release: string) => (o.fullWatch ? { release, stepWindow: '10m', interval: '30s', pageAfter: '5m', rollbackAfter: '15m', alertFor: '2m' } : { release });
+  const file = stack.writeReleaseSpec({
+    name,
+    userManagement: service('v1.0.0'),
+    auditLog: { ...service('v1.0.0'), ...(o.bad ? { podEnv: { USER_MANAGEMENT_URL: 'http://user-management-v2.production:8080' } } : {}) },
+    watch: o.fullWatch ? '24h' : '2m',
+    trainTimeout: o.fullWatch ? '6h' : '15m',
+    statusInterval: '2s',
+  });
+  say(`release spec: ${file}`);
+  say(`Web UI: ${stack.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`ShipwatchTrain="${name}"`)}  (the release and its two deployments)`);
+  say(`watch it:       TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/shipwatch.js release status ${name}`);
+  say(`roll it back:   TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/shipwatch.js release rollback ${name} --reason "…"`);
+  const ctx: CommandContext = defaultContext(createOutput());
+  const code = await releaseStartCommand({ file, wait: true }, ctx);
+  ctx.out.line('');
+  ctx.out.line('Release timeline (the release and both services):');
+  await releaseTimelineCommand({ name }, ctx);
+  ctx.out.line('');
+  await releaseStatusCommand({ name }, ctx).catch(() => undefined);
+  ctx.out.line('');
+  ctx.out.line(`Notifications received by the local Slack/pager webhook: ${stack.receiver.received.length}`);
+  ctx.out.line(`Temporal Web UI: ${stack.uiUrl}/namespaces/default/workflows/release-${name}`);
   return code;
 }
 

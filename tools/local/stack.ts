@@ -3,7 +3,9 @@
  * benchmarks: the Temporal dev server with its Web UI, a kwok Kubernetes cluster, PostgreSQL,
  * Prometheus, the sample service at its old release (real processes behind the pod runner), a
  * little steady traffic, a webhook receiver standing in for Slack and the pager, and shipwatch
- * workers as child processes (so a test can SIGKILL one).
+ * workers as child processes (so a test can SIGKILL one). With `auditLog: true`, also the second
+ * sample service, audit-log, which calls user-management's API (./audit-log.ts), for release trains.
+ * It is over 300 lines because every piece shares the start-up's cleanups and the stack's handles.
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -16,6 +18,8 @@ import type { Receiver } from '../../test/helpers/receiver';
 import { defaultAlertRules } from '../../src/spec/defaults';
 import { parseDuration } from '../../src/spec/duration';
 import { prometheusRulesFile } from '../../src/monitoring';
+import { AUDIT_LOG, AUDIT_LOG_REPLICAS, startAuditLog } from './audit-log';
+import type { LocalAuditLog } from './audit-log';
 import { startPodRunner } from './pod-runner';
 import type { PodRunner } from './pod-runner';
 import { startPostgres } from './postgres';
@@ -30,7 +34,8 @@ const run = promisify(execFile);
 export const REPO = resolve(__dirname, '..', '..');
 const EXAMPLE = join(REPO, 'examples', 'user-management');
 const NAMESPACE = 'production';
-const SERVICE = 'user-management';
+const SERVICE = 'user-management' as const;
+export type SampleService = typeof SERVICE | typeof AUDIT_LOG;
 
 export interface StackOptions {
   /** Cluster name and state folder name. */
@@ -41,8 +46,10 @@ export interface StackOptions {
   initialRelease?: string;
   temporalPort?: number;
   uiPort?: number;
-  /** Requests per second of background traffic (0: none). */
+  /** Requests per second of background traffic (0: none), to each service. */
   trafficPerSecond?: number;
+  /** Also run the second sample service, audit-log (which calls user-management), for release trains. */
+  auditLog?: boolean;
   log?: (line: string) => void;
 }
 
@@ -69,6 +76,18 @@ export interface DemoSpecOptions {
   podEnv?: Record<string, string>;
 }
 
+export interface ReleaseSpecOptions {
+  name: string;
+  /** Each service's deploy spec options; audit-log comes after user-management. */
+  userManagement: DemoSpecOptions;
+  auditLog: DemoSpecOptions;
+  onFailure?: 'rollback-all' | 'halt' | 'continue';
+  /** The shared watch window after the last service, and how long the rest of the train may take. */
+  watch?: string;
+  trainTimeout?: string;
+  statusInterval?: string;
+}
+
 export interface LocalStack {
   temporal: DevServer;
   temporalAddress: string;
@@ -86,6 +105,10 @@ export interface LocalStack {
   startWorker(extraEnv?: Record<string, string>): Promise<WorkerProcess>;
   /** Writes a deploy spec for the sample service pointing at this stack; returns its path. */
   writeSpec(options: DemoSpecOptions): string;
+  /** audit-log, when the stack was started with `auditLog: true`. */
+  auditLog?: LocalAuditLog & { serviceUrl: string; writeSpec(options: DemoSpecOptions): string };
+  /** Writes a release spec of user-management then audit-log (needs `auditLog: true`); returns its path. */
+  writeReleaseSpec(options: ReleaseSpecOptions): string;
   /** Injects errors/latency into the pods running a version (the sample service's /admin/faults). */
   injectFaults(version: string, faults: { errorRate?: number; latencyMs?: number }): Promise<number>;
   /** Stops the Temporal server and starts it again on the same port and SQLite file. */
@@ -103,7 +126,8 @@ const SECRETS = {
 
 /** Compiles the project once if its output is missing: the pods run the compiled sample service. */
 export async function ensureBuilt(log: (line: string) => void = () => undefined): Promise<void> {
-  if (existsSync(join(REPO, 'dist', 'examples', 'user-management', 'src', 'main.js')) && existsSync(join(REPO, 'dist', 'workflow-bundle.js'))) return;
+  const outputs = [join('examples', 'user-management', 'src', 'main.js'), join('examples', 'audit-log', 'src', 'main.js'), 'workflow-bundle.js'];
+  if (outputs.every((file) => existsSync(join(REPO, 'dist', file)))) return;
   log('compiling the project (npm run build)…');
   await run('npm', ['run', 'build'], { cwd: REPO });
 }
@@ -120,9 +144,9 @@ function parseEnvLines(text: string): Record<string, string> {
 
 export { freePort as freeLoopbackPort };
 
-/** The sample Deployment manifest at a release, with optional extra env on its container. */
-export function deploymentManifest(release: string, podEnv: Record<string, string> = {}): string {
-  const doc = parseYaml(readFileSync(join(EXAMPLE, 'k8s', 'deployment.yaml'), 'utf8')) as {
+/** A sample service's Deployment manifest at a release, with optional extra env on its container. */
+export function deploymentManifest(release: string, podEnv: Record<string, string> = {}, service: SampleService = SERVICE): string {
+  const doc = parseYaml(readFileSync(join(REPO, 'examples', service, 'k8s', 'deployment.yaml'), 'utf8')) as {
     spec: { template: { spec: { containers: { image: string; env: { name: string; value?: string }[] }[] } } };
   };
   const container = doc.spec.template.spec.containers[0]!;
@@ -211,15 +235,40 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     cleanups.push(() => runner.stop());
     await waitFor(async () => runner.pods().filter((p) => p.ready).length >= 3, 60_000, 'the old release’s 3 pods to answer');
 
+    let auditLog: LocalAuditLog | undefined;
+    if (options.auditLog) {
+      log(`creating ${AUDIT_LOG} ${initialRelease} (${AUDIT_LOG_REPLICAS} replicas, its own database, calling ${SERVICE}'s API)…`);
+      const started = await startAuditLog({
+        repo: REPO,
+        namespace: NAMESPACE,
+        kubeconfig,
+        kubectl,
+        postgres,
+        manifest: deploymentManifest(initialRelease, {}, AUDIT_LOG),
+        userManagement: { address: `${SERVICE}.${NAMESPACE}:8080`, url: runner.serviceUrl },
+        secrets: { 'admin-token': ADMIN_TOKEN, 'sentry-dsn': sentryDsn },
+        ...(clusterEnv.POD_LOGS_DIR ? { logDir: clusterEnv.POD_LOGS_DIR } : {}),
+        log,
+      });
+      cleanups.push(() => started.runner.stop());
+      auditLog = started;
+      await waitFor(async () => started.runner.pods().filter((p) => p.ready).length >= AUDIT_LOG_REPLICAS, 60_000, `the old ${AUDIT_LOG} pods to answer`);
+    }
+    const served: { service: SampleService; runner: PodRunner }[] = [{ service: SERVICE, runner }, ...(auditLog ? [{ service: AUDIT_LOG, runner: auditLog.runner }] : [])];
+
     log('starting Prometheus…');
-    const metricsHost = new URL(runner.metricsUrl).host;
-    // Prometheus evaluates the demo spec's alert rules, as `shipwatch monitoring render` writes them
-    // (prometheus-alerts.yml), so a deployment's "Alerts configured" check compares against real ones.
-    // writeSpec rewrites the file for each spec it writes and reloads Prometheus.
+    // Prometheus evaluates the demo specs' alert rules, as `shipwatch monitoring render` writes them
+    // (prometheus-alerts.yml, one group per service), so a deployment's "Alerts configured" check
+    // compares against real ones. writeSpec rewrites the file for each spec it writes and reloads Prometheus.
     const rulesFile = join(stateDir, 'prometheus-alerts.yml');
-    writeFileSync(rulesFile, demoRulesFile({}));
-    const prometheus = await startPrometheus({ jobs: [{ job: SERVICE, targets: [metricsHost] }], scrapeInterval: '1s', ruleFiles: [rulesFile] });
-    await prometheus.waitForRuleGroups([SERVICE]);
+    const ruleOptions = new Map<SampleService, DemoSpecOptions | Record<string, never>>(served.map((x) => [x.service, {}]));
+    writeFileSync(rulesFile, demoRulesFile(ruleOptions));
+    const prometheus = await startPrometheus({
+      jobs: served.map((x) => ({ job: x.service, targets: [new URL(x.runner.metricsUrl).host] })),
+      scrapeInterval: '1s',
+      ruleFiles: [rulesFile],
+    });
+    await prometheus.waitForRuleGroups(served.map((x) => x.service));
     cleanups.push(() => prometheus.stop());
 
     // A deployment's first act is to capture the metrics baseline: wait until Prometheus has two
@@ -227,13 +276,13 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     const trafficPerSecond = options.trafficPerSecond ?? 10;
     const timers: NodeJS.Timeout[] = [];
     cleanups.push(async () => timers.forEach((t) => clearInterval(t)));
-    if (trafficPerSecond > 0) {
+    for (const { service, runner: target } of trafficPerSecond > 0 ? served : []) {
       timers.push(
         setInterval(() => {
-          void fetch(`${runner.serviceUrl}/health`).then((r) => r.arrayBuffer()).catch(() => undefined);
+          void fetch(`${target.serviceUrl}/health`).then((r) => r.arrayBuffer()).catch(() => undefined);
         }, 1000 / trafficPerSecond),
       );
-      const baselineQuery = encodeURIComponent(`sum(rate(http_request_duration_seconds_count{job="${SERVICE}"}[30s]))`);
+      const baselineQuery = encodeURIComponent(`sum(rate(http_request_duration_seconds_count{job="${service}"}[30s]))`);
       await waitFor(
         async () =>
           fetch(`${prometheus.url}/api/v1/query?query=${baselineQuery}`)
@@ -241,11 +290,9 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
             .then((body) => (body.data?.result?.length ?? 0) > 0)
             .catch(() => false),
         90_000,
-        'Prometheus to have a traffic baseline',
+        `Prometheus to have a traffic baseline of ${service}`,
       );
     }
-
-
 
     const workerEnv: Record<string, string> = {
       USER_MANAGEMENT_DATABASE_URL: databaseUrl,
@@ -255,6 +302,50 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       SLACK_WEBHOOK_URL: `${receiver.url}/slack`,
       PAGER_WEBHOOK_URL: `${receiver.url}/pager`,
       SENTRY_DSN: sentryDsn,
+      ...(auditLog ? { AUDIT_LOG_DATABASE_URL: auditLog.databaseUrl } : {}),
+    };
+
+    /** A deploy spec of a sample service pointing at this stack, its alert rules loaded in Prometheus. */
+    const writeServiceSpec = (service: SampleService, o: DemoSpecOptions, serviceUrl: string): string => {
+      const doc = parseYaml(readFileSync(join(REPO, 'examples', service, 'shipwatch.yaml'), 'utf8')) as {
+        [key: string]: unknown;
+        image: string;
+        kubernetes: Record<string, unknown>;
+        database: { backup: Record<string, unknown> };
+        migrations: Record<string, unknown>;
+        smoke: Record<string, unknown>;
+        metrics: Record<string, unknown>;
+      };
+      // Files named by release for user-management (as they always were), by service and release for the others.
+      const stem = service === SERVICE ? o.release : `${service}-${o.release}`;
+      const manifestPath = join(stateDir, `deployment-${stem}.yaml`);
+      writeFileSync(manifestPath, deploymentManifest(o.release, o.podEnv, service));
+      doc.release = o.release;
+      doc.image = doc.image.replace(/:[^:]+$/, `:${o.release}`);
+      doc.kubernetes = { ...doc.kubernetes, manifest: manifestPath, stepWindow: o.stepWindow ?? '15s', progressDeadline: '90s' };
+      doc.serviceUrl = serviceUrl;
+      doc.database.backup.store = join(stateDir, 'backups');
+      // Every release of the sample services runs on the newest schema (expand/contract), so a
+      // rollback keeps the schema; the migration-rollback path is tested in the workflow and
+      // Kubernetes suites.
+      delete doc.migrations.rollbackCommand;
+      doc.smoke.suiteFile = join(REPO, 'examples', service, 'smoke.yaml');
+      doc.metrics = { ...doc.metrics, prometheusUrl: prometheus.url, window: '30s' };
+      doc.watch = {
+        duration: o.watch ?? '2m',
+        interval: o.interval ?? '5s',
+        autoRollback: o.autoRollback ?? true,
+        escalation: { pageAfter: o.pageAfter ?? '10s', rollbackAfter: o.rollbackAfter ?? '20s' },
+        rules: demoRules(o, service).map(({ forMs: _forMs, ...rule }) => ({ ...rule, for: o.alertFor ?? '10s' })),
+      };
+      ruleOptions.set(service, o);
+      writeFileSync(rulesFile, demoRulesFile(ruleOptions));
+      // Reloading takes milliseconds; the deployment that reads this spec checks the rules seconds later.
+      void prometheus.reload().catch((err: unknown) => log(`reloading Prometheus's rules failed: ${String(err)}`));
+      doc.report = { dir: join(stateDir, 'reports') };
+      const path = join(stateDir, `deploy-${stem}.yaml`);
+      writeFileSync(path, `# Generated by the local stack for ${service} ${o.release}; see examples/${service}/shipwatch.yaml.\n${stringifyYaml(doc)}`);
+      return path;
     };
 
     const workers = new Set<WorkerProcess>();
@@ -316,42 +407,27 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
         ]);
         return worker;
       },
-      writeSpec(o) {
-        const doc = parseYaml(readFileSync(join(EXAMPLE, 'shipwatch.yaml'), 'utf8')) as {
-          [key: string]: unknown;
-          image: string;
-          kubernetes: Record<string, unknown>;
-          database: { backup: Record<string, unknown> };
-          migrations: Record<string, unknown>;
-          smoke: Record<string, unknown>;
-          metrics: Record<string, unknown>;
+      writeSpec: (o) => writeServiceSpec(SERVICE, o, runner.serviceUrl),
+      ...(auditLog
+        ? { auditLog: { ...auditLog, serviceUrl: auditLog.runner.serviceUrl, writeSpec: (o: DemoSpecOptions) => writeServiceSpec(AUDIT_LOG, o, auditLog.runner.serviceUrl) } }
+        : {}),
+      writeReleaseSpec(o) {
+        if (!auditLog) throw new Error('writeReleaseSpec needs the stack started with auditLog: true (the release has two services)');
+        const release = {
+          apiVersion: 'shipwatch.dev/v1',
+          kind: 'Release',
+          name: o.name,
+          onFailure: o.onFailure ?? 'rollback-all',
+          watch: { mode: 'together', duration: o.watch ?? '30s', trainTimeout: o.trainTimeout ?? '10m' },
+          statusInterval: o.statusInterval ?? '2s',
+          report: { dir: join(stateDir, 'reports') },
+          services: [
+            { spec: writeServiceSpec(SERVICE, o.userManagement, runner.serviceUrl) },
+            { spec: writeServiceSpec(AUDIT_LOG, o.auditLog, auditLog.runner.serviceUrl), after: [SERVICE] },
+          ],
         };
-        const manifestPath = join(stateDir, `deployment-${o.release}.yaml`);
-        writeFileSync(manifestPath, deploymentManifest(o.release, o.podEnv));
-        doc.release = o.release;
-        doc.image = doc.image.replace(/:[^:]+$/, `:${o.release}`);
-        doc.kubernetes = { ...doc.kubernetes, manifest: manifestPath, stepWindow: o.stepWindow ?? '15s', progressDeadline: '90s' };
-        doc.serviceUrl = runner.serviceUrl;
-        doc.database.backup.store = join(stateDir, 'backups');
-        // Every release of the sample service runs on the newest schema (expand/contract), so a
-        // rollback keeps the schema; the migration-rollback path is tested in the workflow and
-        // Kubernetes suites.
-        delete doc.migrations.rollbackCommand;
-        doc.smoke.suiteFile = join(EXAMPLE, 'smoke.yaml');
-        doc.metrics = { ...doc.metrics, prometheusUrl: prometheus.url, window: '30s' };
-        doc.watch = {
-          duration: o.watch ?? '2m',
-          interval: o.interval ?? '5s',
-          autoRollback: o.autoRollback ?? true,
-          escalation: { pageAfter: o.pageAfter ?? '10s', rollbackAfter: o.rollbackAfter ?? '20s' },
-          rules: demoRules(o).map(({ forMs: _forMs, ...rule }) => ({ ...rule, for: o.alertFor ?? '10s' })),
-        };
-        writeFileSync(rulesFile, demoRulesFile(o));
-        // Reloading takes milliseconds; the deployment that reads this spec checks the rules seconds later.
-        void prometheus.reload().catch((err: unknown) => log(`reloading Prometheus's rules failed: ${String(err)}`));
-        doc.report = { dir: join(stateDir, 'reports') };
-        const path = join(stateDir, `deploy-${o.release}.yaml`);
-        writeFileSync(path, `# Generated by the local stack for ${o.release}; see examples/user-management/shipwatch.yaml.\n${stringifyYaml(doc)}`);
+        const path = join(stateDir, `release-${o.name}.yaml`);
+        writeFileSync(path, `# Generated by the local stack; see examples/release.yaml.\n${stringifyYaml(release)}`);
         return path;
       },
       async injectFaults(version, faults) {
@@ -402,14 +478,17 @@ async function waitForReady(url: string, timeoutMs: number): Promise<void> {
   );
 }
 
-/** The demo spec's alert rules (the seed's four on the sample service, 30s rate window), with the spec's `for`. */
-function demoRules(o: Pick<DemoSpecOptions, 'alertFor'>) {
-  const target = { service: SERVICE, namespace: NAMESPACE, deployment: SERVICE, selector: `job="${SERVICE}"`, window: '30s' };
+/** A demo spec's alert rules (the seed's four on a sample service, 30s rate window), with the spec's `for`. */
+function demoRules(o: Pick<DemoSpecOptions, 'alertFor'>, service: SampleService) {
+  const target = { service, namespace: NAMESPACE, deployment: service, selector: `job="${service}"`, window: '30s' };
   return defaultAlertRules(target).map((rule) => ({ ...rule, forMs: parseDuration(o.alertFor ?? '10s') ?? rule.forMs }));
 }
 
-/** prometheus-alerts.yml for the demo spec, as `shipwatch monitoring render` writes it. */
-function demoRulesFile(o: Pick<DemoSpecOptions, 'alertFor' | 'interval'>): string {
-  const source = { service: SERVICE, namespace: NAMESPACE, watch: { intervalMs: parseDuration(o.interval ?? '5s') ?? 5_000, rules: demoRules(o) } };
-  return stringifyYaml(prometheusRulesFile(source), { lineWidth: 0 });
+/** prometheus-alerts.yml for the demo specs, one group per service, as `shipwatch monitoring render` writes each. */
+function demoRulesFile(services: Map<SampleService, Pick<DemoSpecOptions, 'alertFor' | 'interval'>>): string {
+  const groups = [...services].flatMap(([service, o]) => {
+    const source = { service, namespace: NAMESPACE, watch: { intervalMs: parseDuration(o.interval ?? '5s') ?? 5_000, rules: demoRules(o, service) } };
+    return prometheusRulesFile(source).groups;
+  });
+  return stringifyYaml({ groups }, { lineWidth: 0 });
 }
