@@ -1,11 +1,15 @@
 /**
  * The worker's own observability in one call: structured JSON logs (also for the Temporal
  * Runtime, so activity logs carry workflowId/runId/activityId), shipwatch's metrics fed by worker
- * interceptors, the SDK's Prometheus exporter, and the /metrics, /healthz, /readyz endpoint.
+ * interceptors, the SDK's Prometheus exporter, the /metrics, /healthz, /readyz endpoint, and
+ * deployment traces over OTLP when tracing is configured (../tracing).
  */
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { InjectedSinks, RuntimeOptions, WorkerInterceptors } from '@temporalio/worker';
+import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/lib/workflow';
+import { TRACING_WORKFLOW_INTERCEPTOR_MODULE, setupTracing } from '../tracing';
+import type { Tracing, TracingSettings } from '../tracing';
 import { activityMetricsInterceptor } from './activity-interceptor';
 import { PinoTemporalLogger, createLogger } from './logger';
 import type { LoggerOptions, PinoLogger } from './logger';
@@ -26,6 +30,9 @@ export { METRIC } from './metric-names';
 /** Path of the workflow interceptor module, for `bundleWorkflowCode({ workflowInterceptorModules })`. */
 export const WORKFLOW_INTERCEPTOR_MODULE = require.resolve('./workflow-interceptors');
 
+/** Every workflow interceptor module of a shipwatch bundle: metrics, then tracing. */
+export const WORKFLOW_INTERCEPTOR_MODULES = [WORKFLOW_INTERCEPTOR_MODULE, TRACING_WORKFLOW_INTERCEPTOR_MODULE];
+
 export interface ObservabilityOptions {
   /** Address of the /metrics, /healthz, /readyz server; default 0.0.0.0 (a container's probe comes from outside). */
   host?: string;
@@ -41,6 +48,8 @@ export interface ObservabilityOptions {
   log?: LoggerOptions;
   /** Node process metrics (memory, event loop lag) as shipwatch_process_*; default true. */
   processMetrics?: boolean;
+  /** Deployment tracing (tracingSettings(env) from ../tracing); default off. */
+  tracing?: TracingSettings;
 }
 
 /** The part of a Temporal Worker the health endpoints read. */
@@ -56,8 +65,10 @@ export interface Observability {
   /** For `Worker.create({ interceptors })`. With a prebuilt workflowBundle, pass `workflowInterceptorModules` to the bundler instead. */
   interceptors: WorkerInterceptors;
   workflowInterceptorModules: string[];
-  /** For `Worker.create({ sinks })`. */
-  sinks: InjectedSinks<ShipwatchSinks>;
+  /** For `Worker.create({ sinks })`: the metrics sink and the tracing exporter sink. */
+  sinks: InjectedSinks<ShipwatchSinks & OpenTelemetrySinks>;
+  /** Deployment tracing: on (exporting over OTLP) or off, as the start-up log says. */
+  tracing: Tracing;
   server: ObservabilityServer;
   /** The SDK exporter's URL, when on. */
   sdkMetricsUrl?: string;
@@ -105,7 +116,11 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
     },
   };
 
-  const sinks: InjectedSinks<ShipwatchSinks> = {
+  const tracing = setupTracing(options.tracing ?? { enabled: false, reason: 'not configured' }, { warn: (message) => logger.warn(message) });
+  logger.info({ tracing: tracing.settings.enabled, ...(tracing.settings.enabled ? { otlpTracesUrl: tracing.settings.tracesUrl } : {}) }, tracing.description);
+
+  const sinks: InjectedSinks<ShipwatchSinks & OpenTelemetrySinks> = {
+    ...tracing.sinks,
     shipwatchMetrics: {
       running: { fn: (_info, ref) => metrics.deploymentRunning(ref), callDuringReplay: true },
       started: {
@@ -139,9 +154,10 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
     logger,
     metrics,
     runtimeOptions,
-    interceptors: { activity: [activityMetricsInterceptor(metrics)], workflowModules: [WORKFLOW_INTERCEPTOR_MODULE] },
-    workflowInterceptorModules: [WORKFLOW_INTERCEPTOR_MODULE],
+    interceptors: { activity: [activityMetricsInterceptor(metrics), ...tracing.activityInterceptors], workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     sinks,
+    tracing,
     server,
     ...(sdkMetricsUrl ? { sdkMetricsUrl } : {}),
     attachWorker(w) {
@@ -149,6 +165,7 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
     },
     async close() {
       await server.close();
+      await tracing.shutdown();
       logger.flush();
     },
   };

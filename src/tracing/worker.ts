@@ -1,0 +1,81 @@
+/**
+ * The worker's half of deployment tracing: the sink that receives the workflow sandbox's spans,
+ * the activity interceptors (a `RunActivity:<name>` span per attempt, child of the workflow's
+ * `StartActivity` span through the activity headers), and the OTLP/HTTP exporter behind both.
+ * When tracing is off the sink is still registered (the bundled workflow interceptors call it) and
+ * drops the spans; no activity interceptor is added.
+ */
+import { DiagLogLevel, diag } from '@opentelemetry/api';
+import type { DiagLogger } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { Resource } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  makeWorkflowExporter,
+} from '@temporalio/interceptors-opentelemetry/lib/worker';
+import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/lib/workflow';
+import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
+import { describeTracing } from './settings';
+import type { TracingSettings } from './settings';
+
+export interface Tracing {
+  settings: TracingSettings;
+  /** The start-up log line: on and where to, or off and how to turn it on. */
+  description: string;
+  /** For `Worker.create({ interceptors: { activity } })` (empty when off). */
+  activityInterceptors: ActivityInterceptorsFactory[];
+  /** For `Worker.create({ sinks })`: always, so the bundled workflow interceptors find their sink. */
+  sinks: InjectedSinks<OpenTelemetrySinks>;
+  /** Sends the spans still buffered (call before the process exits). */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Where export errors go (the OTLP exporter reports them through OpenTelemetry's diag logger). */
+export interface TracingLog {
+  warn(message: string): void;
+}
+
+/** How long the batch processor waits before sending; short, so a trace is complete soon after a deployment. */
+const EXPORT_DELAY_MS = 1000;
+
+export function setupTracing(settings: TracingSettings, log?: TracingLog): Tracing {
+  const description = describeTracing(settings);
+  if (!settings.enabled) {
+    return {
+      settings,
+      description,
+      activityInterceptors: [],
+      sinks: { exporter: { export: { fn: () => undefined } } },
+      flush: async () => undefined,
+      shutdown: async () => undefined,
+    };
+  }
+  if (log) {
+    // Export failures are never silent: OpenTelemetry reports them through diag, which goes to the log.
+    const toLog = (...args: unknown[]): void => log.warn(`tracing: ${args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')}`);
+    const logger: DiagLogger = { error: toLog, warn: toLog, info: () => undefined, debug: () => undefined, verbose: () => undefined };
+    diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  }
+  const resource = new Resource({ 'service.name': settings.serviceName });
+  const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }), { scheduledDelayMillis: EXPORT_DELAY_MS });
+  const provider = new BasicTracerProvider({ resource });
+  provider.addSpanProcessor(processor);
+  // Not registered globally: the activity spans take their parent from the activity headers.
+  const tracer = provider.getTracer('shipwatch-worker');
+  return {
+    settings,
+    description,
+    activityInterceptors: [
+      (ctx) => ({
+        inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }),
+        outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+      }),
+    ],
+    sinks: { exporter: makeWorkflowExporter(processor, resource) },
+    flush: () => processor.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Workflow interceptor module for tracing (runs inside the workflow sandbox; deterministic, no I/O).
+ * Bundled into every shipwatch workflow bundle (tools/bundle-workflows.ts, WORKFLOW_INTERCEPTOR_MODULES).
+ *
+ * The Temporal SDK's OpenTelemetry interceptors give the run's span (`RunWorkflow:<type>`, a child
+ * of the previous run's context after continue-as-new, so one deployment is one trace) and a span
+ * per scheduled activity (`StartActivity:<name>`, whose context travels in the activity's headers
+ * to the worker's `RunActivity:<name>` span). This module adds a span per deployment phase
+ * (`Phase:<PHASE>`, the rollback is `Phase:ROLLBACK`) between the two: a phase starts when the
+ * workflow sets its ShipwatchPhase search attribute (DeploymentContext.enter) and ends at the next
+ * phase, at DONE, or when the run ends. Activities scheduled in a phase are its children.
+ *
+ * Spans are exported through the SDK's `exporter` sink, which the worker must register (see
+ * setupTracing in ./worker); the sink is not called on replay, so every span is exported once.
+ */
+import * as otel from '@opentelemetry/api';
+import {
+  OpenTelemetryInboundInterceptor,
+  OpenTelemetryInternalsInterceptor,
+  OpenTelemetryOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry/lib/workflow';
+import { ContinueAsNew, workflowInfo } from '@temporalio/workflow';
+import type {
+  ActivityInput,
+  ConcludeActivationInput,
+  ConcludeActivationOutput,
+  DisposeInput,
+  LocalActivityInput,
+  Next,
+  WorkflowExecuteInput,
+  WorkflowInboundCallsInterceptor,
+  WorkflowInterceptors,
+  WorkflowInternalsInterceptor,
+  WorkflowOutboundCallsInterceptor,
+} from '@temporalio/workflow';
+import { searchAttributes } from '../workflows/messages';
+import { forgetRunTrace, recordRunTrace } from './workflow';
+
+/** Span names and attributes this module writes; the tests and docs/monitoring.md read the same. */
+export const TRACE_NAMES = {
+  phasePrefix: 'Phase:',
+  rollbackPhase: 'ROLLBACK',
+  attr: {
+    service: 'shipwatch.service',
+    namespace: 'shipwatch.namespace',
+    release: 'shipwatch.release',
+    phase: 'shipwatch.phase',
+    outcome: 'shipwatch.outcome',
+    continued: 'shipwatch.continued',
+    workflowId: 'temporal.workflow_id',
+  },
+} as const;
+
+const TRACER = 'shipwatch-deployment';
+
+interface DeploymentInputShape {
+  spec?: { service?: unknown; namespace?: unknown; release?: unknown };
+}
+
+function deploymentAttributes(arg: unknown): otel.Attributes {
+  const spec = (arg as DeploymentInputShape | undefined)?.spec;
+  const attrs: otel.Attributes = { [TRACE_NAMES.attr.workflowId]: workflowInfo().workflowId };
+  if (typeof spec?.service === 'string') attrs[TRACE_NAMES.attr.service] = spec.service;
+  if (typeof spec?.namespace === 'string') attrs[TRACE_NAMES.attr.namespace] = spec.namespace;
+  if (typeof spec?.release === 'string') attrs[TRACE_NAMES.attr.release] = spec.release;
+  return attrs;
+}
+
+function outcomeOf(value: unknown): string | undefined {
+  const outcome = (value as { outcome?: unknown } | undefined)?.outcome;
+  return typeof outcome === 'string' ? outcome : undefined;
+}
+
+/** The phase spans of one workflow run. */
+class PhaseSpans {
+  private run?: otel.Context;
+  private open?: { phase: string; span: otel.Span };
+  /** The run whose trace ./workflow holds, forgotten when the sandbox is disposed. */
+  runId?: string;
+
+  constructor(private readonly tracer: otel.Tracer) {}
+
+  /** The run's span is active: phases become its children. */
+  begin(run: otel.Context, attributes: otel.Attributes): void {
+    this.run = run;
+    otel.trace.getSpan(run)?.setAttributes(attributes);
+    this.sync();
+  }
+
+  /** Follows the ShipwatchPhase search attribute: ends the open phase span, starts the next. */
+  sync(): void {
+    if (!this.run) return;
+    const phase = workflowInfo().typedSearchAttributes.get(searchAttributes.phase);
+    if (phase === this.open?.phase) return;
+    this.open?.span.end();
+    this.open = undefined;
+    if (!phase || phase === 'DONE') return;
+    const span = this.tracer.startSpan(`${TRACE_NAMES.phasePrefix}${phase}`, { attributes: { [TRACE_NAMES.attr.phase]: phase } }, this.run);
+    this.open = { phase, span };
+  }
+
+  /** The context an activity is scheduled in: the open phase's, else the current one. */
+  context(): otel.Context {
+    this.sync();
+    return this.open && this.run ? otel.trace.setSpan(otel.context.active(), this.open.span) : otel.context.active();
+  }
+
+  /** The run ends: the open phase ends with it (marked when the deployment goes on in the next run). */
+  end(result: { outcome?: string; continued?: boolean }): void {
+    this.sync();
+    if (result.continued) this.open?.span.setAttribute(TRACE_NAMES.attr.continued, true);
+    this.open?.span.end();
+    this.open = undefined;
+    const run = this.run && otel.trace.getSpan(this.run);
+    if (result.outcome) run?.setAttribute(TRACE_NAMES.attr.outcome, result.outcome);
+    if (result.continued) run?.setAttribute(TRACE_NAMES.attr.continued, true);
+  }
+}
+
+/** Inside the SDK's RunWorkflow span: records the trace, opens the phase spans. */
+class DeploymentTraceInbound implements WorkflowInboundCallsInterceptor {
+  constructor(private readonly phases: PhaseSpans) {}
+
+  async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    const run = otel.context.active();
+    const traceId = otel.trace.getSpan(run)?.spanContext().traceId;
+    this.phases.runId = workflowInfo().runId;
+    if (traceId) recordRunTrace(this.phases.runId, traceId);
+    this.phases.begin(run, deploymentAttributes(input.args[0]));
+    try {
+      const result = await next(input);
+      this.phases.end({ outcome: outcomeOf(result) });
+      return result;
+    } catch (err) {
+      if (err instanceof ContinueAsNew) this.phases.end({ continued: true });
+      else {
+        const details = (err as { details?: unknown[] } | undefined)?.details;
+        this.phases.end({ outcome: outcomeOf(Array.isArray(details) ? details[0] : undefined) ?? 'FAILED' });
+      }
+      throw err;
+    }
+  }
+}
+
+/** Before the SDK's outbound interceptor: activities are scheduled in their phase's context. */
+class PhaseContextOutbound implements WorkflowOutboundCallsInterceptor {
+  constructor(private readonly phases: PhaseSpans) {}
+
+  scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
+    return otel.context.with(this.phases.context(), () => next(input));
+  }
+
+  scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
+    return otel.context.with(this.phases.context(), () => next(input));
+  }
+}
+
+/** At the end of every activation: a phase entered without an activity (DONE, a wait) is seen too. */
+class PhaseInternals implements WorkflowInternalsInterceptor {
+  constructor(private readonly phases: PhaseSpans) {}
+
+  concludeActivation(input: ConcludeActivationInput, next: Next<WorkflowInternalsInterceptor, 'concludeActivation'>): ConcludeActivationOutput {
+    this.phases.sync();
+    return next(input);
+  }
+
+  dispose(input: DisposeInput, next: Next<WorkflowInternalsInterceptor, 'dispose'>): void {
+    if (this.phases.runId) forgetRunTrace(this.phases.runId);
+    return next(input);
+  }
+}
+
+export const interceptors = (): WorkflowInterceptors => {
+  // The SDK's interceptor registers the sandbox's tracer provider (spans go to the `exporter` sink).
+  const otelInbound = new OpenTelemetryInboundInterceptor();
+  const phases = new PhaseSpans(otel.trace.getTracer(TRACER));
+  return {
+    // The first inbound interceptor is the outermost: the SDK's RunWorkflow span is active inside ours.
+    inbound: [otelInbound, new DeploymentTraceInbound(phases)],
+    // Ours first: it sets the phase's context, in which the SDK's StartActivity span starts.
+    outbound: [new PhaseContextOutbound(phases), new OpenTelemetryOutboundInterceptor()],
+    internals: [new PhaseInternals(phases), new OpenTelemetryInternalsInterceptor()],
+  };
+};
