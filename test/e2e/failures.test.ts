@@ -9,16 +9,17 @@
  * sample's latest), so only the migration paths run Jobs. Faults are real: a pod template the kwok
  * cluster crash-loops, a release reading its admin password from the wrong Secret key, a rollback
  * of a release whose migration changed the schema, a rollback while a migration sleeps in
- * PostgreSQL. Paths (a), (b), (d) and (f) of issue 11 are not here yet (see the issue's notes).
+ * PostgreSQL, errors or latency injected into the new pods (/admin/faults), Prometheus stopped.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DeploymentReport } from '../../src/model';
 import type { DeploymentOutcome } from '../../src/model';
 import type { DeploymentStatus } from '../../src/workflows/messages';
+import { startPrometheus } from '../../tools/local/prometheus';
 import { startStack } from '../../tools/local/stack';
 import type { DemoSpecOptions, LocalStack } from '../../tools/local/stack';
 import {
@@ -94,6 +95,40 @@ async function endsAs(expected: DeploymentOutcome): Promise<DeploymentStatus> {
   return s;
 }
 
+/** Pager notifications received since `since` (ms), their titles. */
+const pagesSince = (since: number): string[] =>
+  stack.receiver.received
+    .filter((r) => r.path === '/pager')
+    .map((r) => r.body as { title?: string; sentAt?: string })
+    .filter((b) => Date.parse(b.sentAt ?? '') >= since - 1_000)
+    .map((b) => b.title ?? '');
+
+/** Waits until the stack's Prometheus gives `query` a value under `below`, so the next deployment starts clean. */
+async function settled(query: string, below: number, what: string): Promise<void> {
+  const url = `${stack.prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`;
+  await waitUntil(
+    () =>
+      fetch(url)
+        .then((r) => r.json() as Promise<{ data: { result: { value: [number, string] }[] } }>)
+        .then((b) => b.data.result.length > 0 && Number(b.data.result[0]!.value[1]) < below),
+    what,
+  );
+}
+
+const ERROR_RATIO =
+  '(sum(rate(http_requests_total{job="user-management",status=~"5.."}[30s])) or vector(0)) / sum(rate(http_requests_total{job="user-management"}[30s]))';
+const P95 =
+  'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="user-management"}[30s])))';
+
+/** Installs the spec's alert rules where the stack's Prometheus evaluates them, as a user does: `shipwatch monitoring render`. */
+async function installRules(specPath: string): Promise<void> {
+  const out = mkdtempSync(join(stateDir, 'render-'));
+  const r = await shipwatch(['monitoring', 'render', '-f', specPath, '-o', out], env);
+  if (r.code !== 0) throw new Error(`shipwatch monitoring render exited ${r.code}: ${r.stderr}`);
+  copyFileSync(join(out, 'prometheus-alerts.yml'), join(stateDir, 'prometheus-alerts.yml'));
+  await stack.prometheus.reload();
+}
+
 /** The sample app's schema moved to its latest migration (0003), as after its last good release. */
 function migrateToLatest(): Promise<void> {
   const migrate = join(__dirname, '..', '..', 'dist', 'examples', 'user-management', 'src', 'migrate.js');
@@ -122,6 +157,92 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+});
+
+test("(a) the demo's bad release: errors in the watch → HighErrorRate pending → firing → page → automatic rollback", async () => {
+  const path = spec({ release: 'v2.1.0', watch: '3m', alertFor: '4s', pageAfter: '4s', rollbackAfter: '8s' });
+  const started = await deploy(path);
+  await reached('WATCH');
+  const faultAt = Date.now();
+  try {
+    expect(await stack.injectFaults('v2.1.0', { errorRate: 0.5 })).toBe(3);
+    await endsAs('ROLLED_BACK');
+  } finally {
+    await settled(ERROR_RATIO, 0.01, 'the injected errors to leave the 30 s window');
+  }
+  const events = await timeline(ID, env);
+  const pending = eventMatching(events, /^Alert pending: HighErrorRate/);
+  const firing = eventMatching(events, /^Alert firing: HighErrorRate \(critical\)/);
+  const paged = eventMatching(events, /^Paged on-call: HighErrorRate firing for/);
+  const rollback = eventMatching(
+    events,
+    /^Rollback started \(HighErrorRate firing for .* \(by shipwatch \(escalation policy\), during WATCH\)\)/,
+  );
+  const done = eventMatching(events, /^Rollback complete in .* \(back on v0\.9\.0\)/);
+  const order = [pending, firing, paged, rollback, done].map((e) => e.seq);
+  expect(order).toEqual([...order].sort((x, y) => x - y));
+  expect(pagesSince(started).some((t) => /HighErrorRate firing on user-management v2\.1\.0/.test(t))).toBe(true);
+
+  const r = await report();
+  expect(r.outcome).toBe('ROLLED_BACK');
+  expect(r.rollback).toMatchObject({ required: true, trigger: 'alert', succeeded: true });
+  expect(r.rollback.smokeAfterRollback).toMatchObject({ passed: true, release: 'v0.9.0' });
+  expect(r.watch?.alertsFired.map((a) => a.rule)).toContain('HighErrorRate');
+  expect(stack.runner.pods().every((p) => p.version === 'v0.9.0')).toBe(true);
+  const md = await markdown();
+  expect(md).toContain('**Status**: ↩️ ROLLED BACK');
+  expect(md).toContain('### Watch Window');
+  expect(md).toMatch(/HighErrorRate \(critical\)/);
+  expect(md).toContain('**Trigger**: alert');
+  expect(md).toContain('**Smoke Tests on v0.9.0**: PASSED');
+  log('a', 'errors injected→pending', secondsBetween(faultAt, pending.at));
+  log('a', 'errors injected→paged', secondsBetween(faultAt, paged.at));
+  log('a', 'errors injected→rolled back', secondsBetween(faultAt, done.at));
+});
+
+test('(b) a migration that fails half-way: FAILED, the report keeps what applied, the failing migration and the backup; restore brings the data back', async () => {
+  // Data the release must not lose, then a release whose second new migration fails after its first applied.
+  await sql(stack.databaseUrl, `INSERT INTO users (username, email, password_hash) VALUES ('restore-me', 'restore-me@example.com', 'x') ON CONFLICT DO NOTHING`);
+  const extra: ExtraMigration[] = [
+    { name: '0004_drop_emails', up: `UPDATE users SET email = 'gone@example.com'`, down: 'SELECT 1' },
+    { name: '0005_broken', up: 'ALTER TABLE users ADD COLUMN broken NOT_A_TYPE', down: 'SELECT 1' },
+  ];
+  const path = spec({ release: 'v2.0.5' }, true);
+  editSpec(path, (doc) => {
+    doc.migrations = { ...doc.migrations!, command: migrateCommand(path, extra, ['--no-input']) };
+    delete doc.migrations.rollbackCommand;
+  });
+  const started = await deploy(path);
+  await endsAs('FAILED');
+  const events = await timeline(ID, env);
+  const failed = eventMatching(events, /^Migration failed: users\.0005_broken \(job\/user-management-migrate-.*; applied before: users\.0004_drop_emails\)/);
+  expect(events.some((e) => /^Rollout step 1\//.test(e.title))).toBe(false);
+  expect(await ledger(stack.databaseUrl)).toContain('0004_drop_emails');
+  expect(await ledger(stack.databaseUrl)).not.toContain('0005_broken');
+
+  const r = await report();
+  expect(r.outcome).toBe('FAILED');
+  expect(r.migrations).toMatchObject({ succeeded: false, failed: expect.stringContaining('0005_broken') });
+  expect(r.migrations!.applied).toEqual(expect.arrayContaining([expect.stringContaining('0004_drop_emails')]));
+  expect(r.migrations!.logTail).toMatch(/NOT_A_TYPE|not_a_type/);
+  expect(r.backup?.location).toBeDefined();
+  const md = await markdown();
+  expect(md).toMatch(/Migration job .* FAILED; applied before the failure:/);
+  expect(md).toMatch(/\*\*Failing migration\*\*: .*0005_broken/);
+  expect(md).toMatch(/\*\*Restore\*\*: `shipwatch restore --backup /);
+
+  // The restore the report names, run for real: the data is back, the half-applied migration gone.
+  const refused = await shipwatch(['restore', '--backup', r.backup!.location, '--to', 'env:USER_MANAGEMENT_DATABASE_URL'], env);
+  expect(refused.code).not.toBe(0);
+  expect(await ledger(stack.databaseUrl)).toContain('0004_drop_emails');
+  const restoredAt = Date.now();
+  const restored = await shipwatch(['restore', '--backup', r.backup!.location, '--to', 'env:USER_MANAGEMENT_DATABASE_URL', '--yes'], env);
+  expect({ code: restored.code, stderr: restored.stderr }).toMatchObject({ code: 0 });
+  expect(await ledger(stack.databaseUrl)).not.toContain('0004_drop_emails');
+  const rows = await sql<{ email: string }>(stack.databaseUrl, `SELECT email FROM users WHERE username = 'restore-me'`);
+  expect(rows).toEqual([{ email: 'restore-me@example.com' }]);
+  log('b', 'deploy→migration failed', secondsBetween(started, failed.at));
+  log('b', 'restore', secondsBetween(restoredAt, Date.now()));
 });
 
 test("(c) an image that cannot start: the rollout fails fast and rolls back, the pod's reason on the timeline", async () => {
@@ -183,6 +304,44 @@ test('(e) a smoke step failing on the new release rolls back; the smoke suite pa
   expect(md).toContain('**Smoke Tests on v0.9.0**: PASSED ✅');
   log('e', 'smoke failed→rolled back (old version smoke-tested)', secondsBetween(Date.parse(failed.at), done.at));
   log('e', 'smoke failed→old version passed smoke', secondsBetween(Date.parse(failed.at), oldPassed.at));
+});
+
+test('(f) a critical alert inside a step health window rolls back before the next step', async () => {
+  // The release's rules page on slow answers (HighResponseTime made critical) and are installed in
+  // Prometheus; the new pod answers slowly but within the health probe's timeout, so the health
+  // checks pass and only the alert rules can see it.
+  const path = spec({ release: 'v2.5.0', stepWindow: '40s', alertFor: '2s' });
+  editSpec(path, (doc) => {
+    const rules = doc.watch.rules as { name: string; severity: string }[];
+    doc.watch.rules = rules.map((r) => (r.name === 'HighResponseTime' ? { ...r, severity: 'critical' } : r));
+  });
+  await installRules(path);
+  await deploy(path);
+  await reached('ROLLOUT', (s) => s.rollout.step === 1 && s.rollout.newReady >= 1);
+  await waitUntil(async () => stack.runner.pods().some((p) => p.version === 'v2.5.0' && p.ready), 'the new pod to answer');
+  const faultAt = Date.now();
+  try {
+    expect(await stack.injectFaults('v2.5.0', { latencyMs: 800 })).toBe(1);
+    await endsAs('ROLLED_BACK');
+  } finally {
+    await settled(P95, 0.5, 'the injected latency to leave the 30 s window');
+  }
+  const events = await timeline(ID, env);
+  eventMatching(events, /^Health window for step 1/);
+  const rollback = eventMatching(events, /^Rollback started \(HighResponseTime firing in the health window of step 1/);
+  const done = eventMatching(events, /^Rollback complete in .* \(back on v0\.9\.0\)/);
+  expect(events.some((e) => /^Rollout step 2\//.test(e.title))).toBe(false);
+  expect(events.some((e) => /^Health check passed - step 1/.test(e.title))).toBe(false);
+
+  const r = await report();
+  expect(r.rollback).toMatchObject({ required: true, trigger: 'alert', succeeded: true });
+  expect(r.healthWindows?.find((h) => h.step === 1)?.evaluated).toBeGreaterThan(0);
+  expect(r.traffic.every((t) => t.newPercent <= 34)).toBe(true);
+  const md = await markdown();
+  expect(md).toContain('### Rollout Health Windows');
+  expect(md).toMatch(/\*\*Reason\*\*: HighResponseTime firing in the health window of step 1/);
+  log('f', 'latency in step 1→rollback started', secondsBetween(faultAt, rollback.at));
+  log('f', 'latency in step 1→rolled back', secondsBetween(faultAt, done.at));
 });
 
 test('(g) the migration rollback command runs for real on rollback', async () => {
@@ -349,6 +508,59 @@ test('(i) a rollback requested while a slow migration Job runs leaves no Job or 
   expect(md).toContain('**Migrations Rolled Back**: YES');
   log('i', 'rollback requested→migration Job stopped', secondsBetween(requestedAt, stoppedJob.at));
   log('i', 'rollback requested→rolled back', secondsBetween(requestedAt, done.at));
+});
+
+// Last: its release succeeds, so the earlier tests' rollbacks all return to v0.9.0.
+test('(d) Prometheus stopped mid-watch: the blind watch pages on-call and the report shows the blind time', async () => {
+  const path = spec({ release: 'v2.3.0', watch: '40s', pageAfter: '4s', rollbackAfter: '2m' });
+  // A Prometheus of this test's own, scraping the same pods and loading the same rule file (the
+  // stack's keeps serving the other tests): the one this deployment watches through, then stopped.
+  const prometheus = await startPrometheus({
+    jobs: [{ job: 'user-management', targets: [new URL(stack.runner.metricsUrl).host] }],
+    scrapeInterval: '1s',
+    ruleFiles: [join(stateDir, 'prometheus-alerts.yml')],
+  });
+  let stopped = false;
+  try {
+    await prometheus.waitForRuleGroups(['user-management']);
+    await waitUntil(
+      () =>
+        fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('sum(rate(http_requests_total{job="user-management"}[30s]))')}`)
+          .then((r) => r.json() as Promise<{ data?: { result?: unknown[] } }>)
+          .then((b) => (b.data?.result?.length ?? 0) > 0),
+      'the second Prometheus to have a baseline',
+    );
+    editSpec(path, (doc) => {
+      doc.metrics = { ...doc.metrics, prometheusUrl: prometheus.url };
+    });
+    await deploy(path);
+    await reached('WATCH', (s) => (s.watch?.checks ?? 0) >= 2);
+    await prometheus.stop();
+    stopped = true;
+    const faultAt = Date.now();
+
+    await endsAs('SUCCEEDED');
+    const events = await timeline(ID, env);
+    const blind = eventMatching(events, /^Watch blind: alert rules not evaluated \(.*Prometheus unreachable/);
+    const paged = eventMatching(events, /^Paged on-call: watch blind for/);
+    eventMatching(events, /^Decision needed: the watch is blind \(the watch window ended blind: watched \d+% of .*; blind /);
+    expect(pagesSince(faultAt).some((t) => /^Watch blind: user-management v2\.3\.0/.test(t))).toBe(true);
+
+    const r = await report();
+    expect(r.watch?.watched).toMatch(/^watched \d+% of .*; blind \d/);
+    expect(r.watch?.sight?.evaluated).toBeGreaterThanOrEqual(2);
+    expect(r.watch!.sight!.evaluated).toBeLessThan(r.watch!.sight!.checks);
+    expect(r.watch!.sight!.blindMs).toBeGreaterThan(0);
+    expect(r.watch!.sight!.reasons.join(' ')).toMatch(/Prometheus unreachable/);
+    expect(r.issues.join(' ')).toMatch(/blind watch/);
+    const md = await markdown();
+    expect(md).toMatch(/\*\*Watched\*\*: watched \d+% of .*; blind .*Prometheus unreachable.* ⚠️/);
+    expect(md).toMatch(/The watch was partly blind/);
+    log('d', 'Prometheus stopped→blind on the timeline', secondsBetween(faultAt, blind.at));
+    log('d', 'Prometheus stopped→blind page', secondsBetween(faultAt, paged.at));
+  } finally {
+    if (!stopped) await prometheus.stop();
+  }
 });
 
 async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
