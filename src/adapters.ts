@@ -1,13 +1,14 @@
 /**
  * The real adapters behind the workflow's ports, as the worker builds them: the Kubernetes API
  * from a kubeconfig, pg_dump for backups, undici for smoke suites, Prometheus, probes and
- * webhooks, the on-call schedule, and report files on disk.
+ * webhooks, the on-call schedule, the public entry point's route, and report files on disk.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createDatabaseBackups } from './activities/database';
 import { createKubernetesAdapter } from './activities/kubernetes';
 import { createPrometheusMetrics } from './activities/metrics';
 import { createMonitoringChecks } from './activities/monitoring-checks';
+import { clusterRouteReader, createEntryPointChecker } from './activities/entry-point';
 import { createNotifier } from './activities/notify';
 import { createOnCallResolver } from './activities/on-call';
 import { createAvailabilityProbe } from './activities/probe';
@@ -27,5 +28,6 @@ export function createRealDeps(options: { kubeConfig: KubeConfig }): ActivityDep
     reports: createReportWriter(),
     monitoring: createMonitoringChecks({ kubeConfig: options.kubeConfig }),
     onCall: createOnCallResolver(),
+    entryPoint: createEntryPointChecker({ readRoute: clusterRouteReader(options.kubeConfig) }),
   };
 }

@@ -16,6 +16,8 @@ import type {
   ActivityDeps,
   BackupInput,
   DeliveryResult,
+  EntryPointInput,
+  EntryPointResult,
   HealthProbe,
   LogScanInput,
   MigrationJobInput,
@@ -122,6 +124,14 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
 
     async scanPodLogs(input: LogScanInput): Promise<LogScanResult> {
       return mapErrors(() => deps.kubernetes.scanLogs(input));
+    },
+
+    /** The public entry point routes to the Service, and the health step through it answers as the new release. */
+    async checkEntryPoint(input: EntryPointInput): Promise<EntryPointResult> {
+      const e = input.entryPoint;
+      if (!deps.entryPoint) return { status: 'not_run', found: 'nothing reads the cluster\'s routes in this worker', detail: `${e.kind} ${e.namespace}/${e.name} not checked: the worker has no entry point checker` };
+      const checker = deps.entryPoint;
+      return mapErrors(() => checker.check(input, Context.current().cancellationSignal));
     },
 
     async runSmokeSuite(input: SmokeInput): Promise<SmokeResult> {

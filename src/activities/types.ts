@@ -22,7 +22,7 @@ import type {
   SmokeResult,
   TrafficSample,
 } from '../model';
-import type { DeploySpec, ResolvedAlertRule, ResolvedMetricCheck, SecretRef } from '../spec/types';
+import type { DeploySpec, ResolvedAlertRule, ResolvedEntryPoint, ResolvedMetricCheck, SecretRef } from '../spec/types';
 import type { SmokeSuite } from '../spec/schema';
 
 /**
@@ -222,6 +222,32 @@ export interface NotifyPort {
   send(notification: Notification, channels: NotificationChannels): Promise<DeliveryResult[]>;
 }
 
+// ---------------------------------------------------------------- Public entry point
+
+export interface EntryPointInput {
+  entryPoint: ResolvedEntryPoint;
+  release: string;
+}
+
+/**
+ * The entry point as checked: `passed` when the cluster's route sends host + path to the Service
+ * and the health step through it answered as the new release; `failed` naming what was found;
+ * `not_run` when the route could not be read (the API unreachable), never `passed`.
+ */
+export interface EntryPointResult {
+  status: 'passed' | 'failed' | 'not_run';
+  /** What the cluster has: the object and where it routes host + path. */
+  found: string;
+  /** The request through the entry point and its answer, when it was sent. */
+  request?: string;
+  /** One sentence: why it passed, failed or did not run. */
+  detail: string;
+}
+
+export interface EntryPointPort {
+  check(input: EntryPointInput, signal: AbortSignal): Promise<EntryPointResult>;
+}
+
 // ---------------------------------------------------------------- On-call
 
 /** Who is on call for a rotation at a moment (the deployment's start). */
@@ -296,4 +322,6 @@ export interface ActivityDeps {
   monitoring: MonitoringPort;
   /** Default: the real resolver (./on-call.ts), which reads only what the spec's schedule reference names. */
   onCall?: OnCallPort;
+  /** Absent: an entry point in the spec is reported not run (nothing can read the cluster's routes). */
+  entryPoint?: EntryPointPort;
 }

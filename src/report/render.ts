@@ -5,6 +5,7 @@
 import type { DeploymentOutcome, DeploymentReport, EventStatus, MetricsComparison, SmokeResult, TrafficSample } from '../model';
 import { formatDate, formatDuration, formatDurationInWords, formatMetric } from '../format';
 import { monitoringChecklist, renderMonitoringSection } from '../monitoring/report';
+import { entryPointRecommendation } from './entry-point';
 import { onCallRecommendation } from './on-call';
 
 // ------------------------------------------------------------------ the Deployment Report
@@ -148,6 +149,7 @@ export function recommendations(report: DeploymentReport): string[] {
   if (report.watch?.alertsFired.length) out.push(`🔔 Review the alerts that fired during the watch window: ${report.watch.alertsFired.map((a) => a.rule).join(', ')}`);
   out.push(...watchRecommendations(report));
   out.push(onCallRecommendation(report.timeline));
+  out.push(...entryPointRecommendation(report.timeline));
   if (report.outcome === 'SUCCEEDED' || report.monitoring) out.push(...monitoringChecklist(report.monitoring));
   if (report.reviewAt) out.push(`🔔 Post-deployment review scheduled for ${formatDate(report.reviewAt)}`);
   else if (report.outcome !== 'IN_PROGRESS') out.push('🔔 No post-deployment review scheduled (watch.reviewAfter is off): hold one if anything here needs it');

@@ -13,8 +13,8 @@ import { parseDuration } from './duration';
 import { issuesFrom } from './issues';
 import type { SpecIssue } from './issues';
 import { smokeSuiteSchema, specSchema } from './schema';
-import type { ParsedSpec, SmokeSuite } from './schema';
-import type { DeploySpec } from './types';
+import type { ParsedSpec, SmokeStep, SmokeSuite } from './schema';
+import type { DeploySpec, ResolvedEntryPoint } from './types';
 
 /** A spec that cannot be used; `issues` names every bad field. */
 export class SpecError extends Error {
@@ -189,9 +189,29 @@ function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest:
       reviewAfterMs: ms(spec.watch.reviewAfter),
     },
     notifications: spec.onCall?.webhook ? { ...spec.notifications, pager: { webhook: spec.onCall.webhook } } : spec.notifications,
+    ...(spec.entryPoint ? { entryPoint: resolveEntryPoint(spec, suite) } : {}),
     ...(spec.onCall ? { onCall: spec.onCall } : {}),
     monitoring: resolveMonitoringSettings(spec.monitoring, spec.namespace),
     report: spec.report,
+  };
+}
+
+/** The entry point with its defaults, and the health step the check runs through it. */
+function resolveEntryPoint(spec: ParsedSpec, suite: SmokeSuite | undefined): ResolvedEntryPoint {
+  const e = spec.entryPoint!;
+  const fromSuite = suite?.steps.find((s) => s.method === 'GET' && s.path === spec.healthPath);
+  const healthStep: SmokeStep = fromSuite ?? { name: 'Health endpoint', method: 'GET', path: spec.healthPath, headers: {}, expect: { status: 200, json: {} }, capture: {} };
+  return {
+    kind: e.kind,
+    name: e.name,
+    namespace: e.namespace ?? spec.namespace,
+    host: e.host,
+    path: e.path,
+    service: e.service ?? spec.service,
+    ...(e.port !== undefined ? { port: e.port } : {}),
+    url: (e.url ?? `https://${e.host}`).replace(/\/$/, ''),
+    ...(e.releaseField ? { releaseField: e.releaseField } : {}),
+    healthStep,
   };
 }
 

@@ -212,6 +212,30 @@ export const specSchema = z.strictObject({
     })
     .prefault({}),
   /**
+   * How users reach the service: an Ingress or a Gateway API HTTPRoute that must route `host` +
+   * `path` to `service`, checked after the pods (and the new release's health step run through it).
+   */
+  entryPoint: z
+    .strictObject({
+      kind: z.enum(['Ingress', 'HTTPRoute']),
+      /** The Ingress's or HTTPRoute's name. */
+      name: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'expected a Kubernetes object name: lower-case letters, digits, "-" and "."' }).max(253),
+      /** Its namespace; default the spec's namespace. */
+      namespace: dnsLabel.optional(),
+      /** The public host name users type, e.g. users.example.com. */
+      host: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: 'expected a host name such as users.example.com (lower case, no scheme, no port)' }),
+      path: z.string().startsWith('/', { message: 'expected a path starting with "/"' }).default('/'),
+      /** The Service the route must send that host and path to; default the spec's service name. */
+      service: dnsLabel.optional(),
+      /** The Service port the route must name (number); any when left out. */
+      port: z.number().int().min(1).max(65535).optional(),
+      /** Where the worker reaches the entry point (the ingress controller or gateway); the request carries Host: <host>. Default https://<host>. */
+      url: httpUrl('http://127.0.0.1:8443').optional(),
+      /** A JSON path in the health response that names the running release (e.g. "version"): it must equal the release. */
+      releaseField: z.string().min(1).optional(),
+    })
+    .optional(),
+  /**
    * Who answers pages for this service: the rotation's name, and where to learn who is on call now
    * (`schedule`) or where its pages go (`webhook`, the paging service's webhook), or both.
    */

@@ -4,7 +4,7 @@
  * Secrets stay references (`env:NAME`, `file:PATH`) and are resolved inside activities.
  */
 import type { MonitoringSettings } from '../model/monitoring';
-import type { SmokeSuite } from './schema';
+import type { SmokeStep, SmokeSuite } from './schema';
 
 export type SecretRef = string;
 
@@ -29,6 +29,22 @@ export interface ResolvedMetricCheck {
   /** A relative increase counts only when the absolute increase is at least this (noise floor). */
   minIncrease?: number;
   max?: number;
+}
+
+/** An Ingress or HTTPRoute that must route `host` + `path` to `service`, and the health step run through it. */
+export interface ResolvedEntryPoint {
+  kind: 'Ingress' | 'HTTPRoute';
+  name: string;
+  namespace: string;
+  host: string;
+  path: string;
+  service: string;
+  port?: number;
+  /** Where the worker sends the request (with Host: `host`). */
+  url: string;
+  releaseField?: string;
+  /** The smoke suite's health step (or a plain GET of healthPath expecting 200), run once through the entry point. */
+  healthStep: SmokeStep;
 }
 
 export interface DeploySpec {
@@ -93,6 +109,8 @@ export interface DeploySpec {
     pager?: { webhook: SecretRef };
     webhook?: { url: SecretRef };
   };
+  /** The public entry point checked after the pods (absent: not checked, said in the report). */
+  entryPoint?: ResolvedEntryPoint;
   /**
    * The on-call rotation: resolved to the engineer on call when the deployment starts (from
    * `schedule`); its `webhook`, when given, is also `notifications.pager` (pages go there).

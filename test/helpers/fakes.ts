@@ -41,6 +41,8 @@ export interface FakeOptions {
   monitoring?: Partial<Record<MonitoringCheckName, MonitoringCheckStatus>>;
   /** On-call schedules by reference (`env:NAME`/`file:PATH` → text), as the real resolver would read them; a missing one is unset. */
   onCallSchedules?: Record<string, string>;
+  /** The entry point check's answer, in the real checker's shape (default: passed). */
+  entryPoint?: 'passed' | 'failed' | 'not_run';
 }
 
 export interface FakeCall {
@@ -359,6 +361,18 @@ export class FakeWorld {
       },
       monitoring: this.fakeMonitoring(),
       onCall: this.fakeOnCall(),
+      entryPoint: {
+        check: async (input) => {
+          this.log('checkEntryPoint', { host: input.entryPoint.host, release: input.release });
+          const e = input.entryPoint;
+          const where = `${e.kind} ${e.namespace}/${e.name}`;
+          const status = o.entryPoint ?? 'passed';
+          // The real checker's sentences (src/activities/entry-point.ts) for a right route, a wrong Service, an unreadable route.
+          if (status === 'not_run') return { status, found: 'the route could not be read', detail: `could not read ${where}: fake: API unreachable` };
+          if (status === 'failed') return { status, found: `${where} routes ${e.host}${e.path} (host ${e.host}, Prefix /) to Service other:80`, detail: `${where} routes ${e.host}${e.path} to Service other:80, not Service ${e.service}` };
+          return { status, found: `${where} routes ${e.host}${e.path} (host ${e.host}, Prefix /) to Service ${e.service}`, request: `GET ${e.url}${e.healthStep.path} with Host: ${e.host} → 200 in 3ms`, detail: `${e.host}${e.path} routes to Service ${e.service}; ${e.healthStep.name} answered as ${input.release} (${e.releaseField ?? 'version'})` };
+        },
+      },
     };
   }
 

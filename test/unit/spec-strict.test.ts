@@ -66,6 +66,8 @@ const expected: Record<string, SpecIssue> = {
     path: 'kubernetes.manifest',
     message: 'Deployment "api" in the manifest has no container "app" (kubernetes.container); its containers: "proxy"',
   },
+  'entry-point-host-url': { path: 'entryPoint.host', message: 'expected a host name such as users.example.com (lower case, no scheme, no port)' },
+  'entry-point-kind-unknown': { path: 'entryPoint.kind', message: 'Invalid option: expected one of "Ingress"|"HTTPRoute"' },
   'on-call-no-target': {
     path: 'onCall',
     message: "name the rotation's schedule (onCall.schedule: file:PATH or env:NAME) or its paging webhook (onCall.webhook), or both",

@@ -1,7 +1,16 @@
-/** Step 4: every pod runs the new image and is ready, and (when the spec lists patterns) their logs show no errors. */
+/**
+ * Step 4: every pod runs the new image and is ready, (when the spec lists patterns) their logs show
+ * no errors, and (when the spec names one) the public entry point routes to the new release.
+ */
+import { isCancellation, patched } from '@temporalio/workflow';
 import { QUICK_CALL } from '../../activities/options';
+import type { EntryPointResult } from '../../activities/types';
+import { ENTRY_POINT_EVENT_KEY, entryPointEvent } from '../../report/entry-point';
 import type { DeploymentContext } from './context';
-import { RollbackNeeded, rollbackOnFailure } from './failures';
+import { messageOf, RollbackNeeded, rollbackOnFailure } from './failures';
+
+/** The public entry point check after the pods (behind a patch: older histories have no such activity). */
+export const ENTRY_POINT_PATCH = 'entry-point';
 
 export async function verifyPods(ctx: DeploymentContext): Promise<void> {
   const { spec, state } = ctx;
@@ -13,6 +22,28 @@ export async function verifyPods(ctx: DeploymentContext): Promise<void> {
   ctx.record(pods.ok ? 'ok' : 'failed', pods.ok ? `All pods running ${spec.release}` : 'Pod verification failed', pods.summary, 'pods');
   if (!pods.ok) throw new RollbackNeeded('verify-failed', `pods are not all running ${spec.release}: ${pods.summary}`);
   await scanLogs(ctx);
+  if (spec.entryPoint && patched(ENTRY_POINT_PATCH)) await checkEntryPoint(ctx);
+}
+
+/**
+ * The Ingress or HTTPRoute routes the public host to the Service, and the health step through it
+ * answers as the new release. A wrong or missing route rolls back (users cannot reach the release);
+ * a check that could not run is a warning and an issue, never a pass.
+ */
+async function checkEntryPoint(ctx: DeploymentContext): Promise<void> {
+  const { spec, state } = ctx;
+  const e = spec.entryPoint!;
+  let result: EntryPointResult;
+  try {
+    result = await ctx.runActivity('checkEntryPoint', { entryPoint: e, release: spec.release }, { options: QUICK_CALL, summary: `Public entry point: ${e.host}${e.path} → Service ${e.service}` });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    result = { status: 'not_run', found: 'the check did not complete', detail: messageOf(err) };
+  }
+  const event = entryPointEvent(result, e);
+  ctx.record(event.status, event.title, event.detail, ENTRY_POINT_EVENT_KEY);
+  if (result.status === 'failed') throw new RollbackNeeded('verify-failed', `public entry point ${e.host}${e.path}: ${result.detail}`);
+  if (result.status === 'not_run') state.issues.push(`${event.title}: ${result.detail}`);
 }
 
 async function scanLogs(ctx: DeploymentContext): Promise<void> {
