@@ -17,7 +17,7 @@ import { promoteSignal, searchAttributes } from './messages';
 import type { CommandAnswer, RollbackAnswer, RollbackRequest } from './messages';
 import { approveSignal, approveUpdate, releaseReportQuery, releaseSearchAttributes, releaseStatusQuery, releaseTimelineQuery, rollbackSignal, rollbackUpdate } from './release/messages';
 import type { ApproveRequest } from './release/messages';
-import { failureRollsBackAll, isEnded, releaseOutcome, rollbackOrder, startable, toSkip } from './release/plan';
+import { approvalTarget, failureRollsBackAll, isEnded, releaseOutcome, rollbackOrder, startable, toSkip } from './release/plan';
 import { buildReleaseReport } from './release/report';
 import type { ReleaseReport } from './release/report';
 import { addEvent, childSpec, failureReason, initialReleaseState, stageOfOutcome } from './release/state';
@@ -82,26 +82,29 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseRepor
     { validator: (_req: RollbackRequest) => refuseWith(rollbackRefusal()) },
   );
 
-  const approvalRefusal = (req: ApproveRequest): string | undefined => {
-    const waiting = state.services.filter((s) => s.stage === 'awaiting-approval').map((s) => s.name);
-    if (state.outcome !== 'IN_PROGRESS' || state.rollbackRequest) return 'the release is no longer going forward';
-    if (!waiting.length) return 'no service is waiting for approval';
-    if (req.service && !waiting.includes(req.service)) return `${req.service} is not waiting for approval (waiting: ${waiting.join(', ')})`;
-    if (!req.service && waiting.length > 1) return `several services are waiting (${waiting.join(', ')}): name one with --service`;
-    return undefined;
-  };
-  const approve = (req: ApproveRequest): string => {
-    const target = svc(req.service ?? state.services.find((s) => s.stage === 'awaiting-approval')!.name);
-    target.stage = 'pending';
+  const approval = (req: ApproveRequest) =>
+    approvalTarget({ services: state.services.map((s) => ({ ...s, approval: specOf(s.name).approval })), goingForward: state.outcome === 'IN_PROGRESS' && !state.rollbackRequest }, req);
+  const approve = (req: ApproveRequest): CommandAnswer => {
+    const decided = approval(req);
+    if ('refusal' in decided) return { accepted: false, message: decided.refusal };
+    const target = svc(decided.service);
+    if (target.stage === 'awaiting-approval') target.stage = 'pending';
     target.approvedBy = req.requestedBy ?? 'unknown';
     record({ status: 'ok', title: 'Approved', detail: `by ${target.approvedBy}`, service: target.name });
     changed();
-    return target.name;
+    const message =
+      decided.waiting || !target.after.length
+        ? `accepted: ${target.name} starts now`
+        : `accepted: ${target.name} approved; it starts as soon as ${target.after.join(', ')} ${target.after.length > 1 ? 'are' : 'is'} rolled out`;
+    return { accepted: true, message };
   };
-  setHandler(approveSignal, (req) => {
-    if (!approvalRefusal(req)) approve(req);
+  setHandler(approveSignal, (req) => void approve(req));
+  setHandler(approveUpdate, approve, {
+    validator: (req: ApproveRequest) => {
+      const decided = approval(req);
+      refuseWith('refusal' in decided ? decided.refusal : undefined);
+    },
   });
-  setHandler(approveUpdate, (req): CommandAnswer => ({ accepted: true, message: `accepted: ${approve(req)} starts now` }), { validator: (req: ApproveRequest) => refuseWith(approvalRefusal(req)) });
 
   // ------------------------------------------------------------ one service's deployment
   const settle = (service: ServiceRecord, outcome: { report?: DeploymentReport; error?: string }) => {

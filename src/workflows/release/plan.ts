@@ -166,3 +166,36 @@ export function releaseOutcome(
   if (how.policy === 'continue' && services.some((s) => s.stage === 'succeeded')) return 'PARTIAL';
   return 'HALTED';
 }
+
+export interface ApprovalView {
+  services: (Pick<ServiceRecord, 'name' | 'stage' | 'approvedBy' | 'after'> & { approval: 'required' | 'none' })[];
+  /** False once the release ended or is being rolled back. */
+  goingForward: boolean;
+}
+
+/**
+ * Which service an `approve` opens, or why it is refused. A gate counts from the start of the
+ * release, not only once the service waits at it: an approval-required service that has not
+ * started and is not approved yet can be approved while its dependencies still roll out, and it
+ * then starts without waiting. Judging only by "waiting now" refused an approval a status query
+ * had just shown waiting: after a worker restart, a query replays events the next workflow task
+ * has not applied yet, and in that task the update is validated before those events are applied.
+ */
+export function approvalTarget(view: ApprovalView, req: { service?: string | undefined }): { service: string; waiting: boolean } | { refusal: string } {
+  if (!view.goingForward) return { refusal: 'the release is no longer going forward' };
+  const open = (s: ApprovalView['services'][number]) => s.approval === 'required' && !s.approvedBy && (s.stage === 'awaiting-approval' || s.stage === 'pending');
+  const waiting = view.services.filter((s) => s.stage === 'awaiting-approval').map((s) => s.name);
+  if (req.service) {
+    const target = view.services.find((s) => s.name === req.service);
+    if (!target) return { refusal: `${req.service} is not in this release (services: ${view.services.map((s) => s.name).join(', ')})` };
+    if (!open(target)) {
+      const why = target.approval !== 'required' ? 'it has no approval gate' : target.approvedBy ? `already approved by ${target.approvedBy}` : `it is already ${target.stage}`;
+      return { refusal: `${req.service} is not waiting for approval: ${why}${waiting.length ? ` (waiting: ${waiting.join(', ')})` : ''}` };
+    }
+    return { service: target.name, waiting: target.stage === 'awaiting-approval' };
+  }
+  const candidates = waiting.length ? waiting : view.services.filter(open).map((s) => s.name);
+  if (!candidates.length) return { refusal: 'no service is waiting for approval' };
+  if (candidates.length > 1) return { refusal: `several services are waiting (${candidates.join(', ')}): name one with --service` };
+  return { service: candidates[0]!, waiting: waiting.length > 0 };
+}
