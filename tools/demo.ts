@@ -23,7 +23,7 @@ import { reportCommand } from '../src/commands/report';
 import { statusCommand } from '../src/commands/status';
 import { connectClient } from '../src/cli/connect';
 import type { CommandContext } from '../src/cli/context';
-import { releaseStartCommand, releaseStatusCommand, releaseTimelineCommand } from '../src/commands/release';
+import { releaseStartCommand, releaseStatusCommand } from '../src/commands/release';
 import { statusQuery, deploymentWorkflowId } from '../src/workflows/messages';
 import { REPO, freeLoopbackPort, startStack } from './local/stack';
 import type { LocalStack } from './local/stack';
@@ -124,7 +124,7 @@ async function main(): Promise<number> {
 /**
  * `--release`: the sample release train (examples/release.yaml on this stack): user-management
  * v1.0.0, then audit-log v1.0.0 once user-management is in its watch window, one shared watch
- * window, then the release's merged timeline, its report and each service's stage. The bad
+ * window, then the release report (with the merged timeline) and each service's stage. The bad
  * scenario gives the new audit-log pods a user-management address that does not exist: audit-log's
  * smoke suite fails, it rolls back, and user-management is rolled back with it.
  */
@@ -144,10 +144,9 @@ async function releaseTrain(stack: LocalStack, o: { bad: boolean; fullWatch: boo
   say(`watch it:       TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/shipwatch.js release status ${name}`);
   say(`roll it back:   TEMPORAL_ADDRESS=${stack.temporalAddress} ./bin/shipwatch.js release rollback ${name} --reason "…"`);
   const ctx: CommandContext = defaultContext(createOutput());
+  // Waits for the end and prints the release report: per service what ran and what was undone,
+  // then the merged timeline of the release and both services (`shipwatch release timeline` prints the same).
   const code = await releaseStartCommand({ file, wait: true }, ctx);
-  ctx.out.line('');
-  ctx.out.line('Release timeline (the release and both services):');
-  await releaseTimelineCommand({ name }, ctx);
   ctx.out.line('');
   await releaseStatusCommand({ name }, ctx).catch(() => undefined);
   ctx.out.line('');
