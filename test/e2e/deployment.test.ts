@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { renderMarkdown } from '../../src/report/render';
+import { CHECK_TITLE } from '../../src/monitoring/report';
+import { MONITORING_CHECKS } from '../../src/model';
 import type { DeploymentReport } from '../../src/model';
 import { startStack } from '../../tools/local/stack';
 import type { LocalStack, WorkerProcess } from '../../tools/local/stack';
@@ -69,6 +71,19 @@ test('a full deploy runs every phase, and a second deploy of the service meanwhi
   expect(stack.runner.pods().map((p) => p.version)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0']);
   expect(renderMarkdown(r)).toContain('Deployment Report');
   expect(stack.receiver.received.length).toBeGreaterThanOrEqual(2); // started, completed
+
+  // Hour 3: every line of the Monitoring section was checked on the local stack, and passed.
+  expect(r.monitoring?.checks.map((c) => `${c.check}: ${c.status}`)).toEqual(MONITORING_CHECKS.map((c) => `${c}: passed`));
+  const md = (await shipwatch(['report', ID], env)).stdout;
+  const from = md.indexOf('### Monitoring\n');
+  expect(from).toBeGreaterThan(0);
+  const next = md.indexOf('\n### ', from + 1);
+  const section = md.slice(from, next < 0 ? undefined : next);
+  for (const check of MONITORING_CHECKS) expect(section).toContain(`- ✅ **${CHECK_TITLE[check]}**`);
+  expect(section).not.toMatch(/not run|❌/);
+  expect(md).toMatch(/✅ Alerts configured and tested/);
+  // The tracker stand-in received the error-tracking check's test event, tagged with the release.
+  expect(stack.receiver.received.some((q) => /\/store\/$/.test(q.path) && (q.body as { release?: string }).release === 'user-management@v1.0.0')).toBe(true);
 });
 
 test('a rollback from the CLI during the watch window restores the old version, with its smoke suite passing', async () => {
