@@ -5,7 +5,9 @@
  * When tracing is off the sink is still registered (the bundled workflow interceptors call it) and
  * drops the spans; no activity interceptor is added.
  */
-import { DiagLogLevel, diag } from '@opentelemetry/api';
+import { DiagLogLevel, context, diag, propagation } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { DiagLogger } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
@@ -63,7 +65,12 @@ export function setupTracing(settings: TracingSettings, log?: TracingLog): Traci
   const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }), { scheduledDelayMillis: EXPORT_DELAY_MS });
   const provider = new BasicTracerProvider({ resource });
   provider.addSpanProcessor(processor);
-  // Not registered globally: the activity spans take their parent from the activity headers.
+  // The activity interceptor reads the workflow's context from the activity headers with the global
+  // propagator, makes it active and starts its span in it: that needs a W3C propagator and a
+  // context manager (without them each RunActivity span would start a trace of its own). The
+  // tracer provider itself is not registered globally.
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const tracer = provider.getTracer('shipwatch-worker');
   return {
     settings,

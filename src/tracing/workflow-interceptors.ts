@@ -8,7 +8,8 @@
  * to the worker's `RunActivity:<name>` span). This module adds a span per deployment phase
  * (`Phase:<PHASE>`, the rollback is `Phase:ROLLBACK`) between the two: a phase starts when the
  * workflow sets its ShipwatchPhase search attribute (DeploymentContext.enter) and ends at the next
- * phase, at DONE, or when the run ends. Activities scheduled in a phase are its children.
+ * phase or when the run ends (DONE, the final report and the review reminder, is the last phase
+ * span). Activities scheduled in a phase are its children.
  *
  * Spans are exported through the SDK's `exporter` sink, which the worker must register (see
  * setupTracing in ./worker); the sink is not called on replay, so every span is exported once.
@@ -94,7 +95,7 @@ class PhaseSpans {
     if (phase === this.open?.phase) return;
     this.open?.span.end();
     this.open = undefined;
-    if (!phase || phase === 'DONE') return;
+    if (!phase) return;
     const span = this.tracer.startSpan(`${TRACE_NAMES.phasePrefix}${phase}`, { attributes: { [TRACE_NAMES.attr.phase]: phase } }, this.run);
     this.open = { phase, span };
   }

@@ -8,6 +8,11 @@ async function main(): Promise<void> {
   const config = configFromEnv(process.env);
   const service = await startService(config);
   process.stdout.write(`user-management ${config.version} listening on ${service.url}\n`);
+  process.stdout.write(
+    config.tracing
+      ? `tracing on: request spans to ${config.tracing.tracesUrl} as service "${config.tracing.serviceName}"\n`
+      : 'tracing off (set OTEL_EXPORTER_OTLP_ENDPOINT to export request spans)\n',
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

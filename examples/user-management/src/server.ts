@@ -1,7 +1,8 @@
 /**
  * The user-management HTTP service the seed deploys: health, registration, JWT login, profile,
  * admin-only role assignment and deletion, Prometheus metrics, and a fault switch (error rate,
- * latency) for rollback scenarios. Everything comes from its config; nothing is global.
+ * latency) for rollback scenarios, and request spans over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT
+ * is set (./tracing). Everything comes from its config; nothing is global.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
@@ -9,6 +10,8 @@ import { Pool } from 'pg';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { hashPassword, signToken, verifyPassword, verifyToken } from './auth';
 import { appliedMigrations, MIGRATIONS } from './migrations';
+import { createRequestTracer, noTracing, tracingFromEnv } from './tracing';
+import type { TracingConfig } from './tracing';
 
 export interface ServiceConfig {
   port: number;
@@ -21,6 +24,8 @@ export interface ServiceConfig {
   /** Created (or reset) at start-up with the admin role, so a smoke suite can assign roles. */
   bootstrapAdmin?: { username: string; password: string };
   faults: Faults;
+  /** Request spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME); off when absent. */
+  tracing?: TracingConfig;
 }
 
 export interface Faults {
@@ -59,6 +64,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
     jwtSecret: required('JWT_SECRET'),
     faults: { errorRate: number('FAULT_ERROR_RATE', 0, 0, 1), latencyMs: number('FAULT_LATENCY_MS', 0, 0, 600_000) },
   };
+  const tracing = tracingFromEnv(env, (message) => new ConfigError(message));
+  if (tracing) config.tracing = tracing;
   if (env.ADMIN_TOKEN) config.adminToken = env.ADMIN_TOKEN;
   if (env.BOOTSTRAP_ADMIN_USERNAME && env.BOOTSTRAP_ADMIN_PASSWORD) {
     config.bootstrapAdmin = { username: env.BOOTSTRAP_ADMIN_USERNAME, password: env.BOOTSTRAP_ADMIN_PASSWORD };
@@ -106,6 +113,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     // An idle client lost its connection: the next query reconnects; /health reports the database.
   });
   const faults: Faults = { ...config.faults };
+  const tracer = config.tracing ? createRequestTracer(config.tracing, config.version) : noTracing;
   const sessions = new Map<string, number>();
 
   const registry = new Registry();
@@ -345,6 +353,8 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       res.end(await registry.metrics());
       return;
     }
+    // /metrics is left out: a scrape every few seconds would bury the requests people look for.
+    const span = tracer.start(req, method, path);
     let routeName = 'unmatched';
     let payload: unknown;
     try {
@@ -376,6 +386,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     const labels = { method, route: routeName, status: String(res.statusCode) };
     requests.inc(labels);
     duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    span.end(routeName, res.statusCode);
   };
 
   const server = createServer((req, res) => {
@@ -410,6 +421,8 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
         server.closeIdleConnections();
       });
       await pool.end();
+      // Sends the spans still buffered.
+      await tracer.close();
     },
   };
 }

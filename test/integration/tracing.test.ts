@@ -1,0 +1,221 @@
+/**
+ * Deployment tracing against the real trace backend (Jaeger v2 from tools/build-jaeger.sh): real
+ * deployments (the deployment workflow with fake ports) run on a Temporal dev server, on a worker
+ * wired by setupObservability with tracing on; then Jaeger's query API is asked for the
+ * deployment's trace: the run's span, one span per phase under it, the activities under their
+ * phase, the rollback as its own phase span. The sample service's request spans arrive too.
+ */
+import { PassThrough } from 'node:stream';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../src/activities';
+import { startDeployment } from '../../src/deployments';
+import { WORKFLOW_INTERCEPTOR_MODULES, createLogger, setupObservability } from '../../src/observability';
+import type { Observability } from '../../src/observability';
+import { resolveSpec } from '../../src/spec';
+import { traceReference, tracingSettings } from '../../src/tracing';
+import { TRACE_NAMES } from '../../src/tracing/workflow-interceptors';
+import { searchAttributes } from '../../src/workflows/messages';
+import { startService } from '../../examples/user-management/src/server';
+import { startJaeger } from '../../tools/local/jaeger';
+import type { LocalJaeger, TraceSpan } from '../../tools/local/jaeger';
+import { createFakeDeps } from '../helpers/fakes';
+import { createLocalEnv } from '../helpers/temporal';
+import { settledReport } from '../workflow/harness';
+
+jest.setTimeout(240_000);
+
+const logLines: { msg?: string; tracing?: boolean }[] = [];
+let jaeger: LocalJaeger;
+let obs: Observability;
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  jaeger = await startJaeger();
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as { msg?: string });
+  });
+  obs = await setupObservability({
+    host: '127.0.0.1',
+    port: 0,
+    sdkMetricsPort: false,
+    logger: createLogger({ level: 'info', destination: stream }),
+    tracing: tracingSettings(jaeger.env('shipwatch')),
+  });
+  [env, bundle] = await Promise.all([
+    createLocalEnv({ searchAttributes: Object.values(searchAttributes) }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('./fixtures/tracing-workflows'),
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+      logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+    }),
+  ]);
+});
+afterAll(async () => {
+  await env?.teardown();
+  await obs?.close();
+  await jaeger?.stop();
+});
+
+function spec(service: string) {
+  return resolveSpec({
+    service,
+    namespace: 'production',
+    release: 'v1.0.0',
+    image: `ghcr.io/org/${service}:v1.0.0`,
+    kubernetes: { deployment: service, container: 'app', stepPods: 0 },
+    serviceUrl: `http://${service}.production:8080`,
+    smoke: { suite: { steps: [{ name: 'Health endpoint', path: '/health' }] } },
+    metrics: { prometheusUrl: 'http://127.0.0.1:9090' },
+    watch: { duration: '4s', interval: '1s', reviewAfter: '0s' },
+  });
+}
+
+async function deploy(service: string, taskQueue: string, world = createFakeDeps()) {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createActivities(world.deps),
+    interceptors: { activity: obs.interceptors.activity },
+    sinks: obs.sinks,
+    shutdownGraceTime: '1s',
+  });
+  const s = await spec(service);
+  const report = await worker.runUntil(async () => settledReport(await startDeployment(env.client, s, { requestedBy: 'alice', taskQueue })));
+  await obs.tracing.flush();
+  return report;
+}
+
+/** The deployment's trace, found by its run span's service attribute, once `complete` accepts it. */
+async function deploymentTrace(service: string, complete: (spans: TraceSpan[]) => boolean): Promise<TraceSpan[]> {
+  const runs = await jaeger.waitFor(
+    () => jaeger.spans('shipwatch', { operation: 'RunWorkflow:deploymentWorkflow' }),
+    (spans) => spans.some((s) => s.name === 'RunWorkflow:deploymentWorkflow' && s.attributes[TRACE_NAMES.attr.service] === service),
+  );
+  const traceId = runs.find((s) => s.name === 'RunWorkflow:deploymentWorkflow' && s.attributes[TRACE_NAMES.attr.service] === service)!.traceId;
+  return jaeger.waitFor(() => jaeger.trace(traceId), complete);
+}
+
+const named = (spans: TraceSpan[], name: string): TraceSpan[] => spans.filter((s) => s.name === name);
+const one = (spans: TraceSpan[], name: string): TraceSpan => {
+  const found = named(spans, name);
+  if (found.length !== 1) throw new Error(`expected one span "${name}", found ${found.length} among: ${spans.map((s) => s.name).join(', ')}`);
+  return found[0]!;
+};
+
+test('the worker logs at start that tracing is on and where spans go', () => {
+  const line = logLines.find((l) => l.msg?.startsWith('tracing on'));
+  expect(line).toMatchObject({ tracing: true });
+  expect(line?.msg).toContain(`${jaeger.otlpHttpUrl}/v1/traces`);
+});
+
+test('a deployment is one trace: the run, a span per phase under it, each activity under its phase', async () => {
+  const report = await deploy('user-management', 'tracing-happy');
+  expect(report.outcome).toBe('SUCCEEDED');
+  const spans = await deploymentTrace('user-management', (s) => named(s, 'RunActivity:runSmokeSuite').length === 1 && named(s, 'Phase:DONE').length === 1);
+
+  const run = one(spans, 'RunWorkflow:deploymentWorkflow');
+  expect(run.attributes).toMatchObject({
+    [TRACE_NAMES.attr.service]: 'user-management',
+    [TRACE_NAMES.attr.namespace]: 'production',
+    [TRACE_NAMES.attr.release]: 'v1.0.0',
+    [TRACE_NAMES.attr.outcome]: 'SUCCEEDED',
+    [TRACE_NAMES.attr.workflowId]: 'deploy-production-user-management',
+  });
+  expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([run.traceId]));
+
+  const phases = spans.filter((s) => s.name.startsWith(TRACE_NAMES.phasePrefix)).sort((a, b) => a.startTime - b.startTime);
+  const names = phases.map((p) => p.name);
+  expect(names[0]).toBe('Phase:PRECHECK');
+  expect(names.slice(-2)).toEqual(['Phase:WATCH', 'Phase:DONE']);
+  expect(names).toEqual(expect.arrayContaining(['Phase:ROLLOUT', 'Phase:VERIFY_PODS', 'Phase:SMOKE', 'Phase:REPORT']));
+  expect(names).not.toContain('Phase:ROLLBACK');
+  expect(new Set(names).size).toBe(names.length);
+  for (const phase of phases) expect(phase.parentSpanId).toBe(run.spanId);
+
+  // The smoke suite: scheduled in the SMOKE phase, run on the worker as the child of that schedule.
+  const startSmoke = one(spans, 'StartActivity:runSmokeSuite');
+  expect(startSmoke.parentSpanId).toBe(one(spans, 'Phase:SMOKE').spanId);
+  const runSmoke = one(spans, 'RunActivity:runSmokeSuite');
+  expect(runSmoke.parentSpanId).toBe(startSmoke.spanId);
+  expect(runSmoke.service).toBe('shipwatch');
+  // Every activity the deployment scheduled is under one of its phases, none straight under the run.
+  const phaseIds = new Set(phases.map((p) => p.spanId));
+  const starts = spans.filter((s) => s.name.startsWith('StartActivity:'));
+  expect(starts.filter((s) => phaseIds.has(s.parentSpanId ?? '')).length).toBeGreaterThan(5);
+  expect(starts.filter((s) => s.parentSpanId === run.spanId).map((s) => s.name)).toEqual([]);
+  // Each activity attempt the worker ran is the child of its schedule, in the same trace.
+  const startIds = new Set(starts.map((s) => s.spanId));
+  const runs = spans.filter((s) => s.name.startsWith('RunActivity:'));
+  expect(runs.length).toBeGreaterThan(5);
+  expect(runs.filter((s) => !startIds.has(s.parentSpanId ?? '')).map((s) => s.name)).toEqual([]);
+});
+
+test('a rollback is its own span: Phase:ROLLBACK, with the rollback activity under it', async () => {
+  const report = await deploy('billing', 'tracing-rollback', createFakeDeps({ smokeFails: true }));
+  expect(report.outcome).toBe('ROLLED_BACK');
+  const spans = await deploymentTrace('billing', (s) => named(s, 'Phase:ROLLBACK').length === 1 && named(s, 'RunWorkflow:deploymentWorkflow').length === 1);
+  const run = one(spans, 'RunWorkflow:deploymentWorkflow');
+  expect(run.attributes[TRACE_NAMES.attr.outcome]).toBe('ROLLED_BACK');
+  const rollback = one(spans, 'Phase:ROLLBACK');
+  expect(rollback.parentSpanId).toBe(run.spanId);
+  expect(rollback.startTime).toBeGreaterThanOrEqual(one(spans, 'Phase:SMOKE').startTime);
+  const startRollback = one(spans, 'StartActivity:rollbackDeployment');
+  expect(startRollback.parentSpanId).toBe(rollback.spanId);
+  await jaeger.waitFor(() => jaeger.trace(run.traceId), (s) => named(s, 'RunActivity:rollbackDeployment').some((r) => r.parentSpanId === startRollback.spanId));
+  expect(named(spans, 'Phase:WATCH')).toEqual([]);
+});
+
+test('deploymentTraceId() in a workflow is the ID of the trace the backend holds', async () => {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: 'tracing-id',
+    workflowBundle: bundle,
+    activities: {},
+    sinks: obs.sinks,
+    shutdownGraceTime: '1s',
+  });
+  const traceId = await worker.runUntil(env.client.workflow.execute('traceIdWorkflow', { taskQueue: 'tracing-id', workflowId: 'trace-id-1', args: [] }));
+  expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+  await obs.tracing.flush();
+  const spans = await jaeger.waitFor(() => jaeger.trace(traceId as string), (s) => s.length > 0);
+  expect(one(spans, 'RunWorkflow:traceIdWorkflow').traceId).toBe(traceId);
+  // What a report shows for it: the ID and the trace backend's link.
+  expect(traceReference(traceId as string, obs.tracing.settings)).toEqual({ traceId, url: `${jaeger.queryUrl}/trace/${traceId}` });
+  expect((await fetch(`${jaeger.queryUrl}/api/traces/${traceId as string}`)).status).toBe(200);
+});
+
+test("the sample service's request spans arrive, as children of the caller's traceparent", async () => {
+  const service = await startService({
+    port: 0,
+    host: '127.0.0.1',
+    version: 'v2.0.0',
+    // No database: /health answers 503, which is a request span like any other.
+    databaseUrl: 'postgres://nobody@127.0.0.1:1/none',
+    jwtSecret: 's',
+    faults: { errorRate: 0, latencyMs: 0 },
+    tracing: { tracesUrl: `${jaeger.otlpHttpUrl}/v1/traces`, serviceName: 'user-management' },
+  });
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const parentId = '00f067aa0ba902b7';
+  let status: number;
+  try {
+    const res = await fetch(`${service.url}/health`, { headers: { traceparent: `00-${traceId}-${parentId}-01` } });
+    status = res.status;
+    await fetch(`${service.url}/users/no-such-user`);
+    await fetch(`${service.url}/metrics`);
+  } finally {
+    await service.close();
+  }
+  const spans = await jaeger.waitFor(() => jaeger.trace(traceId), (s) => s.length > 0);
+  const health = one(spans, 'GET /health');
+  expect(health).toMatchObject({ service: 'user-management', parentSpanId: parentId });
+  expect(health.attributes).toMatchObject({ 'http.route': '/health', 'http.response.status_code': status, 'span.kind': 'server' });
+  // A request without a traceparent starts its own trace; /metrics scrapes are not traced.
+  const all = await jaeger.waitFor(() => jaeger.spans('user-management'), (s) => s.some((x) => x.attributes['url.path'] === '/users/no-such-user'));
+  expect(all.filter((s) => s.attributes['url.path'] === '/metrics')).toEqual([]);
+});
