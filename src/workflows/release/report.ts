@@ -49,16 +49,31 @@ export interface ReleaseReport {
   timeline: MergedEvent[];
 }
 
-/** The release's events and each service's, in time order (ties: release first, then by source). */
+/**
+ * The release's events and each service's, in time order (ties: release first, then by source).
+ * Each source keeps its own order: sources are merged, never re-sorted inside. A deployment's pod
+ * events carry Kubernetes' second-precision times (23:25:44.000) while its other events carry
+ * milliseconds, so a sort by time alone put a rollback's new pods before the failed smoke suite
+ * that caused the rollback.
+ */
 export function mergeTimelines(own: ReleaseEvent[], children: { service: string; events: TimelineEvent[] }[]): MergedEvent[] {
-  const merged: (MergedEvent & { order: number })[] = [];
-  let order = 0;
-  for (const e of own) merged.push({ at: e.at, status: e.status, title: e.service ? `${e.service}: ${e.title}` : e.title, ...(e.detail ? { detail: e.detail } : {}), source: 'release', order: order++ });
-  for (const child of children) {
-    for (const e of child.events) merged.push({ at: e.at, status: e.status, title: e.title, ...(e.detail ? { detail: e.detail } : {}), source: child.service, phase: e.phase, order: order++ });
+  const sources: MergedEvent[][] = [
+    own.map((e) => ({ at: e.at, status: e.status, title: e.service ? `${e.service}: ${e.title}` : e.title, ...(e.detail ? { detail: e.detail } : {}), source: 'release' })),
+    ...children.map((child) =>
+      child.events.map((e) => ({ at: e.at, status: e.status, title: e.title, ...(e.detail ? { detail: e.detail } : {}), source: child.service, phase: e.phase })),
+    ),
+  ];
+  const next = sources.map(() => 0);
+  const merged: MergedEvent[] = [];
+  for (;;) {
+    let pick = -1;
+    sources.forEach((events, i) => {
+      const head = events[next[i]!];
+      if (head && (pick < 0 || head.at < sources[pick]![next[pick]!]!.at)) pick = i;
+    });
+    if (pick < 0) return merged;
+    merged.push(sources[pick]![next[pick]!++]!);
   }
-  merged.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));
-  return merged.map(({ order: _order, ...e }) => e);
 }
 
 /** "PRECHECK → BACKUP → MIGRATE → ROLLOUT → … (SMOKE failed)". */
