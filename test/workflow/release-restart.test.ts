@@ -9,7 +9,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startRelease } from '../../src/releases';
 import { approveUpdate, releaseStatusQuery } from '../../src/workflows/release/messages';
 import { bundleWorkflows, createDeploymentEnv } from './harness';
-import { createReleaseWorker, nextQueue, registerReleaseSearchAttributes, releaseOf, waitForRelease } from './release-harness';
+import { createReleaseWorker, nextQueue, recordReleaseHistory, registerReleaseSearchAttributes, releaseOf, waitForRelease } from './release-harness';
 
 jest.setTimeout(300_000);
 
@@ -42,5 +42,6 @@ test('an approve sent right after a worker restart opens the gate the old worker
     const report = await handle.result();
     expect(report.outcome).toBe('SUCCEEDED');
     expect(report.timeline.some((e) => e.title === 'audit-log: Approved' && e.detail === 'by carol')).toBe(true);
+    await recordReleaseHistory(env, handle, 'release-approve-after-restart');
   });
 });
