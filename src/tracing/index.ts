@@ -4,7 +4,7 @@
  * interceptor module that the workflow bundle includes. Workflow code imports ./workflow directly
  * (deploymentTraceId); this index pulls in Node-only exporters.
  */
-export { TRACING_ENV, TracingSettingError, describeTracing, isTraceId, traceReference, tracingSettings } from './settings';
+export { TRACE_ID_PLACEHOLDER, TRACING_ENV, TracingSettingError, describeTracing, isTraceId, traceReference, tracingSettings } from './settings';
 export type { TracingSettings } from './settings';
 export { setupTracing } from './worker';
 export type { Tracing, TracingLog } from './worker';

@@ -5,6 +5,9 @@
  * rules.
  */
 
+/** Where the trace ID goes in SHIPWATCH_TRACE_URL. */
+export const TRACE_ID_PLACEHOLDER = '{traceId}';
+
 /** A tracing variable is malformed; the message names the variable and the accepted form. */
 export class TracingSettingError extends Error {
   override name = 'TracingSettingError';
@@ -18,8 +21,8 @@ export type TracingSettings =
       tracesUrl: string;
       /** service.name of the spans (OTEL_SERVICE_NAME). */
       serviceName: string;
-      /** Base URL of a trace UI that shows a trace at <uiUrl>/trace/<traceId> (Jaeger), when known. */
-      uiUrl?: string;
+      /** Where a person sees a trace: a URL with `{traceId}` in it (SHIPWATCH_TRACE_URL), when known. */
+      traceUrl?: string;
     };
 
 export const TRACING_ENV = {
@@ -29,7 +32,7 @@ export const TRACING_ENV = {
   tracesProtocol: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
   serviceName: 'OTEL_SERVICE_NAME',
   disabled: 'OTEL_SDK_DISABLED',
-  uiUrl: 'SHIPWATCH_TRACE_UI_URL',
+  traceUrl: 'SHIPWATCH_TRACE_URL',
 } as const;
 
 function httpUrl(name: string, value: string): URL {
@@ -69,12 +72,20 @@ export function tracingSettings(env: NodeJS.ProcessEnv, defaultServiceName = 'sh
   const tracesUrl = traces
     ? httpUrl(TRACING_ENV.tracesEndpoint, traces).toString()
     : `${httpUrl(TRACING_ENV.endpoint, base!).toString().replace(/\/+$/, '')}/v1/traces`;
-  const ui = env[TRACING_ENV.uiUrl]?.trim();
+  const traceUrl = env[TRACING_ENV.traceUrl]?.trim();
+  if (traceUrl) {
+    if (!traceUrl.includes(TRACE_ID_PLACEHOLDER)) {
+      throw new TracingSettingError(
+        `${TRACING_ENV.traceUrl} must contain ${TRACE_ID_PLACEHOLDER} where the trace ID goes, e.g. https://jaeger.example.com/trace/${TRACE_ID_PLACEHOLDER}; got "${traceUrl}".`,
+      );
+    }
+    httpUrl(TRACING_ENV.traceUrl, traceUrl.replace(TRACE_ID_PLACEHOLDER, '0'));
+  }
   return {
     enabled: true,
     tracesUrl,
     serviceName: env[TRACING_ENV.serviceName]?.trim() || defaultServiceName,
-    ...(ui ? { uiUrl: httpUrl(TRACING_ENV.uiUrl, ui).toString().replace(/\/+$/, '') } : {}),
+    ...(traceUrl ? { traceUrl } : {}),
   };
 }
 
@@ -90,10 +101,10 @@ export function isTraceId(value: unknown): value is string {
 }
 
 /**
- * What a report shows for a deployment's trace: the ID and, when a trace UI is configured, its
+ * What a report shows for a deployment's trace: the ID and, when SHIPWATCH_TRACE_URL is set, its
  * link; undefined when tracing is off (nothing was exported, so there is nothing to look up).
  */
 export function traceReference(traceId: string | undefined, settings: TracingSettings): { traceId: string; url?: string } | undefined {
   if (!settings.enabled || !isTraceId(traceId)) return undefined;
-  return settings.uiUrl ? { traceId, url: `${settings.uiUrl}/trace/${traceId}` } : { traceId };
+  return settings.traceUrl ? { traceId, url: settings.traceUrl.split(TRACE_ID_PLACEHOLDER).join(traceId) } : { traceId };
 }

@@ -36,7 +36,7 @@ export interface LocalJaeger {
   otlpHttpUrl: string;
   /** OTLP/gRPC address, host:port. */
   otlpGrpcAddress: string;
-  /** Query API and UI base URL (SHIPWATCH_TRACE_UI_URL): a trace is at <queryUrl>/trace/<id>. */
+  /** Query API base URL: a trace's JSON is at <queryUrl>/api/traces/<id> (the build has no web UI). */
   queryUrl: string;
   /** The env a process needs to export its spans here. */
   env(serviceName: string): Record<string, string>;
@@ -188,7 +188,12 @@ export async function startJaeger(): Promise<LocalJaeger> {
     otlpHttpUrl,
     otlpGrpcAddress: `127.0.0.1:${ports.otlpGrpc}`,
     queryUrl,
-    env: (serviceName) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: otlpHttpUrl, OTEL_SERVICE_NAME: serviceName, SHIPWATCH_TRACE_UI_URL: queryUrl }),
+    env: (serviceName) => ({
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpHttpUrl,
+      OTEL_SERVICE_NAME: serviceName,
+      // The link a report shows: this Jaeger's query API (the binary is built without the web UI).
+      SHIPWATCH_TRACE_URL: `${queryUrl}/api/traces/{traceId}`,
+    }),
     async trace(traceId) {
       const body = await getJson<{ data?: JaegerTrace[] }>(`/api/traces/${encodeURIComponent(traceId)}`);
       return (body?.data ?? []).flatMap(flatten);
@@ -230,7 +235,11 @@ if (require.main === module) {
   startJaeger().then(
     (jaeger) => {
       console.log(`Jaeger: OTLP/HTTP ${jaeger.otlpHttpUrl}, OTLP/gRPC ${jaeger.otlpGrpcAddress}, query API ${jaeger.queryUrl}`);
-      console.log(`export OTEL_EXPORTER_OTLP_ENDPOINT=${jaeger.otlpHttpUrl} SHIPWATCH_TRACE_UI_URL=${jaeger.queryUrl}`);
+      console.log(
+        `export ${Object.entries(jaeger.env('shipwatch'))
+          .map(([k, v]) => `${k}='${v}'`)
+          .join(' ')}`,
+      );
       const stop = (): void => void jaeger.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
