@@ -12,6 +12,8 @@ import { hashPassword, signToken, verifyPassword, verifyToken } from './auth';
 import { appliedMigrations, MIGRATIONS } from './migrations';
 import { createRequestTracer, noTracing, tracingFromEnv } from './tracing';
 import type { TracingConfig } from './tracing';
+import { createErrorReporter, parseDsn } from './error-tracking';
+import type { ErrorTrackingConfig } from './error-tracking';
 
 export interface ServiceConfig {
   port: number;
@@ -26,6 +28,8 @@ export interface ServiceConfig {
   faults: Faults;
   /** Request spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME); off when absent. */
   tracing?: TracingConfig;
+  /** Error events to the tracker behind SENTRY_DSN (SENTRY_ENVIRONMENT); off when absent. */
+  errorTracking?: ErrorTrackingConfig;
 }
 
 export interface Faults {
@@ -67,6 +71,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
   const tracing = tracingFromEnv(env, (message) => new ConfigError(message));
   if (tracing) config.tracing = tracing;
   if (env.ADMIN_TOKEN) config.adminToken = env.ADMIN_TOKEN;
+  if (env.SENTRY_DSN) {
+    const errorTracking = { dsn: env.SENTRY_DSN, release: `user-management@${config.version}`, environment: env.SENTRY_ENVIRONMENT || 'production' };
+    try {
+      parseDsn(errorTracking.dsn);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    config.errorTracking = errorTracking;
+  }
   if (env.BOOTSTRAP_ADMIN_USERNAME && env.BOOTSTRAP_ADMIN_PASSWORD) {
     config.bootstrapAdmin = { username: env.BOOTSTRAP_ADMIN_USERNAME, password: env.BOOTSTRAP_ADMIN_PASSWORD };
   }
@@ -114,6 +127,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   });
   const faults: Faults = { ...config.faults };
   const tracer = config.tracing ? createRequestTracer(config.tracing, config.version) : noTracing;
+  const errors = config.errorTracking ? createErrorReporter(config.errorTracking) : undefined;
   const sessions = new Map<string, number>();
 
   const registry = new Registry();
@@ -172,6 +186,18 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   };
 
   const routes: Route[] = [
+    {
+      // Reports a test event to the error tracker and says what it answered (shipwatch's "Error tracking" check).
+      method: 'GET',
+      pattern: /^\/debug\/error-tracking$/,
+      name: '/debug/error-tracking',
+      handler: async () => {
+        if (!errors) throw new HttpError(503, 'error tracking is off (SENTRY_DSN not set)');
+        const delivery = await errors.report({ level: 'info', message: `error-tracking test event from user-management ${config.version}`, tags: { check: 'error-tracking' } });
+        if (!delivery.accepted) throw new HttpError(502, `test event ${delivery.eventId} not delivered: ${delivery.error}`);
+        return { eventId: delivery.eventId, tracker: { status: delivery.status } };
+      },
+    },
     {
       method: 'GET',
       pattern: /^\/health$/,
@@ -378,6 +404,8 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
         res.statusCode = 500;
         payload = { error: 'internal error' };
         process.stderr.write(`ERROR ${method} ${path}: ${(err as Error).message}\n`);
+        // Reported in the background: the answer does not wait for the tracker.
+        void errors?.report({ level: 'error', message: `${method} ${path}: ${(err as Error).message}` });
       }
     }
     const body = JSON.stringify(payload);
