@@ -7,6 +7,7 @@
 export { TRACE_ID_PLACEHOLDER, TRACING_ENV, TracingSettingError, describeTracing, isTraceId, traceReference, tracingSettings } from './settings';
 export type { TracingSettings } from './settings';
 export { setupTracing } from './worker';
+export { activityTraceId } from './activity';
 export type { Tracing, TracingLog } from './worker';
 
 /** Path of the tracing workflow interceptor module, for `bundleWorkflowCode({ workflowInterceptorModules })`. */

@@ -14,7 +14,7 @@ import { startDeployment } from '../../src/deployments';
 import { WORKFLOW_INTERCEPTOR_MODULES, createLogger, setupObservability } from '../../src/observability';
 import type { Observability } from '../../src/observability';
 import { resolveSpec } from '../../src/spec';
-import { traceReference, tracingSettings } from '../../src/tracing';
+import { activityTraceId, traceReference, tracingSettings } from '../../src/tracing';
 import { TRACE_NAMES } from '../../src/tracing/workflow-interceptors';
 import { searchAttributes } from '../../src/workflows/messages';
 import { startService } from '../../examples/user-management/src/server';
@@ -170,17 +170,23 @@ test('a rollback is its own span: Phase:ROLLBACK, with the rollback activity und
   expect(named(spans, 'Phase:WATCH')).toEqual([]);
 });
 
-test('deploymentTraceId() in a workflow is the ID of the trace the backend holds', async () => {
+test('deploymentTraceId() in a workflow and activityTraceId() in its activity are the ID of the trace the backend holds', async () => {
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: 'tracing-id',
     workflowBundle: bundle,
-    activities: {},
+    activities: { traceIdActivity: async () => activityTraceId() },
+    interceptors: { activity: obs.interceptors.activity },
     sinks: obs.sinks,
     shutdownGraceTime: '1s',
   });
-  const traceId = await worker.runUntil(env.client.workflow.execute('traceIdWorkflow', { taskQueue: 'tracing-id', workflowId: 'trace-id-1', args: [] }));
+  const ids = (await worker.runUntil(env.client.workflow.execute('traceIdWorkflow', { taskQueue: 'tracing-id', workflowId: 'trace-id-1', args: [] }))) as {
+    workflow?: string;
+    activity?: string;
+  };
+  const traceId = ids.workflow;
   expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+  expect(ids.activity).toBe(traceId);
   await obs.tracing.flush();
   const spans = await jaeger.waitFor(() => jaeger.trace(traceId as string), (s) => s.length > 0);
   expect(one(spans, 'RunWorkflow:traceIdWorkflow').traceId).toBe(traceId);
