@@ -33,10 +33,15 @@ export interface LogPipelineRef {
   key: string;
 }
 
-/** The error tracker: the DSN the pods must carry, and the worker's reference to it for a test event. */
+/**
+ * The error tracker: the DSN the pods must carry, and how a test event is sent — by the service
+ * itself (`testPath`, preferred: it proves the service's own reporting) or by the worker (`dsn`).
+ */
 export interface ErrorTrackingRef {
-  /** Secret reference (env:NAME or file:PATH) to the DSN, resolved in the worker for the test event. */
-  dsn: string;
+  /** Secret reference (env:NAME or file:PATH) to the DSN, resolved in the worker for its test event. */
+  dsn?: string;
+  /** Path on the service (through serviceUrl) that makes it report a test event to its tracker and answer with the outcome. */
+  testPath?: string;
   /** Name of the environment variable (or secret key) carrying the DSN in the pods (default SENTRY_DSN). */
   env: string;
 }

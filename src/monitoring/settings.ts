@@ -43,13 +43,21 @@ export function monitoringSpecSchema(secretRef: z.ZodType<string>) {
           key: z.string().min(1).default('filebeat.yml'),
         })
         .optional(),
-      /** The error tracker: the pods must carry its DSN, and a test event is sent to it. */
+      /**
+       * The error tracker: the pods must carry its DSN, and a test event must reach it — reported by
+       * the service itself (`testPath`), or else sent by the worker to `dsn`.
+       */
       errorTracking: z
         .strictObject({
-          /** Where the worker reads the DSN (env:NAME or file:PATH), to send the test event. */
-          dsn: secretRef,
+          /** Where the worker reads the DSN (env:NAME or file:PATH), to send its own test event when the service has no testPath. */
+          dsn: secretRef.optional(),
+          /** A path on the service that reports a test event to its tracker and answers 2xx with `{ eventId }` once the tracker accepted it (like Sentry's /debug-sentry). */
+          testPath: z.string().regex(/^\//, { message: 'expected a path starting with /, e.g. /debug/error-tracking' }).optional(),
           /** The pods' environment variable (or secret key) holding the DSN. */
           env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' }).default('SENTRY_DSN'),
+        })
+        .refine((e) => e.dsn !== undefined || e.testPath !== undefined, {
+          message: 'set testPath (the service reports a test event; preferred) or dsn (the worker sends one): with neither, no test event can show the tracker receives events',
         })
         .optional(),
     })
@@ -64,6 +72,14 @@ export function resolveMonitoringSettings(parsed: MonitoringSpec, namespace: str
   return {
     policy: policyOf,
     ...(parsed.logPipeline ? { logPipeline: { namespace: parsed.logPipeline.namespace ?? namespace, configMap: parsed.logPipeline.configMap, key: parsed.logPipeline.key } } : {}),
-    ...(parsed.errorTracking ? { errorTracking: { dsn: parsed.errorTracking.dsn, env: parsed.errorTracking.env } } : {}),
+    ...(parsed.errorTracking
+      ? {
+          errorTracking: {
+            env: parsed.errorTracking.env,
+            ...(parsed.errorTracking.dsn !== undefined ? { dsn: parsed.errorTracking.dsn } : {}),
+            ...(parsed.errorTracking.testPath !== undefined ? { testPath: parsed.errorTracking.testPath } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -269,8 +269,33 @@ describe('error tracking', () => {
     expect(refused).toMatchObject({ status: 'failed', detail: `the tracker at http://127.0.0.1:${new URL(receiver.url).port} refused the test event (HTTP 500)` });
   });
 
+  test('the service reports its own test event (testPath): passed, the event in the tracker with its release', async () => {
+    const tracked = await startSampleService(pg.url('users'), { errorTracking: { dsn: process.env[DSN_ENV]!, release: 'user-management@v1.0.1', environment: NS } });
+    try {
+      const before = receiver.received.length;
+      const viaService = { ...spec, serviceUrl: tracked.url };
+      const r = await checks.errorTracking(input({ errorTracking: { env: 'SENTRY_DSN', testPath: '/debug/error-tracking' } }, viaService));
+      expect(r.status).toBe('passed');
+      expect(r.detail).toBe('all 2 new pods carry SENTRY_DSN and the service reported a test event its tracker accepted');
+      const events = receiver.received.slice(before);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ path: '/api/42/store/', body: { release: 'user-management@v1.0.1', environment: NS, logger: 'user-management', tags: { check: 'error-tracking' } } });
+      expect(r.found[r.found.length - 1]).toBe(`the service reported test event ${(events[0]!.body as { event_id: string }).event_id} and its tracker accepted it (GET ${tracked.url}/debug/error-tracking: HTTP 200)`);
+
+      // The tracker refusing the service's event, and a service that has no tracker: failed, saying what the service answered.
+      receiver.respondWith([500]);
+      const refused = await checks.errorTracking(input({ errorTracking: { env: 'SENTRY_DSN', testPath: '/debug/error-tracking' } }, viaService));
+      expect(refused.status).toBe('failed');
+      expect(refused.detail).toMatch(/^the service did not report a test event \(GET .*\/debug\/error-tracking: HTTP 502: test event \w+ not delivered: the tracker answered HTTP 500\)$/);
+      const untracked = await checks.errorTracking(input({ errorTracking: { env: 'SENTRY_DSN', testPath: '/debug/error-tracking' } }, { ...spec, serviceUrl: service.url }));
+      expect(untracked).toMatchObject({ status: 'failed', detail: expect.stringContaining('HTTP 503: error tracking is off (SENTRY_DSN not set)') });
+    } finally {
+      await tracked.close();
+    }
+  });
+
   test('no DSN in the spec: not run, never passed', async () => {
-    expect(await checks.errorTracking(input())).toMatchObject({ status: 'not_run', detail: expect.stringContaining('names no error-tracking DSN') });
+    expect(await checks.errorTracking(input())).toMatchObject({ status: 'not_run', detail: expect.stringContaining('names no error tracker') });
   });
 });
 

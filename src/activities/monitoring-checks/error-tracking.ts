@@ -1,7 +1,8 @@
 /**
  * Error tracking: the new pods carry the tracker's DSN (an env var, an envFrom Secret or ConfigMap
- * holding the key, or a mounted Secret holding it), and a test event sent to the DSN the worker
- * resolves is accepted by the tracker (Sentry's store endpoint; a local receiver in tests).
+ * holding the key, or a mounted Secret holding it), and a test event reaches the tracker: reported
+ * by the service itself when the spec names its test path (it proves the service's own reporting),
+ * else sent by the worker to the DSN it resolves (Sentry's store endpoint; a local receiver in tests).
  */
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
@@ -95,11 +96,34 @@ export async function sendTestEvent(dsn: string, spec: DeploySpec, options: Moni
   }
 }
 
+/** Asks the service to report a test event (GET serviceUrl + testPath) and reads what its tracker said. */
+export async function serviceTestEvent(spec: DeploySpec, testPath: string, options: MonitoringChecksOptions): Promise<{ ok: boolean; line: string }> {
+  const url = `${spec.serviceUrl.replace(/\/+$/, '')}${testPath}`;
+  try {
+    const res = await request(url, { method: 'GET', signal: AbortSignal.timeout(options.timeoutMs ?? 10_000), ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
+    const text = await res.body.text();
+    const pod = res.headers['x-served-by-pod'];
+    const by = `the service${typeof pod === 'string' ? ` (pod ${pod})` : ''}`;
+    let body: { eventId?: unknown; error?: unknown } = {};
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      // Not JSON: said below with the status.
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300 && typeof body.eventId === 'string') return { ok: true, line: `${by} reported test event ${body.eventId} and its tracker accepted it (GET ${url}: HTTP ${res.statusCode})` };
+    const why = typeof body.error === 'string' ? body.error : text.slice(0, 200) || 'no body';
+    return { ok: false, line: `${by} did not report a test event (GET ${url}: HTTP ${res.statusCode}: ${why})` };
+  } catch (err) {
+    return { ok: false, line: `the service did not answer GET ${url}: ${messageOf(err)}` };
+  }
+}
+
 export async function errorTracking(input: MonitoringCheckInput, options: MonitoringChecksOptions): Promise<MonitoringCheckResult> {
   const { spec } = input;
   const ref: ErrorTrackingRef | undefined = input.settings.errorTracking;
-  const checked = ref ? `env ${ref.env} in the pods running ${spec.image}, and a test event to the DSN ${ref.dsn}` : 'the error-tracking DSN of the spec (monitoring.errorTracking)';
-  if (!ref) return result('error-tracking', checked, { status: 'not_run', detail: 'the spec names no error-tracking DSN (monitoring.errorTracking.dsn): nothing to check' });
+  const how = ref?.testPath ? `a test event reported by the service (GET ${ref.testPath})` : `a test event from the worker to the DSN ${ref?.dsn ?? ''}`;
+  const checked = ref ? `env ${ref.env} in the pods running ${spec.image}, and ${how}` : 'the error-tracking DSN of the spec (monitoring.errorTracking)';
+  if (!ref) return result('error-tracking', checked, { status: 'not_run', detail: 'the spec names no error tracker (monitoring.errorTracking): nothing to check' });
   const pods = await newReleasePods(spec, options);
   if (!pods.ok) return result('error-tracking', checked, { status: 'not_run', detail: pods.why });
   if (pods.pods.length === 0) return result('error-tracking', checked, { status: 'failed', detail: `no pod runs ${spec.image}` });
@@ -110,15 +134,21 @@ export async function errorTracking(input: MonitoringCheckInput, options: Monito
     found.push(`pod ${podName(pod)}: ${source.ok ? source.how : `DSN MISSING: ${source.how}`}`);
     if (!source.ok) without.push(podName(pod));
   }
-  let dsn: string;
-  try {
-    dsn = await resolveSecret(ref.dsn);
-  } catch (err) {
-    return result('error-tracking', checked, { status: 'not_run', detail: `no test event sent: ${messageOf(err)}`, found });
+  let sent: { ok: boolean; line: string };
+  if (ref.testPath) {
+    sent = await serviceTestEvent(spec, ref.testPath, options);
+  } else {
+    let dsn: string;
+    try {
+      dsn = await resolveSecret(ref.dsn!);
+    } catch (err) {
+      return result('error-tracking', checked, { status: 'not_run', detail: `no test event sent: ${messageOf(err)}`, found });
+    }
+    sent = await sendTestEvent(dsn, spec, options);
   }
-  const sent = await sendTestEvent(dsn, spec, options);
   found.push(sent.line);
   if (without.length) return result('error-tracking', checked, { status: 'failed', detail: `${without.length} of ${pods.pods.length} new pods do not carry ${ref.env}: ${without.join(', ')}`, found });
   if (!sent.ok) return result('error-tracking', checked, { status: 'failed', detail: sent.line, found });
-  return result('error-tracking', checked, { status: 'passed', detail: `all ${pods.pods.length} new pods carry ${ref.env} and the tracker accepted a test event`, found });
+  const by = ref.testPath ? 'the service reported a test event its tracker accepted' : 'the tracker accepted a test event from the worker (not from the service: set monitoring.errorTracking.testPath to prove its own reporting)';
+  return result('error-tracking', checked, { status: 'passed', detail: `all ${pods.pods.length} new pods carry ${ref.env} and ${by}`, found });
 }
