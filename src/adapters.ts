@@ -1,7 +1,7 @@
 /**
  * The real adapters behind the workflow's ports, as the worker builds them: the Kubernetes API
  * from a kubeconfig, pg_dump for backups, undici for smoke suites, Prometheus, probes and
- * webhooks, the on-call schedule, the public entry point's route, and report files on disk.
+ * webhooks, the on-call schedule, the public entry point's route, the uptime probe's results, and report files on disk.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createDatabaseBackups } from './activities/database';
@@ -14,6 +14,7 @@ import { createOnCallResolver } from './activities/on-call';
 import { createAvailabilityProbe } from './activities/probe';
 import { createReportWriter } from './activities/report';
 import { createSmokeRunner } from './activities/smoke';
+import { createUptimeChecker } from './activities/uptime';
 import type { ActivityDeps } from './activities/types';
 
 export function createRealDeps(options: { kubeConfig: KubeConfig }): ActivityDeps {
@@ -29,5 +30,6 @@ export function createRealDeps(options: { kubeConfig: KubeConfig }): ActivityDep
     monitoring: createMonitoringChecks({ kubeConfig: options.kubeConfig }),
     onCall: createOnCallResolver(),
     entryPoint: createEntryPointChecker({ readRoute: clusterRouteReader(options.kubeConfig) }),
+    uptime: createUptimeChecker(),
   };
 }

@@ -10,6 +10,7 @@ import { isPermanentError } from './errors';
 import { readHeartbeat } from './heartbeat';
 import { createMonitoringActivities } from './monitoring-checks';
 import { createOnCallResolver } from './on-call';
+import { createUptimeChecker } from './uptime';
 import { mergeAvailability } from '../model';
 import type { AvailabilityStats, BackupResult, DeploymentRef, DeploymentReport, LogScanResult, MetricsComparison, MetricsSnapshot, MigrationResult, PodVerification, RollbackTarget, SmokeResult } from '../model';
 import type {
@@ -32,6 +33,8 @@ import type {
   RolloutStepInput,
   RuleEvaluation,
   SmokeInput,
+  UptimeInput,
+  UptimeResult,
   VerifyPodsInput,
 } from './types';
 import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
@@ -54,6 +57,7 @@ export interface ActivitySettings {
 export function createActivities(deps: ActivityDeps, settings: ActivitySettings = {}) {
   const stepProbeMs = settings.stepProbeMs ?? 2_000;
   const onCall = deps.onCall ?? createOnCallResolver();
+  const uptime = deps.uptime ?? createUptimeChecker();
   return {
     /** Pre-deploy check: the cluster answers and the Deployment exists; its state is the rollback target. */
     async readTarget(target: DeploymentRef): Promise<RollbackTarget> {
@@ -132,6 +136,11 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
       if (!deps.entryPoint) return { status: 'not_run', found: 'nothing reads the cluster\'s routes in this worker', detail: `${e.kind} ${e.namespace}/${e.name} not checked: the worker has no entry point checker` };
       const checker = deps.entryPoint;
       return mapErrors(() => checker.check(input, Context.current().cancellationSignal));
+    },
+
+    /** The blackbox probe of the public endpoint reports success for the new release (a result newer than `since`). */
+    async checkUptime(input: UptimeInput): Promise<UptimeResult> {
+      return mapErrors(() => uptime.check(input, Context.current().cancellationSignal));
     },
 
     async runSmokeSuite(input: SmokeInput): Promise<SmokeResult> {

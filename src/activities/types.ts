@@ -248,6 +248,26 @@ export interface EntryPointPort {
   check(input: EntryPointInput, signal: AbortSignal): Promise<EntryPointResult>;
 }
 
+// ---------------------------------------------------------------- Uptime probe
+
+export interface UptimeInput {
+  prometheusUrl: string;
+  /** The probe's job and instance labels (src/monitoring/uptime.ts). */
+  job: string;
+  url: string;
+  /** ISO time the new release was in place: only a probe result after it counts. */
+  since: string;
+  /** How long to wait for a probe result after `since`. */
+  waitMs: number;
+}
+
+/** Same shape as the entry point's: passed, failed naming what was found, or not run (never passed). */
+export type UptimeResult = EntryPointResult;
+
+export interface UptimePort {
+  check(input: UptimeInput, signal: AbortSignal): Promise<UptimeResult>;
+}
+
 // ---------------------------------------------------------------- On-call
 
 /** Who is on call for a rotation at a moment (the deployment's start). */
@@ -324,4 +344,6 @@ export interface ActivityDeps {
   onCall?: OnCallPort;
   /** Absent: an entry point in the spec is reported not run (nothing can read the cluster's routes). */
   entryPoint?: EntryPointPort;
+  /** Default: the real checker (./uptime.ts), which only reads the Prometheus the spec names. */
+  uptime?: UptimePort;
 }

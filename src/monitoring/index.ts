@@ -10,6 +10,7 @@ import { prometheusRule, prometheusRulesFile } from './rules';
 import { runbook } from './runbook';
 import { serviceMonitor } from './service-monitor';
 import { monitoredService } from './monitored-service';
+import { blackboxModules, blackboxScrapeJob, uptimeProbe } from './uptime';
 import type { MonitoredService } from './monitored-service';
 
 export * from './monitored-service';
@@ -17,6 +18,7 @@ export * from './rules';
 export * from './service-monitor';
 export * from './dashboard';
 export * from './logging';
+export * from './uptime';
 export { runbook } from './runbook';
 
 export interface MonitoringFile {
@@ -64,6 +66,25 @@ export function monitoringFiles(spec: DeploySpec, overrides: Partial<MonitoredSe
       content: errorTrackingConfig(spec),
       about: 'ConfigMap with the Sentry settings (environment, release, 10% traces, no PII)',
     },
+    ...(spec.uptime
+      ? [
+          {
+            name: 'probe.yaml',
+            content: yamlDoc(from, uptimeProbe(spec, spec.uptime)),
+            about: `Probe (monitoring.coreos.com/v1): the blackbox exporter probes ${spec.uptime.url} every ${spec.uptime.interval}`,
+          },
+          {
+            name: 'blackbox-scrape.yml',
+            content: yamlDoc(from, { scrape_configs: [blackboxScrapeJob(spec, spec.uptime)] }),
+            about: 'the same probe as a plain Prometheus scrape job (scrape_configs:) through the blackbox exporter',
+          },
+          {
+            name: 'blackbox.yml',
+            content: yamlDoc(from, blackboxModules()),
+            about: `the blackbox exporter's modules (${spec.uptime.module} among them)`,
+          },
+        ]
+      : []),
     {
       name: 'runbook.md',
       content: runbook(spec, monitored),

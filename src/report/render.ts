@@ -7,6 +7,7 @@ import { formatDate, formatDuration, formatDurationInWords, formatMetric } from 
 import { monitoringChecklist, renderMonitoringSection } from '../monitoring/report';
 import { entryPointRecommendation } from './entry-point';
 import { onCallRecommendation } from './on-call';
+import { uptimeRecommendation } from './uptime';
 
 // ------------------------------------------------------------------ the Deployment Report
 
@@ -150,6 +151,7 @@ export function recommendations(report: DeploymentReport): string[] {
   out.push(...watchRecommendations(report));
   out.push(onCallRecommendation(report.timeline));
   out.push(...entryPointRecommendation(report.timeline));
+  out.push(...uptimeRecommendation(report.timeline));
   if (report.outcome === 'SUCCEEDED' || report.monitoring) out.push(...monitoringChecklist(report.monitoring));
   if (report.reviewAt) out.push(`🔔 Post-deployment review scheduled for ${formatDate(report.reviewAt)}`);
   else if (report.outcome !== 'IN_PROGRESS') out.push('🔔 No post-deployment review scheduled (watch.reviewAfter is off): hold one if anything here needs it');

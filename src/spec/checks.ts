@@ -213,6 +213,12 @@ export function onCallIssues(spec: ParsedSpec): SpecIssue[] {
   return [];
 }
 
+/** The uptime probe's results are read from Prometheus: the spec must name one. */
+export function uptimeIssues(spec: ParsedSpec): SpecIssue[] {
+  if (!spec.uptime || spec.metrics) return [];
+  return [{ path: 'uptime', message: "the probe's results are read from Prometheus: add metrics.prometheusUrl, or remove uptime" }];
+}
+
 export function crossFieldIssues(spec: ParsedSpec): SpecIssue[] {
-  return [...timingIssues(spec), ...nameIssues(spec), ...changeIssues(spec), ...promqlIssues(spec), ...onCallIssues(spec)];
+  return [...timingIssues(spec), ...nameIssues(spec), ...changeIssues(spec), ...promqlIssues(spec), ...onCallIssues(spec), ...uptimeIssues(spec)];
 }

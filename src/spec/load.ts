@@ -14,7 +14,7 @@ import { issuesFrom } from './issues';
 import type { SpecIssue } from './issues';
 import { smokeSuiteSchema, specSchema } from './schema';
 import type { ParsedSpec, SmokeStep, SmokeSuite } from './schema';
-import type { DeploySpec, ResolvedEntryPoint } from './types';
+import type { DeploySpec, ResolvedEntryPoint, ResolvedUptime } from './types';
 
 /** A spec that cannot be used; `issues` names every bad field. */
 export class SpecError extends Error {
@@ -189,11 +189,19 @@ function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest:
       reviewAfterMs: ms(spec.watch.reviewAfter),
     },
     notifications: spec.onCall?.webhook ? { ...spec.notifications, pager: { webhook: spec.onCall.webhook } } : spec.notifications,
+    ...(spec.uptime ? { uptime: resolveUptime(spec) } : {}),
     ...(spec.entryPoint ? { entryPoint: resolveEntryPoint(spec, suite) } : {}),
     ...(spec.onCall ? { onCall: spec.onCall } : {}),
     monitoring: resolveMonitoringSettings(spec.monitoring, spec.namespace),
     report: spec.report,
   };
+}
+
+/** The uptime probe with its defaults: the public host's health URL when there is an entry point. */
+function resolveUptime(spec: ParsedSpec): ResolvedUptime {
+  const u = spec.uptime!;
+  const url = u.url ?? (spec.entryPoint ? `https://${spec.entryPoint.host}${spec.healthPath}` : `${spec.serviceUrl.replace(/\/$/, '')}${spec.healthPath}`);
+  return { url, module: u.module, interval: u.interval, intervalMs: ms(u.interval), prober: u.prober, job: `uptime-${spec.service}`, onFailure: u.onFailure };
 }
 
 /** The entry point with its defaults, and the health step the check runs through it. */

@@ -47,6 +47,19 @@ export interface ResolvedEntryPoint {
   healthStep: SmokeStep;
 }
 
+/** The uptime probe: what the blackbox exporter probes, how often, and what a failure does. */
+export interface ResolvedUptime {
+  url: string;
+  module: string;
+  /** As Prometheus writes it ("30s"). */
+  interval: string;
+  intervalMs: number;
+  prober: string;
+  /** The probe's Prometheus job label (the Probe's jobName). */
+  job: string;
+  onFailure: 'block' | 'warn';
+}
+
 export interface DeploySpec {
   service: string;
   namespace: string;
@@ -109,6 +122,8 @@ export interface DeploySpec {
     pager?: { webhook: SecretRef };
     webhook?: { url: SecretRef };
   };
+  /** The blackbox probe of the public endpoint, rendered and verified after the rollout (absent: not checked). */
+  uptime?: ResolvedUptime;
   /** The public entry point checked after the pods (absent: not checked, said in the report). */
   entryPoint?: ResolvedEntryPoint;
   /**

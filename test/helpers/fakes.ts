@@ -43,6 +43,8 @@ export interface FakeOptions {
   onCallSchedules?: Record<string, string>;
   /** The entry point check's answer, in the real checker's shape (default: passed). */
   entryPoint?: 'passed' | 'failed' | 'not_run';
+  /** The uptime check's answer, in the real checker's shape (default: passed). */
+  uptime?: 'passed' | 'failed' | 'not_run';
 }
 
 export interface FakeCall {
@@ -361,6 +363,18 @@ export class FakeWorld {
       },
       monitoring: this.fakeMonitoring(),
       onCall: this.fakeOnCall(),
+      uptime: {
+        check: async (input) => {
+          this.log('checkUptime', { job: input.job, url: input.url, since: input.since });
+          const status = o.uptime ?? 'passed';
+          const series = `probe_success{job=${JSON.stringify(input.job)},instance=${JSON.stringify(input.url)}}`;
+          const at = new Date(Date.parse(input.since) + 1_000).toISOString();
+          // The real checker's sentences (src/activities/uptime.ts).
+          if (status === 'not_run') return { status, found: `Prometheus at ${input.prometheusUrl} could not be read`, detail: "the probe's result could not be read: fake: connection refused" };
+          if (status === 'failed') return { status, found: `${series} = 0 at ${at}`, detail: `the blackbox probe of ${input.url} fails (HTTP status 503)` };
+          return { status, found: `${series} = 1 at ${at}`, detail: `the blackbox probe of ${input.url} succeeds for the new release` };
+        },
+      },
       entryPoint: {
         check: async (input) => {
           this.log('checkEntryPoint', { host: input.entryPoint.host, release: input.release });

@@ -68,6 +68,7 @@ const expected: Record<string, SpecIssue> = {
   },
   'entry-point-host-url': { path: 'entryPoint.host', message: 'expected a host name such as users.example.com (lower case, no scheme, no port)' },
   'entry-point-kind-unknown': { path: 'entryPoint.kind', message: 'Invalid option: expected one of "Ingress"|"HTTPRoute"' },
+  'uptime-without-metrics': { path: 'uptime', message: "the probe's results are read from Prometheus: add metrics.prometheusUrl, or remove uptime" },
   'on-call-no-target': {
     path: 'onCall',
     message: "name the rotation's schedule (onCall.schedule: file:PATH or env:NAME) or its paging webhook (onCall.webhook), or both",

@@ -52,17 +52,20 @@ export interface PrometheusOptions {
   scrapeInterval?: string;
   /** Alerting rule files (paths) to load, e.g. the sample service's alerts. */
   ruleFiles?: string[];
+  /** Scrape jobs written as Prometheus has them (e.g. the blackbox probe job `shipwatch monitoring render` generates), after `jobs`. */
+  rawJobs?: Record<string, unknown>[];
 }
 
 /** Renders a prometheus.yml: the same shape as examples/user-management/prometheus.yml. */
-export function renderPrometheusConfig(jobs: ScrapeTarget[], options: { scrapeInterval?: string; ruleFiles?: string[] } = {}): string {
+export function renderPrometheusConfig(jobs: ScrapeTarget[], options: { scrapeInterval?: string; ruleFiles?: string[]; rawJobs?: Record<string, unknown>[] } = {}): string {
   const interval = options.scrapeInterval ?? '1s';
   const lines = ['global:', `  scrape_interval: ${interval}`, `  evaluation_interval: ${interval}`];
   if (options.ruleFiles?.length) {
     lines.push('rule_files:', ...options.ruleFiles.map((f) => `  - ${JSON.stringify(f)}`));
   }
   lines.push('scrape_configs:');
-  if (jobs.length === 0) lines[lines.length - 1] = 'scrape_configs: []';
+  const raw = options.rawJobs ?? [];
+  if (jobs.length === 0 && raw.length === 0) lines[lines.length - 1] = 'scrape_configs: []';
   for (const job of jobs) {
     lines.push(`  - job_name: ${JSON.stringify(job.job)}`, `    metrics_path: ${JSON.stringify(job.metricsPath ?? '/metrics')}`, '    static_configs:');
     for (const group of [{ targets: job.targets, labels: job.labels }, ...(job.more ?? [])]) {
@@ -72,6 +75,8 @@ export function renderPrometheusConfig(jobs: ScrapeTarget[], options: { scrapeIn
       }
     }
   }
+  // A YAML list item per raw job, indented under scrape_configs (JSON is YAML: one line each).
+  for (const job of raw) lines.push(`  - ${JSON.stringify(job)}`);
   return lines.join('\n') + '\n';
 }
 

@@ -6,15 +6,18 @@
  * tracking, dashboards). Each check is one activity and one line on the timeline; the spec's
  * per-check policy decides whether a failure blocks (fail before the rollout, roll back after it)
  * or warns. The activity commands are new, so they run only behind `patched('monitoring-phase')`:
- * histories recorded before it replay unchanged.
+ * histories recorded before it replay unchanged. Last, when the spec has `uptime`, the blackbox
+ * probe of the public endpoint must report success for the new release (`patched('uptime-probe')`).
  */
-import { patched, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
 import { QUICK_CALL } from '../../activities/options';
 import type { MonitoringActivities, MonitoringCheckRequest } from '../../activities/monitoring-checks';
+import type { UptimeResult } from '../../activities/types';
 import { DEFAULT_MONITORING_POLICY, MONITORING_CHECKS, monitoringVerdict } from '../../model';
 import type { EventStatus, MonitoringCheckName, MonitoringCheckResult, MonitoringPolicy, MonitoringRecord, MonitoringSettings, MonitoringVerdict } from '../../model';
 import { CHECK_TITLE } from '../../monitoring/report';
+import { UPTIME_EVENT_KEY, uptimeEvent } from '../../report/uptime';
 import type { DeploySpec } from '../../spec/types';
 import type { DeploymentContext } from './context';
 import { DeploymentFailed, messageOf, RollbackNeeded } from './failures';
@@ -111,4 +114,36 @@ export async function monitoring(ctx: DeploymentContext): Promise<void> {
   ctx.state.monitoring = stage.record;
   const stop = monitoringStop(stage.verdict, 'after-metrics');
   if (stop) throw new RollbackNeeded('monitoring', stop.reason);
+  if (ctx.spec.uptime && patched(UPTIME_PATCH)) await checkUptime(ctx);
+}
+
+/** The uptime probe verified after the other checks (behind a patch: older histories have no such activity). */
+export const UPTIME_PATCH = 'uptime-probe';
+
+/** How long the check waits for a probe result newer than the new release: three probe intervals, at least 15 s, at most 5 min. */
+export function uptimeWaitMs(intervalMs: number): number {
+  return Math.min(Math.max(3 * intervalMs, 15_000), 5 * 60_000);
+}
+
+/**
+ * The blackbox probe of the public endpoint reports success for the new release: a result newer
+ * than the pods' verification. A failing probe rolls back (`uptime.onFailure: block`) or warns; a
+ * check that could not run is a warning and an issue, never a pass.
+ */
+async function checkUptime(ctx: DeploymentContext): Promise<void> {
+  const { spec, state } = ctx;
+  const uptime = spec.uptime!;
+  const since = state.timeline.events.find((e) => e.key === 'pods')?.at ?? new Date().toISOString();
+  const waitMs = uptimeWaitMs(uptime.intervalMs);
+  let result: UptimeResult;
+  try {
+    result = await ctx.runActivity('checkUptime', { prometheusUrl: spec.metrics!.prometheusUrl, job: uptime.job, url: uptime.url, since, waitMs }, { options: { ...QUICK_CALL, startToCloseTimeout: waitMs + 60_000 }, summary: `Uptime probe: ${uptime.url}` });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    result = { status: 'not_run', found: 'the check did not complete', detail: messageOf(err) };
+  }
+  const event = uptimeEvent(result, uptime);
+  ctx.record(event.status, event.title, event.detail, UPTIME_EVENT_KEY);
+  if (result.status === 'failed' && uptime.onFailure === 'block') throw new RollbackNeeded('monitoring', `uptime probe: ${result.detail}`);
+  if (result.status !== 'passed') state.issues.push(`${event.title}: ${result.detail}`);
 }
