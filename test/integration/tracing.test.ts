@@ -184,15 +184,15 @@ test('deploymentTraceId() in a workflow and activityTraceId() in its activity ar
     workflow?: string;
     activity?: string;
   };
-  const traceId = ids.workflow;
-  expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+  expect(ids.workflow).toMatch(/^[0-9a-f]{32}$/);
+  const traceId = ids.workflow!;
   expect(ids.activity).toBe(traceId);
   await obs.tracing.flush();
-  const spans = await jaeger.waitFor(() => jaeger.trace(traceId as string), (s) => s.length > 0);
+  const spans = await jaeger.waitFor(() => jaeger.trace(traceId), (s) => s.length > 0);
   expect(one(spans, 'RunWorkflow:traceIdWorkflow').traceId).toBe(traceId);
   // What a report shows for it: the ID and the link to it in the trace backend, which answers.
-  const reference = traceReference(traceId as string, obs.tracing.settings);
-  expect(reference).toEqual({ traceId, url: `${jaeger.queryUrl}/api/traces/${traceId as string}` });
+  const reference = traceReference(traceId, obs.tracing.settings);
+  expect(reference).toEqual({ traceId, url: `${jaeger.queryUrl}/api/traces/${traceId}` });
   const linked = (await (await fetch(reference!.url!)).json()) as { data: { traceID: string }[] };
   expect(linked.data.map((t) => t.traceID)).toEqual([traceId]);
 });
