@@ -30,8 +30,9 @@ export interface Tracing {
   activityInterceptors: ActivityInterceptorsFactory[];
   /** For `Worker.create({ sinks })`: always, so the bundled workflow interceptors find their sink. */
   sinks: InjectedSinks<OpenTelemetrySinks>;
-  /** Sends the spans still buffered (call before the process exits). */
+  /** Sends the spans still buffered; a failure is logged (TracingLog.warn), not thrown. */
   flush(): Promise<void>;
+  /** Flushes and stops the exporter (worker shutdown); a failure is logged, not thrown. */
   shutdown(): Promise<void>;
 }
 
@@ -42,6 +43,8 @@ export interface TracingLog {
 
 /** How long the batch processor waits before sending; short, so a trace is complete soon after a deployment. */
 const EXPORT_DELAY_MS = 1000;
+
+let globalsRegistered = false;
 
 export function setupTracing(settings: TracingSettings, log?: TracingLog): Tracing {
   const description = describeTracing(settings);
@@ -61,6 +64,8 @@ export function setupTracing(settings: TracingSettings, log?: TracingLog): Traci
     const logger: DiagLogger = { error: toLog, warn: toLog, info: () => undefined, debug: () => undefined, verbose: () => undefined };
     diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   }
+  const reportFailure = (what: string, err: unknown): void =>
+    (log ?? { warn: (m: string) => console.warn(m) }).warn(`tracing: ${what} to ${settings.tracesUrl} failed: ${err instanceof Error ? err.message : String(err)}`);
   const resource = new Resource({ 'service.name': settings.serviceName });
   const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: settings.tracesUrl }), { scheduledDelayMillis: EXPORT_DELAY_MS });
   const provider = new BasicTracerProvider({ resource });
@@ -69,8 +74,12 @@ export function setupTracing(settings: TracingSettings, log?: TracingLog): Traci
   // propagator, makes it active and starts its span in it: that needs a W3C propagator and a
   // context manager (without them each RunActivity span would start a trace of its own). The
   // tracer provider itself is not registered globally.
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (!globalsRegistered) {
+    // Once per process (a second registration is refused, with a diag error).
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    globalsRegistered = true;
+  }
   const tracer = provider.getTracer('shipwatch-worker');
   return {
     settings,
@@ -82,7 +91,7 @@ export function setupTracing(settings: TracingSettings, log?: TracingLog): Traci
       }),
     ],
     sinks: { exporter: makeWorkflowExporter(processor, resource) },
-    flush: () => processor.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    flush: () => processor.forceFlush().catch((err: unknown) => reportFailure('sending the buffered spans', err)),
+    shutdown: () => provider.shutdown().catch((err: unknown) => reportFailure('sending the last spans at shutdown', err)),
   };
 }

@@ -14,11 +14,12 @@ import { startDeployment } from '../../src/deployments';
 import { WORKFLOW_INTERCEPTOR_MODULES, createLogger, setupObservability } from '../../src/observability';
 import type { Observability } from '../../src/observability';
 import { resolveSpec } from '../../src/spec';
-import { activityTraceId, traceReference, tracingSettings } from '../../src/tracing';
+import { activityTraceId, setupTracing, traceReference, tracingSettings } from '../../src/tracing';
 import { TRACE_NAMES } from '../../src/tracing/workflow-interceptors';
 import { searchAttributes } from '../../src/workflows/messages';
 import { startService } from '../../examples/user-management/src/server';
 import { startJaeger } from '../../tools/local/jaeger';
+import { freePort } from '../../tools/local/ports';
 import type { LocalJaeger, TraceSpan } from '../../tools/local/jaeger';
 import { createFakeDeps } from '../helpers/fakes';
 import { createLocalEnv } from '../helpers/temporal';
@@ -226,4 +227,26 @@ test("the sample service's request spans arrive, as children of the caller's tra
   // A request without a traceparent starts its own trace; /metrics scrapes are not traced.
   const all = await jaeger.waitFor(() => jaeger.spans('user-management'), (s) => s.some((x) => x.attributes['url.path'] === '/users/no-such-user'));
   expect(all.filter((s) => s.attributes['url.path'] === '/metrics')).toEqual([]);
+});
+
+test('spans that cannot be exported (no backend at the endpoint) are reported in the log, not dropped silently', async () => {
+  const warnings: string[] = [];
+  const port = await freePort(); // nothing listens there
+  const tracing = setupTracing(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }), { warn: (m) => warnings.push(m) });
+  try {
+    // One activity attempt through the worker's tracing interceptor: a RunActivity span to export.
+    const ctx = { info: { activityType: 'probe', activityId: '1', inWorkflow: false } } as unknown as Parameters<(typeof tracing.activityInterceptors)[number]>[0];
+    const { inbound } = tracing.activityInterceptors[0]!(ctx);
+    await inbound!.execute!({ args: [], headers: {} }, async () => 'done');
+    // The batch processor's own export (a second later) fails: OpenTelemetry reports it through diag.
+    for (let i = 0; i < 200 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(warnings.join('\n')).toMatch(/^tracing: .*ECONNREFUSED/m);
+    // An explicit flush (worker shutdown) of a span that cannot be sent says so too, and does not throw.
+    warnings.length = 0;
+    await inbound!.execute!({ args: [], headers: {} }, async () => 'done');
+    await tracing.flush();
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^tracing: sending the buffered spans to http://127.0.0.1:${port}/v1/traces failed: .*ECONNREFUSED`))]);
+  } finally {
+    await tracing.shutdown().catch(() => undefined);
+  }
 });
