@@ -76,6 +76,18 @@ export interface WatchRecord {
   watched?: string;
 }
 
+/**
+ * The deployment's trace (OpenTelemetry, one trace per deployment): its ID and a link to the trace
+ * backend, or why there is none. Added by the report writer, which runs inside the trace.
+ */
+export interface TraceRecord {
+  traceId?: string;
+  /** The trace in the backend's UI or API (SHIPWATCH_TRACE_URL with the ID in it). */
+  url?: string;
+  /** Why no trace is shown (tracing off, and how to turn it on). */
+  off?: string;
+}
+
 /** Everything the deployment report shows, built by the workflow from its state. */
 export interface DeploymentReport extends DeploymentIdentity {
   previousImage?: string;
@@ -106,4 +118,6 @@ export interface DeploymentReport extends DeploymentIdentity {
   reviewAt?: string;
   /** The service's own monitoring as the deployment checked it (Hour 3); absent when no check ran. */
   monitoring?: MonitoringRecord;
+  /** The deployment's trace, as the report writer found it (absent in reports written before it existed). */
+  trace?: TraceRecord;
 }

@@ -10,6 +10,7 @@ import { prometheusRule, prometheusRulesFile } from './rules';
 import { runbook } from './runbook';
 import { serviceMonitor } from './service-monitor';
 import { monitoredService } from './monitored-service';
+import { tracingConfigMap } from './tracing';
 import { blackboxModules, blackboxScrapeJob, uptimeProbe } from './uptime';
 import type { MonitoredService } from './monitored-service';
 
@@ -19,6 +20,7 @@ export * from './service-monitor';
 export * from './dashboard';
 export * from './logging';
 export * from './uptime';
+export * from './tracing';
 export { runbook } from './runbook';
 
 export interface MonitoringFile {
@@ -66,6 +68,15 @@ export function monitoringFiles(spec: DeploySpec, overrides: Partial<MonitoredSe
       content: errorTrackingConfig(spec),
       about: 'ConfigMap with the Sentry settings (environment, release, 10% traces, no PII)',
     },
+    ...(spec.tracing
+      ? [
+          {
+            name: 'tracing.yaml',
+            content: yamlDoc(from, tracingConfigMap(spec)),
+            about: `ConfigMap of OTEL_* settings (envFrom): spans over OTLP/HTTP to ${spec.tracing.endpoint}, ${Math.round(spec.tracing.sampling * 1000) / 10}% of new traces sampled`,
+          },
+        ]
+      : []),
     ...(spec.uptime
       ? [
           {

@@ -229,6 +229,12 @@ function renderIssues(report: DeploymentReport): string[] {
   return report.issues.map((issue, i) => `${i + 1}. ${issue}`);
 }
 
+/** "4bf92f35… — http://jaeger/trace/4bf92f35…", or why there is no trace. */
+export function traceText(trace: NonNullable<DeploymentReport['trace']>): string {
+  if (!trace.traceId) return `not recorded (${trace.off ?? 'no trace'})`;
+  return trace.url ? `${trace.traceId} — ${trace.url}` : `${trace.traceId} (${trace.off ?? 'no link'})`;
+}
+
 /** The seed's Deployment Report, every section, as Markdown. */
 export function renderMarkdown(report: DeploymentReport): string {
   const header = ['## Deployment Report', '', `**Release**: ${report.release}`, `**Service**: ${report.service} (namespace ${report.namespace})`, `**Image**: ${report.image}`];
@@ -236,6 +242,7 @@ export function renderMarkdown(report: DeploymentReport): string {
   header.push(`**Date**: ${formatDate(report.startedAt)}`);
   header.push(`**Deployment Duration**: ${report.durationMs !== undefined ? formatDurationInWords(report.durationMs) : 'in progress'}`);
   header.push(`**Status**: ${STATUS[report.outcome]}`);
+  if (report.trace) header.push(`**Trace**: ${traceText(report.trace)}`);
 
   const timeline = ['| Time | Event | Status |', '|------|-------|--------|', ...report.timeline.map((e) => `| ${hhmm(e.at)} | ${(e.detail ? `${e.title} (${e.detail})` : e.title).replace(/\|/g, '\\|')} | ${EVENT_ICON[e.status]} |`)];
 

@@ -189,6 +189,7 @@ function toDeploySpec(spec: ParsedSpec, suite: SmokeSuite | undefined, manifest:
       reviewAfterMs: ms(spec.watch.reviewAfter),
     },
     notifications: spec.onCall?.webhook ? { ...spec.notifications, pager: { webhook: spec.onCall.webhook } } : spec.notifications,
+    ...(spec.tracing ? { tracing: { endpoint: spec.tracing.endpoint.replace(/\/$/, ''), sampling: spec.tracing.sampling } } : {}),
     ...(spec.uptime ? { uptime: resolveUptime(spec) } : {}),
     ...(spec.entryPoint ? { entryPoint: resolveEntryPoint(spec, suite) } : {}),
     ...(spec.onCall ? { onCall: spec.onCall } : {}),

@@ -122,6 +122,8 @@ export interface DeploySpec {
     pager?: { webhook: SecretRef };
     webhook?: { url: SecretRef };
   };
+  /** The service's tracing: OTLP/HTTP endpoint and sampling ratio, rendered by `shipwatch monitoring render`. */
+  tracing?: { endpoint: string; sampling: number };
   /** The blackbox probe of the public endpoint, rendered and verified after the rollout (absent: not checked). */
   uptime?: ResolvedUptime;
   /** The public entry point checked after the pods (absent: not checked, said in the report). */

@@ -59,3 +59,26 @@ test('the check waits three probe intervals for a fresh result, at least 15 s an
   expect(uptimeWaitMs(30_000)).toBe(90_000);
   expect(uptimeWaitMs(600_000)).toBe(300_000);
 });
+
+test("tracing: monitoring render writes the service's OTEL_* settings (OTLP endpoint, parent-based ratio sampling)", async () => {
+  const spec = await resolveSpec({ ...base, tracing: { endpoint: 'http://jaeger.monitoring:4318/', sampling: 0.25 } });
+  const file = monitoringFiles(spec).find((f) => f.name === 'tracing.yaml')!;
+  expect(file.about).toBe('ConfigMap of OTEL_* settings (envFrom): spans over OTLP/HTTP to http://jaeger.monitoring:4318, 25% of new traces sampled');
+  expect(parse(file.content)).toEqual({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'user-management-tracing', namespace: 'production', labels: { app: 'user-management', 'app.kubernetes.io/managed-by': 'shipwatch' } },
+    data: {
+      OTEL_SERVICE_NAME: 'user-management',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger.monitoring:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_RESOURCE_ATTRIBUTES: 'service.namespace=production,service.version=v1.0.0,deployment.environment=production',
+    },
+  });
+  expect((await resolveSpec({ ...base, tracing: { endpoint: 'http://jaeger.monitoring:4318' } })).tracing).toEqual({ endpoint: 'http://jaeger.monitoring:4318', sampling: 0.1 });
+  await expect(resolveSpec({ ...base, tracing: { endpoint: 'http://j:4318', sampling: 2 } })).rejects.toThrow('tracing.sampling: expected a ratio from 0 to 1, e.g. 0.1');
+  expect(monitoringFiles(await resolveSpec(base)).map((f) => f.name)).not.toContain('tracing.yaml');
+});
