@@ -14,8 +14,10 @@ export const PREVIOUS_IMAGE = 'ghcr.io/org/user-management:v0.9.0';
 export interface PortTimes {
   /** First `kubernetes.rollback` call of each deployment. */
   rollback: Record<string, number>;
-  /** Every `metrics.evaluateRules` call (the watch checks; the bench uses no step window). */
+  /** Every `metrics.evaluateRules` call (the watch checks; the bench uses no step window), by the calling workflow (a window, or the watch evaluator). */
   checks: Record<string, number[]>;
+  /** Rules evaluated in all: the queries the real adapter would send to Prometheus. */
+  rulesEvaluated?: number;
 }
 
 const noFailures = (probes: number): AvailabilityStats => ({ probes, failures: 0, failed: [], averageMs: 1, p95Ms: 1 });
@@ -119,6 +121,7 @@ export function createBenchPorts(): { deps: ActivityDeps; times: PortTimes } {
       evaluateRules: async (input): Promise<RuleEvaluation[]> => {
         const now = Date.now();
         (times.checks[workflowId()] ??= []).push(now);
+        times.rulesEvaluated = (times.rulesEvaluated ?? 0) + input.rules.length;
         return input.rules.map((rule) => ({ rule: rule.name, value: healthyValue(rule), breaching: false, outcome: 'ok' as const }));
       },
     },

@@ -6,10 +6,12 @@
  */
 import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/observability';
 import { startDeployment } from '../src/deployments';
 import type { DeploymentHandle } from '../src/deployments';
 import { resolveSpec } from '../src/spec/load';
@@ -74,6 +76,10 @@ export async function startFakeStack(options: { dbFile?: string } = {}): Promise
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const metricsPort = await freeLoopbackPort();
+  // The worker loads a bundle made ahead, as a built worker does (dist/workflow-bundle.js), not webpack in its own process.
+  const bundlePath = join(dir, 'workflow-bundle.js');
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error } });
+  writeFileSync(bundlePath, code);
   // --require tsx/cjs keeps the worker in this one process (no tsx launcher in between), so its
   // pid is the one whose memory we read.
   const worker = fork(join(__dirname, 'fake-worker.ts'), [], {
@@ -84,6 +90,7 @@ export async function startFakeStack(options: { dbFile?: string } = {}): Promise
       TEMPORAL_NAMESPACE: 'default',
       SHIPWATCH_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
       SHIPWATCH_LOG_LEVEL: 'warn',
+      SHIPWATCH_WORKFLOW_BUNDLE: bundlePath,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -7,11 +7,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { benchReaction, benchScale, startFakeStack } from './fake-stack';
-import type { ReactionResult, ScaleResult } from './fake-stack';
+import { benchReaction, startFakeStack } from './fake-stack';
+import type { ReactionResult } from './fake-stack';
+import { benchWindows } from './scale-evaluator';
+import type { WatchDesign, WindowsResult } from './scale-evaluator';
 import { benchKubectl } from './real-stack';
 import type { KubectlResult } from './real-stack';
-import { formatDistribution, machine, progress } from './lib';
+import { formatDistribution, machine, progress, round } from './lib';
 import type { Machine } from './lib';
 
 const PARTS = ['reaction', 'scale', 'kubectl'] as const;
@@ -21,7 +23,8 @@ interface Results {
   machine: Machine;
   options: Record<string, unknown>;
   reaction?: ReactionResult;
-  scale?: ScaleResult;
+  /** Issue 12: N windows open, per design (the evaluator, and the per-window checks before it). */
+  scale?: WindowsResult[];
   kubectl?: KubectlResult;
   errors: Record<string, string>;
   totalSeconds?: number;
@@ -30,6 +33,10 @@ interface Results {
 const TARGETS = {
   reactionP99Ms: 250,
   timelineP99Ms: 50,
+  /** Issue 12, by windows open: timeline p99, lateness p99, worker RSS (MB). */
+  scale: { 1000: { timelineP99Ms: 50, latenessP99Ms: 1000, rssMB: 300 }, 10000: { timelineP99Ms: 100, latenessP99Ms: 2000, rssMB: 500 } } as Record<number, { timelineP99Ms: number; latenessP99Ms: number; rssMB: number }>,
+  queriesPerSecond: 1,
+  eventsPerWindowHour: 10,
   deployRatio: 1.15,
   rollbackRatio: 1.2,
   memoryMiB: 500,
@@ -46,14 +53,23 @@ function summary(r: Results): string {
     lines.push(`  rollback update answered: ${formatDistribution(r.reaction.answer)}`);
   }
   if (r.scale) {
-    const s = r.scale;
-    lines.push(`${s.deployments} deployments in their watch windows (interval ${s.intervalMs / 1000} s), ramp-up ${(s.rampUpMs / 1000).toFixed(0)} s`);
-    lines.push(`  timeline query (${s.timelineEvents} events): ${formatDistribution(s.timeline)} — target p99 < ${TARGETS.timelineP99Ms} ms: ${verdict(s.timeline.p99 < TARGETS.timelineP99Ms)}`);
-    lines.push(`  worker RSS: idle ${s.memory.idleMiB} MiB, all in watch ${s.memory.inWatchMiB} MiB, peak ${s.memory.peakMiB} MiB, end ${s.memory.endMiB} MiB (V8 heap ${s.memory.heapUsedMiB} MiB) — target < ${TARGETS.memoryMiB} MB: ${verdict(s.memory.peakMiB * 1.048576 < TARGETS.memoryMiB)}; Temporal dev server ${s.memory.temporalServerMiB ?? '?'} MiB`);
-    lines.push(`  check lateness (vs previous check + interval): ${formatDistribution(s.lateness)} — target < ${TARGETS.driftMs} ms: ${verdict(s.lateness.max < TARGETS.driftMs)}`);
-    lines.push(`  cumulative drift (vs watch start + k × interval): ${formatDistribution(s.drift)} over ${s.steadyChecks} steady-state checks`);
-    lines.push(`  CPU in the steady state: worker ${s.cpu.workerCores} cores, Temporal dev server ${s.cpu.serverCores} cores (machine load ${s.cpu.loadAverage})`);
-    if (s.reactionUnderLoad) lines.push(`  rollback reaction under load: ${formatDistribution(s.reactionUnderLoad.reaction)}`);
+    lines.push('scale (windows open quickly with a carried state; fake ports; figures p50 / p99 / max):');
+    lines.push('| design | windows | open in | timeline query | rollback reaction | check lateness | worker CPU | server CPU | worker RSS peak | server RSS | events/window/h | Prometheus q/s | load |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const w of r.scale) {
+      const t = TARGETS.scale[w.windows];
+      const mark = (ok: boolean) => (t ? (ok ? ' ✓' : ' ✗') : '');
+      const d = (x: { p50: number; p99: number; max: number }) => `${round(x.p50)} / ${round(x.p99)} / ${round(x.max)} ms`;
+      lines.push(
+        `| ${w.design} | ${w.windows} | ${round(w.openMs / 1000)} s | ${d(w.timeline)}${mark(!!t && w.timeline.p99 < t.timelineP99Ms)} | ${w.reaction ? d(w.reaction.reaction) + mark(w.reaction.reaction.p99 < TARGETS.reactionP99Ms) : '–'} | ${d(w.lateness)}${mark(!!t && w.lateness.p99 < t.latenessP99Ms)} | ${w.cpu.workerCores} | ${w.cpu.serverCores} | ${w.rss.workerPeakMiB} MiB${mark(!!t && w.rss.workerPeakMiB * 1.048576 < t.rssMB)} | ${w.rss.serverEndMiB ?? '?'} MiB | ${w.eventsPerWindowHour}${mark(w.eventsPerWindowHour <= TARGETS.eventsPerWindowHour)} | ${w.prometheusQueriesPerSecond}${mark(w.prometheusQueriesPerSecond <= TARGETS.queriesPerSecond)} | ${w.loadAverage.start} → ${w.loadAverage.end} |`,
+      );
+    }
+    const ev = r.scale.find((w) => w.design === 'evaluator' && w.windows === 1000);
+    const old = r.scale.find((w) => w.design === 'per-window' && w.windows === 1000);
+    if (ev && old) {
+      const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 1) : Number.NaN);
+      lines.push(`  at 1,000 windows, per-window ÷ evaluator: timeline p99 ×${ratio(old.timeline.p99, ev.timeline.p99)}, lateness p99 ×${ratio(old.lateness.p99, ev.lateness.p99)}, worker CPU ×${ratio(old.cpu.workerCores, ev.cpu.workerCores)}, server CPU ×${ratio(old.cpu.serverCores, ev.cpu.serverCores)}, events/window/h ×${ratio(old.eventsPerWindowHour, ev.eventsPerWindowHour)}, Prometheus q/s ×${ratio(old.prometheusQueriesPerSecond, ev.prometheusQueriesPerSecond)}`);
+    }
   }
   if (r.kubectl) {
     const k = r.kubectl;
@@ -75,19 +91,21 @@ async function main(): Promise<void> {
     .description('shipwatch benchmarks on the local stack')
     .addOption(new Option('--only <parts>', `comma-separated parts: ${PARTS.join(', ')}`).default(PARTS.join(',')))
     .option('--runs <n>', 'rollback reaction runs (idle)', (v) => Number(v), 30)
-    .option('--deployments <n>', 'deployments open at once for the scale part', (v) => Number(v), 1000)
+    .option('--windows <list>', 'scale part: windows open at once with the watch evaluator, comma-separated', '1000,10000')
+    .option('--per-window <list>', 'scale part: windows open at once with the per-window design before it (the comparison), comma-separated', '1000')
     .option('--interval <s>', 'watch check interval of the scale part, seconds', (v) => Number(v), 30)
     .option('--steady <s>', 'seconds to observe the steady state of the scale part', (v) => Number(v), 150)
     .option('--queries <n>', 'timeline queries', (v) => Number(v), 500)
-    .option('--rollbacks-under-load <n>', 'rollbacks timed with the deployments open', (v) => Number(v), 10)
+    .option('--rollbacks-under-load <n>', 'rollbacks timed with the windows open', (v) => Number(v), 10)
     .option('--kubectl-runs <n>', 'deploy/rollback runs each for shipwatch and kubectl', (v) => Number(v), 3)
     .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; deployments: number; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; temporalDb?: string; out: string }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; temporalDb?: string; out: string }>();
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
 
+  mkdirSync(join(o.out, '..'), { recursive: true });
   const started = Date.now();
   const results: Results = { machine: machine(), options: { ...o, parts }, errors: {} };
   progress(`shipwatch bench: ${parts.join(', ')} on ${results.machine.cpuModel} (${results.machine.cores} cores, load ${results.machine.loadAverage})`);
@@ -107,17 +125,19 @@ async function main(): Promise<void> {
         });
       }
       if (parts.includes('scale')) {
-        progress(`scale: ${o.deployments} deployments, checks every ${o.interval} s…`);
-        results.scale = await benchScale(stack, {
-          deployments: o.deployments,
-          intervalMs: o.interval * 1000,
-          steadyMs: o.steady * 1000,
-          queries: o.queries,
-          rollbacksUnderLoad: o.rollbacksUnderLoad,
-        }).catch((err: Error) => {
-          results.errors.scale = err.message;
-          return undefined;
-        });
+        const list = (v: string) => v.split(',').map(Number).filter((n) => n > 0);
+        // Per-window first at each size, then the evaluator: both on the same worker and server, in the same run.
+        const plan: { design: WatchDesign; windows: number }[] = [...list(o.perWindow).map((windows) => ({ design: 'per-window' as const, windows })), ...list(o.windows).map((windows) => ({ design: 'evaluator' as const, windows }))];
+        results.scale = [];
+        for (const [i, step] of plan.entries()) {
+          progress(`scale: ${step.windows} windows, ${step.design}, checks every ${o.interval} s…`);
+          const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad, prefix: `s${i}-` }).catch((err: Error) => {
+            results.errors[`scale ${step.design} ${step.windows}`] = err.message;
+            return undefined;
+          });
+          if (result) results.scale.push(result);
+          writeFileSync(o.out, `${JSON.stringify(results, null, 2)}\n`);
+        }
       }
     } finally {
       progress('stopping the bench worker and Temporal…');

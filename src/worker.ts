@@ -4,7 +4,8 @@
  * (Temporal), KUBECONFIG (Kubernetes), SHIPWATCH_TASK_QUEUE (default "shipwatch"),
  * SHIPWATCH_METRICS_ADDRESS (host:port of /metrics, /healthz, /readyz; default 0.0.0.0:9464,
  * "off" to disable), SHIPWATCH_LOG_LEVEL, SHIPWATCH_MAX_CACHED_WORKFLOWS (workflows kept in memory
- * between tasks; fewer trades memory for replays). Secrets that specs reference as env:NAME are read from
+ * between tasks, default 500; fewer trades memory for replays), SHIPWATCH_WORKFLOW_BUNDLE (a workflow bundle
+ * made ahead; default dist/workflow-bundle.js beside the built worker, else bundled at start). Secrets that specs reference as env:NAME are read from
  * this process's environment. `npm run worker` (this file) and `shipwatch worker` (an installed
  * package, src/commands/worker.ts) both start it through runWorker().
  */
@@ -56,6 +57,24 @@ function metricsAddress(env: NodeJS.ProcessEnv): { host: string; port: number } 
   return { host: value.slice(0, at), port };
 }
 
+/**
+ * Workflows kept in the worker's sticky cache between tasks (SHIPWATCH_MAX_CACHED_WORKFLOWS). With
+ * the watch evaluator a window wakes a few times an hour, so most windows need not stay cached: one
+ * evicted replays its (short) history when it wakes. The default bounds the worker's memory
+ * whatever the number of open windows (docs/benchmarks.md has the measured RSS).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
+
+function maxCachedWorkflows(env: NodeJS.ProcessEnv): number {
+  const value = env.SHIPWATCH_MAX_CACHED_WORKFLOWS;
+  if (value === undefined || value === '') return DEFAULT_MAX_CACHED_WORKFLOWS;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new WorkerSettingError(`SHIPWATCH_MAX_CACHED_WORKFLOWS must be a whole number of workflows (0 or more), not "${value}".`);
+  }
+  return n;
+}
+
 /** KUBECONFIG, ~/.kube/config or the in-cluster service account, as kubectl finds them. */
 function loadKubeConfig(env: NodeJS.ProcessEnv): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -91,17 +110,21 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
   }
   // `npm run build` bundles the workflows ahead (tools/bundle-workflows.ts, with the observability
   // interceptors inside); from source, the worker bundles them itself at start.
-  const prebuilt = join(__dirname, '..', 'workflow-bundle.js');
+  // SHIPWATCH_WORKFLOW_BUNDLE names a bundle made ahead (the bench points at dist/workflow-bundle.js from source).
+  const prebuilt = env.SHIPWATCH_WORKFLOW_BUNDLE || join(__dirname, '..', 'workflow-bundle.js');
+  if (env.SHIPWATCH_WORKFLOW_BUNDLE && !existsSync(prebuilt)) {
+    throw new WorkerSettingError(`SHIPWATCH_WORKFLOW_BUNDLE names ${prebuilt}, which does not exist: run 'npm run build' (it writes dist/workflow-bundle.js) or unset it.`);
+  }
   const workflows = existsSync(prebuilt)
     ? { workflowBundle: { codePath: prebuilt } }
     : { workflowsPath: require.resolve('./workflows') };
-  const maxCached = env.SHIPWATCH_MAX_CACHED_WORKFLOWS ? Number(env.SHIPWATCH_MAX_CACHED_WORKFLOWS) : undefined;
+  const maxCached = maxCachedWorkflows(env);
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,
     taskQueue: options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE,
     ...workflows,
-    ...(maxCached !== undefined && Number.isInteger(maxCached) ? { maxCachedWorkflows: maxCached } : {}),
+    maxCachedWorkflows: maxCached,
     activities: { ...createActivities(deps), ...createReleaseActivities() },
     ...(observability
       ? {

@@ -36,6 +36,7 @@ import {
 } from './messages';
 import type { DeploymentInput, ExtendWatchRequest } from './messages';
 import { buildStatus } from './report';
+import { watchReportSignal } from './evaluator-messages';
 
 export { DEPLOYMENT_FAILED, DEPLOYMENT_ROLLED_BACK, MANUAL_ACTION_REQUIRED } from './deployment/failures';
 
@@ -66,6 +67,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   setHandler(promoteUpdate, (req) => commands.promote(req), { validator: (_req) => commands.validatePromote() });
   setHandler(pauseUpdate, (req) => commands.pause(req), { validator: (_req) => commands.validatePause() });
   setHandler(resumeUpdate, (req) => commands.resume(req), { validator: (_req) => commands.validateResume() });
+  setHandler(watchReportSignal, (report) => ctx.receiveWatchReport(report));
   setHandler(extendWatchUpdate, (req) => commands.extendWatch(req), { validator: (req: ExtendWatchRequest) => commands.validateExtend(req) });
 
   const forwardThenWatch = async () => {

@@ -25,6 +25,12 @@ export interface DeploymentInput {
   requestedBy: string;
   /** Set by continue-as-new: the state carried across the hand-over. */
   carried?: unknown;
+  /**
+   * `per-window`: the watch runs its own check every interval, as before the watch evaluator
+   * (docs/workflow.md, "Watch evaluator"): the bench's side-by-side comparison, and a fallback.
+   * Default: the evaluator.
+   */
+  watchMode?: 'evaluator' | 'per-window';
 }
 
 export interface RollbackRequest {

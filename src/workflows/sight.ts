@@ -29,6 +29,8 @@ export type SightAction =
   | { kind: 'blind-page'; blindForMs: number; reason: string; since: string }
   /** The streak reached rollbackAfter: apply watch.onBlind. */
   | { kind: 'on-blind'; blindForMs: number; reason: string; since: string }
+  /** The streak reached rollbackAfter while the deployment is paused: `onBlind` (rollback, fail) is held, as the alert auto-rollback is. */
+  | { kind: 'on-blind-held'; blindForMs: number; reason: string; since: string }
   | { kind: 'sight-restored'; blindForMs: number; reason: string };
 
 export function initialSight(): Sight {
@@ -57,8 +59,12 @@ export function blindReason(evaluations: RuleEvaluation[] | { error: string }, r
   return parts.join('; ');
 }
 
-/** One check at `nowMs`: evaluated (`reason` undefined) or blind (why). */
-export function observeCheck(previous: Sight, check: { nowMs: number; reason: string | undefined }, policy: SightPolicy): { sight: Sight; actions: SightAction[] } {
+/**
+ * One check at `nowMs`: evaluated (`reason` undefined) or blind (why). `hold` (the deployment is
+ * paused): a streak reaching rollbackAfter does not apply a rollback or fail `onBlind` yet (it is
+ * not marked escalated, so the first check after resume applies it); `page` is never held.
+ */
+export function observeCheck(previous: Sight, check: { nowMs: number; reason: string | undefined; hold?: boolean }, policy: SightPolicy): { sight: Sight; actions: SightAction[] } {
   const sight: Sight = { ...previous, reasons: [...previous.reasons], checks: previous.checks + 1, ...(previous.blind ? { blind: { ...previous.blind } } : {}) };
   const actions: SightAction[] = [];
   const { nowMs, reason } = check;
@@ -77,19 +83,56 @@ export function observeCheck(previous: Sight, check: { nowMs: number; reason: st
     if (!sight.reasons.includes(reason) && sight.reasons.length < 5) sight.reasons.push(reason);
     actions.push({ kind: 'blind-started', reason });
   }
+  sight.blind.reason = reason;
+  escalateStreak(sight, { nowMs, hold: check.hold ?? false }, policy, actions);
+  return { sight, actions };
+}
+
+/**
+ * No new check, but time passed (`nowMs`): an open streak that has now lasted blindAfter or
+ * rollbackAfter pages or applies `onBlind`, exactly as a blind check at `nowMs` would, without
+ * counting a check. For windows that are told only of changes (the watch evaluator).
+ */
+export function sightDue(previous: Sight, at: { nowMs: number; hold?: boolean }, policy: SightPolicy): { sight: Sight; actions: SightAction[] } {
+  if (!previous.blind) return { sight: previous, actions: [] };
+  const sight: Sight = { ...previous, reasons: [...previous.reasons], blind: { ...previous.blind } };
+  const actions: SightAction[] = [];
+  escalateStreak(sight, { nowMs: at.nowMs, hold: at.hold ?? false }, policy, actions);
+  return { sight, actions };
+}
+
+/**
+ * When the open streak next calls for an action (page, `onBlind`), after `nowMs` (the last round), or undefined.
+ * Paused, a rollback/fail `onBlind` is held: it is due once (to say so), then waits for resume.
+ */
+export function sightDecisionAt(sight: Sight, policy: SightPolicy, at: { nowMs: number; paused: boolean }): number | undefined {
   const streak = sight.blind;
-  streak.reason = reason;
-  const blindForMs = nowMs - Date.parse(streak.since);
+  if (!streak) return undefined;
+  const since = Date.parse(streak.since);
+  const due: number[] = [];
+  if (!streak.paged) due.push(since + policy.blindAfterMs);
+  const held = at.paused && policy.onBlind !== 'page';
+  if (!streak.escalated && !(held && at.nowMs >= since + policy.rollbackAfterMs)) due.push(since + policy.rollbackAfterMs);
+  const later = due.filter((t) => t > at.nowMs);
+  return later.length ? Math.min(...later) : undefined;
+}
+
+function escalateStreak(sight: Sight, at: { nowMs: number; hold: boolean }, policy: SightPolicy, actions: SightAction[]): void {
+  const streak = sight.blind!;
+  const { reason } = streak;
+  const blindForMs = at.nowMs - Date.parse(streak.since);
   if (!streak.paged && blindForMs >= policy.blindAfterMs) {
     streak.paged = true;
     actions.push({ kind: 'blind-page', blindForMs, reason, since: streak.since });
   }
-  if (!streak.escalated && blindForMs >= policy.rollbackAfterMs) {
-    streak.escalated = true;
-    sight.escalated = true;
-    actions.push({ kind: 'on-blind', blindForMs, reason, since: streak.since });
+  if (streak.escalated || blindForMs < policy.rollbackAfterMs) return;
+  if (at.hold && policy.onBlind !== 'page') {
+    actions.push({ kind: 'on-blind-held', blindForMs, reason, since: streak.since });
+    return;
   }
-  return { sight, actions };
+  streak.escalated = true;
+  sight.escalated = true;
+  actions.push({ kind: 'on-blind', blindForMs, reason, since: streak.since });
 }
 
 /** The window is over at `endMs`: an open streak is closed and counted. */

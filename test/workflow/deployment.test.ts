@@ -88,7 +88,9 @@ test('happy path through the full 24-hour watch at 30 s: every phase, 33/67/100%
   expect(world.notifications.map((n) => n.kind)).toEqual(['started', 'completed', 'review_reminder']);
   // Secrets stay references all the way into the activities.
   expect(JSON.stringify(world.calls)).toContain('env:DATABASE_URL');
-  expect(runs.length).toBeGreaterThan(1);
+  // The watch evaluator tells the window of changes and heartbeats only: the 24 h window adds a few
+  // hundred events, so the whole deployment fits one or two runs (the per-window design took 25).
+  expect(runs.length).toBeLessThanOrEqual(2);
   for (const run of runs) expect(run.events).toBeLessThan(3_000);
   figures.happyPath24h = { runs: runs.length, eventsPerRun: runs.map((r) => r.events), maxEvents: Math.max(...runs.map((r) => r.events)), budget: HISTORY_BUDGET };
 });
@@ -291,8 +293,9 @@ test('rollback update at hour 3: the report says rolled back, why, by whom and h
   expect(Date.parse(report.rollback.startedAt!) - Date.parse(report.watch!.startedAt)).toBeGreaterThanOrEqual(3 * 3_600_000 - 60 * 60_000);
   expect(world.ops()).toContain('rollback');
   expect(kinds(world)).toEqual(['started', 'completed', 'rolled_back']);
-  // The request crossed continue-as-new hand-overs: the watch had run through several runs.
-  expect(runs).toBeGreaterThan(1);
+  // With the watch evaluator three quiet hours add a few dozen events: no hand-over is needed
+  // (the per-window design crossed several; its recorded history rollback-signal-hour-3 still replays).
+  expect(runs).toBeGreaterThanOrEqual(1);
   expect(refusal).toMatch(/a rollback is already under way|already rolled back/);
   figures.rollbackAtHour3 = { durationMs: report.rollback.durationMs, runs };
 });

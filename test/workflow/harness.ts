@@ -17,6 +17,7 @@ import type { DeploymentReport } from '../../src/model';
 import type { FakeWorld } from '../helpers/fakes';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { searchAttributes } from '../../src/workflows/messages';
+import { evaluatorWorkflowId } from '../../src/workflows/evaluator-messages';
 
 export function quietLogger() {
   const noop = () => undefined;
@@ -83,6 +84,14 @@ export async function runScenario(env: TestWorkflowEnvironment, bundle: Workflow
       .getHandle(`${h.workflowId}-review-${h.firstExecutionRunId}`)
       .terminate('test scenario over')
       .catch(() => undefined);
+    // The watch evaluator closes once its last window unregistered; one still open (a window that
+    // ended before it could) would hold the clock the same way.
+    if (spec.metrics) {
+      await env.client.workflow
+        .getHandle(evaluatorWorkflowId({ prometheusUrl: spec.metrics.prometheusUrl, intervalMs: spec.watch.intervalMs }))
+        .terminate('test scenario over')
+        .catch(() => undefined);
+    }
     return h;
   });
   if (scenario.record && process.env.RECORD_HISTORIES === '1') await recordHistory(env, handle, scenario.record);

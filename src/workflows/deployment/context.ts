@@ -13,6 +13,7 @@ import { dedupKey, mergeAvailability } from '../../model';
 import type { AvailabilityStats, DeploymentRef, DeploymentReport, EventStatus, Phase, TrafficSample } from '../../model';
 import type { DeploySpec } from '../../spec/types';
 import { initialAlertStates } from '../alert-evaluator';
+import type { WatchReport } from '../evaluator-messages';
 import { searchAttributes } from '../messages';
 import type { DeploymentInput } from '../messages';
 import { buildReport } from '../report';
@@ -61,6 +62,8 @@ export class DeploymentContext {
    * that did the forward path (continue-as-new happens only inside the window).
    */
   extendedBeforeWatchMs = 0;
+  /** Reports from the watch evaluator not yet applied (run-local: the window applies them before continuing as new). */
+  readonly watchReports: WatchReport[] = [];
 
   constructor(
     readonly input: DeploymentInput,
@@ -102,6 +105,11 @@ export class DeploymentContext {
     upsertSearchAttributes([{ key: searchAttributes.phase, value: phase }]);
     // The Web UI's "current details" (not a command): which release, where it is.
     setCurrentDetails(`${this.spec.service} ${this.spec.release}: ${phase}`);
+  }
+
+  /** A report from the watch evaluator: queued for the watch window, which wakes. */
+  receiveWatchReport(report: WatchReport): void {
+    this.watchReports.push(report);
   }
 
   /** Wakes whatever the workflow waits on, so it re-evaluates. */

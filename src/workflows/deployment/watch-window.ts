@@ -17,15 +17,28 @@ import { DeploymentFailed, messageOf } from './failures';
 import { blindAtEnd, blindReason, closeSight, initialSight, observeCheck, sightPolicy, watchedSentence } from '../sight';
 import type { SightAction } from '../sight';
 import { runBudgetSpent } from './run-budget';
+import { fedWatch } from '../evaluator-window';
 
 /** Blind-watch pages and `watch.onBlind` (new commands): histories from before them replay without. */
 export const BLIND_WATCH_PATCH = 'blind-watch';
+/**
+ * The watch told by the watch evaluator (../evaluator.ts) instead of one check per interval in
+ * this workflow: windows opened (or continued as new) before it keep their own checks.
+ */
+export const WATCH_EVALUATOR_PATCH = 'watch-evaluator';
+/** A paused deployment holds a rollback/fail `watch.onBlind` as it holds the alert auto-rollback. */
+export const BLIND_HOLD_PATCH = 'blind-hold-paused';
+
+/** What the evaluator-fed watch (../evaluator-window.ts) applies with this module's actions. */
+export const WINDOW_ACTIONS = { applyAlertAction, applySightAction, windowEnds, checkFailed } as const;
+export type WindowActions = typeof WINDOW_ACTIONS;
 
 export async function watchWindow(ctx: DeploymentContext): Promise<void> {
   const { spec, state } = ctx;
   ctx.enter('WATCH');
   if (!state.watch) openWindow(ctx);
   const watch = state.watch!;
+  if (spec.metrics && spec.watch.rules.length && ctx.input.watchMode !== 'per-window' && patched(WATCH_EVALUATOR_PATCH)) return fedWatch(ctx, WINDOW_ACTIONS);
   const over = () => state.rollbackRequest !== undefined || watch.outcome !== undefined;
   for (;;) {
     if (over()) return;
@@ -91,7 +104,7 @@ async function watchCheck(ctx: DeploymentContext): Promise<void> {
     evaluations = await ctx.runActivity('evaluateAlertRules', { prometheusUrl: spec.metrics!.prometheusUrl, rules: spec.watch.rules }, { options: WATCH_CHECK, summary: `Watch check ${watch.checks + 1}` });
   } catch (err) {
     if (isCancellation(err)) throw err;
-    ctx.record('warning', 'Alert rules could not be evaluated', messageOf(err), `eval-failed:${Math.floor(watch.checks / 60)}`);
+    checkFailed(ctx, messageOf(err));
     evaluations = [];
     failure = { error: messageOf(err) };
   }
@@ -101,9 +114,15 @@ async function watchCheck(ctx: DeploymentContext): Promise<void> {
   state.alerts = result.alerts;
   for (const action of result.actions) await applyAlertAction(ctx, action);
   if (!watch.sight) return;
-  const seen = observeCheck(watch.sight, { nowMs: Date.now(), reason: blindReason(failure ?? evaluations, spec.watch.rules) }, sightPolicy(spec.watch));
+  const hold = state.paused && patched(BLIND_HOLD_PATCH);
+  const seen = observeCheck(watch.sight, { nowMs: Date.now(), reason: blindReason(failure ?? evaluations, spec.watch.rules), hold }, sightPolicy(spec.watch));
   watch.sight = seen.sight;
   for (const action of seen.actions) await applySightAction(ctx, action);
+}
+
+/** An evaluation that failed as a whole: on the timeline (once an hour or so), and the check is blind. */
+function checkFailed(ctx: DeploymentContext, error: string): void {
+  ctx.record('warning', 'Alert rules could not be evaluated', error, `eval-failed:${Math.floor(ctx.state.watch!.checks / 60)}`);
 }
 
 /** The timeline entry, page or `watch.onBlind` a blind watch calls for. */
@@ -126,6 +145,9 @@ async function applySightAction(ctx: DeploymentContext, action: SightAction): Pr
         title: `Watch blind: ${spec.service} ${spec.release}`,
         text: `The alert rules of ${spec.service} ${spec.release} have not been evaluated for ${formatDuration(action.blindForMs)}: ${action.reason}. Nothing is catching a bad release meanwhile. After ${formatDuration(spec.watch.rollbackAfterMs)} blind: ${sightPolicy(spec.watch).onBlind}.`,
       });
+      return;
+    case 'on-blind-held':
+      ctx.record('warning', `watch.onBlind (${sightPolicy(spec.watch).onBlind}) held: deployment paused`, `${action.reason}; blind for ${formatDuration(action.blindForMs)}. Resume and the next check applies it, or run \`shipwatch rollback\`.`, `blind-held:${action.since}`);
       return;
     case 'on-blind':
       if (!patched(BLIND_WATCH_PATCH)) return;

@@ -1,0 +1,212 @@
+/**
+ * Issue 12's scale part: N watch windows opened quickly (deployments started with a carried state
+ * already past the forward path, as continue-as-new hands one over, so they open their window at
+ * once) on the real worker with lean fake ports, in one of two designs: `evaluator` (one watch
+ * evaluator per Prometheus) or `per-window` (each window checks on its own, the design before).
+ * Measures timeline query and rollback reaction latency, check lateness, worker and server CPU
+ * and RSS, history events per window per hour and the queries per second sent to "Prometheus"
+ * (counted at the metrics port, where the real adapter would send them).
+ */
+import type { Client } from '@temporalio/client';
+import type { DeploymentHandle } from '../src/deployments';
+import { initialAlertStates } from '../src/workflows/alert-evaluator';
+import { evaluatorStatusQuery, evaluatorWorkflowId } from '../src/workflows/evaluator-messages';
+import { TASK_QUEUE, deploymentWorkflowId, searchAttributes, timelineQuery } from '../src/workflows/messages';
+import type { DeploymentInput } from '../src/workflows/messages';
+import { initialState } from '../src/workflows/state';
+import { benchSpec, timeRollback } from './fake-stack';
+import type { FakeStack, ReactionResult, ReactionSample } from './fake-stack';
+import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep } from './lib';
+import type { Distribution } from './lib';
+
+export type WatchDesign = 'evaluator' | 'per-window';
+
+export interface WindowsOptions {
+  design: WatchDesign;
+  windows: number;
+  intervalMs: number;
+  steadyMs: number;
+  queries: number;
+  rollbacks: number;
+  /** Workflow IDs are deploy-<prefix>NNNNN-user-management. */
+  prefix: string;
+}
+
+export interface WindowsResult {
+  design: WatchDesign;
+  windows: number;
+  intervalMs: number;
+  /** First start → every window open (registered with the evaluator, or its first own check). */
+  openMs: number;
+  timeline: Distribution;
+  reaction: ReactionResult | undefined;
+  /** Scheduled evaluation time → the evaluation ran (evaluator), or each check vs the previous + interval (per-window). */
+  lateness: Distribution;
+  cpu: { workerCores: number; serverCores: number };
+  rss: { workerStartMiB: number; workerOpenMiB: number; workerPeakMiB: number; workerEndMiB: number; serverEndMiB: number | undefined };
+  /** History events per window per hour in the steady state (sampled windows, extrapolated from the steady interval). */
+  eventsPerWindowHour: number;
+  /** Queries the worker sent to Prometheus per second in the steady state (rule evaluations at the metrics port). */
+  prometheusQueriesPerSecond: number;
+  loadAverage: { start: string; end: string };
+  evaluator?: { windows: number; distinctQueries: number; ruleSets: number; evaluations: number; signalsSent: number; runs: number };
+}
+
+/** A deployment's state as continue-as-new hands it over, past its forward path, the watch window not yet open. */
+function carriedState(workflowId: string, spec: Awaited<ReturnType<typeof benchSpec>>) {
+  const state = initialState({ deploymentId: workflowId, firstRunId: `bench-${workflowId}`, requestedBy: 'bench', startedAt: new Date().toISOString(), alerts: initialAlertStates(spec.watch.rules) });
+  return { ...state, phase: 'REPORT' as const, compensations: ['rollout' as const], rollbackTarget: { namespace: spec.namespace, deployment: spec.kubernetes.deployment, container: spec.kubernetes.container, image: 'ghcr.io/org/user-management:v0.9.0', images: { app: 'ghcr.io/org/user-management:v0.9.0' }, revision: 4, revisions: [2, 3, 4], replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, healthy: true, problems: [] } };
+}
+
+async function startOpen(client: Client, namespace: string, options: WindowsOptions): Promise<string> {
+  const spec = await benchSpec(namespace, { duration: '24h', interval: `${options.intervalMs / 1000}s` });
+  const workflowId = deploymentWorkflowId(namespace, spec.service);
+  const input: DeploymentInput = { spec, requestedBy: 'bench', carried: carriedState(workflowId, spec), watchMode: options.design };
+  await client.workflow.start('deploymentWorkflow', {
+    workflowId,
+    taskQueue: TASK_QUEUE,
+    args: [input],
+    typedSearchAttributes: [
+      { key: searchAttributes.service, value: spec.service },
+      { key: searchAttributes.namespace, value: spec.namespace },
+      { key: searchAttributes.release, value: spec.release },
+      { key: searchAttributes.phase, value: 'WATCH' },
+      { key: searchAttributes.outcome, value: 'IN_PROGRESS' },
+    ],
+  });
+  return workflowId;
+}
+
+async function waitUntil(what: string, timeoutMs: number, ready: () => Promise<string | true>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const answer = await ready().catch((err: Error) => `(${err.message.slice(0, 80)})`);
+    if (answer === true) return;
+    if (answer !== last) progress(`  ${answer}`);
+    last = answer;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what} (${answer})`);
+    await sleep(2_000);
+  }
+}
+
+/** Each per-window check in [from, to] against the previous check of its window + interval. */
+function perWindowLateness(checks: Record<string, number[]>, w: { prefix: string; intervalMs: number; from: number; to: number }): Distribution {
+  const late: number[] = [];
+  for (const [id, list] of Object.entries(checks)) {
+    if (!id.startsWith(w.prefix)) continue;
+    list.forEach((at, k) => {
+      if (k > 0 && at >= w.from && at <= w.to) late.push(at - list[k - 1]! - w.intervalMs);
+    });
+  }
+  return distribution(late);
+}
+
+/** History events of `ids` whose time falls in [from, to], per window per hour. */
+async function eventsPerWindowHour(client: Client, ids: string[], from: number, to: number): Promise<number> {
+  let events = 0;
+  for (const id of ids) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    for (const e of history.events ?? []) {
+      const t = e.eventTime?.seconds ? Number(e.eventTime.seconds) * 1000 : 0;
+      if (t >= from && t <= to) events++;
+    }
+  }
+  return round(events / ids.length / ((to - from) / 3_600_000), 1);
+}
+
+export async function benchWindows(stack: FakeStack, options: WindowsOptions): Promise<WindowsResult> {
+  const pid = stack.worker.pid!;
+  const serverPid = stack.temporal.process.pid ?? 0;
+  const loadStart = machine().loadAverage;
+  const workerStart = rssMiB(pid) ?? Number.NaN;
+  let peak = workerStart;
+  const sampler = setInterval(() => {
+    const now = rssMiB(pid);
+    if (now !== undefined && now > peak) peak = now;
+  }, 500);
+  const evaluatorId = evaluatorWorkflowId({ prometheusUrl: 'http://127.0.0.1:9090', intervalMs: options.intervalMs });
+  try {
+    const namespaces = Array.from({ length: options.windows }, (_, i) => `${options.prefix}${String(i).padStart(5, '0')}`);
+    const started = Date.now();
+    let count = 0;
+    const ids = await pool(namespaces, 50, async (ns) => {
+      const id = await startOpen(stack.client, ns, options);
+      if (++count % 1000 === 0) progress(`  started ${count}/${namespaces.length} (${options.design})`);
+      return id;
+    });
+    const idPrefix = `deploy-${options.prefix}`;
+    await waitUntil(`${options.windows} windows open`, 30 * 60_000, async () => {
+      if (options.design === 'evaluator') {
+        const s = await stack.client.workflow.getHandle(evaluatorId).query(evaluatorStatusQuery);
+        return s.windows >= options.windows ? true : `${s.windows}/${options.windows} windows registered with the evaluator, worker ${rssMiB(pid)} MiB`;
+      }
+      const c = await stack.ask({ type: 'count', prefix: idPrefix });
+      return c.inWatch >= options.windows ? true : `${c.inWatch}/${options.windows} windows checked once, worker ${rssMiB(pid)} MiB`;
+    });
+    const openMs = Date.now() - started;
+    const workerOpen = rssMiB(pid) ?? Number.NaN;
+    progress(`  ${options.windows} windows open after ${round(openMs / 1000)} s (${options.design}); letting the first reports settle, then ${options.steadyMs / 1000} s of steady state…`);
+    await sleep(2 * options.intervalMs);
+    const queriesBefore = (await stack.ask({ type: 'times' })).times;
+    const rulesBefore = queriesBefore.rulesEvaluated ?? 0;
+    const cpuBefore = { worker: cpuSeconds(pid) ?? 0, server: cpuSeconds(serverPid) ?? 0 };
+    const steadyFrom = Date.now();
+    await sleep(options.steadyMs);
+    const steadyTo = Date.now();
+    const seconds = (steadyTo - steadyFrom) / 1000;
+    const cpu = { workerCores: round(((cpuSeconds(pid) ?? 0) - cpuBefore.worker) / seconds, 2), serverCores: round(((cpuSeconds(serverPid) ?? 0) - cpuBefore.server) / seconds, 2) };
+    const { times } = await stack.ask({ type: 'times' });
+    const prometheusQueriesPerSecond = round(((times.rulesEvaluated ?? 0) - rulesBefore) / seconds, 2);
+    const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(50, ids.length));
+    const perHour = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo);
+
+    progress(`  ${options.queries} timeline queries…`);
+    const latencies: number[] = [];
+    for (let q = 0; q < options.queries; q++) {
+      const t = performance.now();
+      await stack.client.workflow.getHandle(ids[Math.floor(Math.random() * ids.length)]!).query(timelineQuery);
+      latencies.push(performance.now() - t);
+    }
+    let lateness: Distribution;
+    let evaluator: WindowsResult['evaluator'];
+    if (options.design === 'evaluator') {
+      const s = await stack.client.workflow.getHandle(evaluatorId).query(evaluatorStatusQuery);
+      lateness = distribution(s.lateness.slice(-Math.max(1, Math.ceil((steadyTo - steadyFrom) / options.intervalMs) + 2)));
+      evaluator = { windows: s.windows, distinctQueries: s.distinctQueries, ruleSets: s.ruleSets, evaluations: s.evaluations, signalsSent: s.signalsSent, runs: s.runs };
+    } else {
+      lateness = perWindowLateness(times.checks, { prefix: idPrefix, intervalMs: options.intervalMs, from: steadyFrom, to: steadyTo });
+    }
+    let reaction: ReactionResult | undefined;
+    if (options.rollbacks > 0) {
+      progress(`  ${options.rollbacks} rollbacks of random windows…`);
+      const samples: ReactionSample[] = [];
+      for (const id of [...ids].sort(() => Math.random() - 0.5).slice(0, options.rollbacks)) {
+        samples.push(await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle));
+      }
+      reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)) };
+    }
+    const workerEnd = rssMiB(pid) ?? Number.NaN;
+    // Close the windows so the next part starts from an idle worker.
+    progress(`  terminating the ${ids.length} windows…`);
+    await pool(ids, 50, (id) => stack.client.workflow.getHandle(id).terminate('bench part over').catch(() => undefined));
+    await stack.client.workflow.getHandle(evaluatorId).terminate('bench part over').catch(() => undefined);
+    return {
+      design: options.design,
+      windows: options.windows,
+      intervalMs: options.intervalMs,
+      openMs,
+      timeline: distribution(latencies),
+      reaction,
+      lateness,
+      cpu,
+      rss: { workerStartMiB: workerStart, workerOpenMiB: workerOpen, workerPeakMiB: peak, workerEndMiB: workerEnd, serverEndMiB: serverPid ? rssMiB(serverPid) : undefined },
+      eventsPerWindowHour: perHour,
+      prometheusQueriesPerSecond,
+      loadAverage: { start: loadStart, end: machine().loadAverage },
+      ...(evaluator ? { evaluator } : {}),
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}

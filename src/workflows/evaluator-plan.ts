@@ -1,0 +1,178 @@
+/**
+ * The watch evaluator's bookkeeping, pure: which windows it watches (their rule sets stored once
+ * however many windows share them), the distinct queries one evaluation runs (one per rule
+ * expression and direction, across all windows), each window's evaluations built from those
+ * results, and which windows get a report (their alert state changed, or their heartbeat is due).
+ * The evaluator workflow (./evaluator.ts) runs it; the alert semantics stay in ./alert-evaluator.ts,
+ * applied by each deployment workflow to what it is sent.
+ */
+import type { RuleEvaluation } from '../activities/types';
+import type { ResolvedAlertRule } from '../spec/types';
+import { HEARTBEAT_MS } from './evaluator-messages';
+import type { WatchRegistration, WatchReport } from './evaluator-messages';
+
+export interface WindowEntry {
+  /** The registering deployment's first run ID. */
+  window: string;
+  /** Key of its rules in `ruleSets`. */
+  set: string;
+  /** The signature of the last report sent ('' before the first). */
+  sig: string;
+  /** Evaluations since it registered. */
+  checks: number;
+  /** Its heartbeat slot (slots are spread so heartbeats do not all go out at once). */
+  phase: number;
+}
+
+export interface EvaluatorState {
+  prometheusUrl: string;
+  intervalMs: number;
+  /** Evaluation k is scheduled at originMs + k × intervalMs: a fixed grid, no drift. */
+  originMs: number;
+  /** The last slot evaluated (0: none yet). */
+  k: number;
+  ruleSets: Record<string, ResolvedAlertRule[]>;
+  windows: Record<string, WindowEntry>;
+  evaluations: number;
+  signalsSent: number;
+  runs: number;
+  lateness: number[];
+}
+
+export function newEvaluatorState(args: { prometheusUrl: string; intervalMs: number; nowMs: number }): EvaluatorState {
+  return { prometheusUrl: args.prometheusUrl, intervalMs: args.intervalMs, originMs: args.nowMs, k: 0, ruleSets: {}, windows: {}, evaluations: 0, signalsSent: 0, runs: 1, lateness: [] };
+}
+
+/** The state a previous run carried, counted as the next run. */
+export function resumeEvaluator(carried: unknown): EvaluatorState {
+  const state = carried as EvaluatorState;
+  return { ...state, runs: state.runs + 1 };
+}
+
+/** FNV-1a of a string, as 8 hex digits (a rule set's key; collisions are checked). */
+function fnv(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+function ruleSetKey(state: EvaluatorState, rules: ResolvedAlertRule[]): string {
+  const json = JSON.stringify(rules);
+  const base = fnv(json);
+  for (let n = 0; ; n++) {
+    const key = n === 0 ? base : `${base}-${n}`;
+    const known = state.ruleSets[key];
+    if (!known || JSON.stringify(known) === json) return key;
+  }
+}
+
+/** Heartbeat slots: a window is sent its report at least every this many evaluations. */
+export function heartbeatSlots(intervalMs: number): number {
+  return Math.max(1, Math.floor(HEARTBEAT_MS / intervalMs));
+}
+
+/** A window registers (again): its next evaluation is reported whatever it says. */
+export function register(state: EvaluatorState, reg: WatchRegistration): void {
+  const set = ruleSetKey(state, reg.rules);
+  state.ruleSets[set] ??= reg.rules;
+  const before = state.windows[reg.workflowId];
+  state.windows[reg.workflowId] = { window: reg.window, set, sig: '', checks: before?.window === reg.window ? before.checks : 0, phase: (state.k + 1) % heartbeatSlots(state.intervalMs) };
+  if (before && before.set !== set) dropUnusedSet(state, before.set);
+}
+
+export function unregister(state: EvaluatorState, workflowId: string): void {
+  const before = state.windows[workflowId];
+  if (!before) return;
+  delete state.windows[workflowId];
+  dropUnusedSet(state, before.set);
+}
+
+function dropUnusedSet(state: EvaluatorState, set: string): void {
+  if (!Object.values(state.windows).some((w) => w.set === set)) delete state.ruleSets[set];
+}
+
+export function windowCount(state: EvaluatorState): number {
+  return Object.keys(state.windows).length;
+}
+
+/** Rules with the same expression and direction give the same value (the worst series in that direction). */
+function queryKey(rule: ResolvedAlertRule): string {
+  return `${rule.op === '<' || rule.op === '<=' ? 'min' : 'max'} ${rule.expr}`;
+}
+
+/** One rule per distinct query, across every window's rules: what one evaluation runs. */
+export function distinctQueries(state: EvaluatorState): ResolvedAlertRule[] {
+  const seen = new Map<string, ResolvedAlertRule>();
+  for (const rules of Object.values(state.ruleSets)) for (const r of rules) if (!seen.has(queryKey(r))) seen.set(queryKey(r), r);
+  return [...seen.values()];
+}
+
+export function breaches(value: number, op: ResolvedAlertRule['op'], threshold: number): boolean {
+  switch (op) {
+    case '>':
+      return value > threshold;
+    case '<':
+      return value < threshold;
+    case '>=':
+      return value >= threshold;
+    case '<=':
+      return value <= threshold;
+  }
+}
+
+/** One window's evaluations from the distinct queries' answers (`queries[i]` answered by `answers[i]`). */
+export function windowEvaluations(rules: ResolvedAlertRule[], queries: ResolvedAlertRule[], answers: RuleEvaluation[]): RuleEvaluation[] {
+  const byKey = new Map<string, RuleEvaluation>();
+  queries.forEach((q, i) => {
+    const a = answers[i];
+    if (a) byKey.set(queryKey(q), a);
+  });
+  return rules.map((r): RuleEvaluation => {
+    const a = byKey.get(queryKey(r));
+    if (!a) return { rule: r.name, value: null, breaching: false, outcome: 'error', error: 'the evaluation returned no answer for this rule' };
+    if (a.outcome !== 'ok' || a.value === null) return { rule: r.name, value: null, breaching: false, outcome: a.outcome === 'ok' ? 'no-data' : a.outcome, ...(a.error ? { error: a.error } : {}) };
+    return { rule: r.name, value: a.value, breaching: breaches(a.value, r.op, r.threshold), outcome: 'ok' };
+  });
+}
+
+/**
+ * What a window's alert state is, in a few characters: per rule `B` breaching, `o` fine, or the
+ * first letter of why there is no value; `X` when nothing could be evaluated. Values are not in
+ * it: a value that moves without crossing its threshold is not a change.
+ */
+export function signature(result: RuleEvaluation[] | { error: string }): string {
+  if (!Array.isArray(result)) return 'X';
+  return result.map((e) => (e.outcome === 'ok' ? (e.breaching ? 'B' : 'o') : e.outcome.charAt(0))).join('');
+}
+
+/**
+ * Slot `slot` was evaluated (`answers` to `queries`, or an error): counts a check for every
+ * window and returns the reports to send — windows whose signature changed, and those whose
+ * heartbeat is due.
+ */
+export function reportsFor(state: EvaluatorState, evaluation: { slot: number; queries: ResolvedAlertRule[]; answers: RuleEvaluation[] | { error: string }; evaluator: string }): { workflowId: string; report: WatchReport }[] {
+  const { slot, queries, answers } = evaluation;
+  const at = new Date(state.originMs + slot * state.intervalMs).toISOString();
+  const slots = heartbeatSlots(state.intervalMs);
+  const out: { workflowId: string; report: WatchReport }[] = [];
+  for (const [workflowId, entry] of Object.entries(state.windows)) {
+    entry.checks++;
+    const rules = state.ruleSets[entry.set] ?? [];
+    const result = Array.isArray(answers) ? windowEvaluations(rules, queries, answers) : answers;
+    const sig = signature(result);
+    const heartbeat = (slot - entry.phase) % slots === 0;
+    if (sig === entry.sig && !heartbeat) continue;
+    entry.sig = sig;
+    out.push({ workflowId, report: { window: entry.window, at, checks: entry.checks, result, evaluator: evaluation.evaluator } });
+  }
+  return out;
+}
+
+/** The slot to evaluate next: the one after the last, or, if whole slots were missed (a stopped worker), the latest one due. */
+export function nextSlot(state: EvaluatorState, nowMs: number): number {
+  const due = Math.floor((nowMs - state.originMs) / state.intervalMs);
+  return Math.max(state.k + 1, due);
+}

@@ -1,0 +1,261 @@
+/**
+ * The watch window fed by the watch evaluator (./evaluator.ts): the window registers with the
+ * evaluator of its Prometheus, then sleeps until its end, a message, a report, or the next instant
+ * at which the alert evaluator or the blind-watch rules act on unchanged values. No per-check
+ * events: a quiet hour is a heartbeat or two. Each report is applied as a check with the same
+ * modules as before (./alert-evaluator.ts, ./sight.ts) and the same actions (./deployment/
+ * watch-window.ts). An evaluator that stops reporting makes the window blind (and the window
+ * registers again, starting a new evaluator if the old one is gone): never a silent pass.
+ */
+import {
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { RuleEvaluation } from '../activities/types';
+import type { DeploymentReport } from '../model';
+import { evaluateAlerts } from './alert-evaluator';
+import type { DeploymentContext } from './deployment/context';
+import { messageOf } from './deployment/failures';
+import { HISTORY_BUDGET } from './deployment/run-budget';
+import type { WindowActions } from './deployment/watch-window';
+import { watchEvaluatorWorkflow } from './evaluator';
+import { HEARTBEAT_MS, evaluatorWorkflowId, registerWatchSignal, unregisterWatchSignal } from './evaluator-messages';
+import type { WatchRegistration, WatchReport } from './evaluator-messages';
+import { signature } from './evaluator-plan';
+import { alertDecisionAt } from './evaluator-schedule';
+import type { DeploymentInput } from './messages';
+import { blindReason, observeCheck, sightDecisionAt, sightDue, sightPolicy } from './sight';
+import type { DeploymentState } from './state';
+
+/** The window's side of the evaluator feed: plain JSON in the deployment state, carried across continue-as-new. */
+export interface WatchFeed {
+  evaluatorId: string;
+  /** When the window last heard from its evaluator (a report, or its registration). */
+  lastHeardMs: number;
+  /** Signature of the last evaluation applied ('' none yet, 'silent' after the evaluator fell silent). */
+  lastSig: string;
+  /** The last evaluations (what time-driven rounds judge); empty when the last evaluation failed. */
+  evaluations: RuleEvaluation[];
+  failure?: string;
+  /** The time of the last round (a report applied or a time-driven decision). */
+  lastRoundMs: number;
+}
+
+type FedState = DeploymentState & { watchFeed?: WatchFeed };
+
+/** How long after a missing heartbeat the window calls its evaluator silent. */
+export function silenceAfterMs(intervalMs: number): number {
+  return HEARTBEAT_MS + 2 * intervalMs + 60_000;
+}
+
+export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): Promise<void> {
+  const { spec } = ctx;
+  const state = ctx.state as FedState;
+  const watch = state.watch!;
+  const over = () => state.rollbackRequest !== undefined || watch.outcome !== undefined;
+  if (!state.watchFeed) {
+    const evaluatorId = evaluatorWorkflowId({ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs });
+    state.watchFeed = { evaluatorId, lastHeardMs: Date.now(), lastSig: '', evaluations: [], lastRoundMs: Date.now() };
+    ctx.watchReports.length = 0;
+    await registerWindow(ctx, state.watchFeed);
+  }
+  const feed = state.watchFeed;
+  let continuing = false;
+  let woken = false;
+  /** The window's time is up: it asks for one last report, so its end says what the evaluator saw up to it. */
+  let closing: { askedAt: number; deadline: number } | undefined;
+  try {
+    for (;;) {
+      if (over()) return;
+      if (Date.now() < Date.parse(watch.endsAt)) closing = undefined;
+      else if (!closing) {
+        closing = { askedAt: Date.now(), deadline: Date.now() + 2 * spec.watch.intervalMs + 60_000 };
+        await registerWindow(ctx, feed);
+      }
+      for (let report = ctx.watchReports.shift(); report; report = ctx.watchReports.shift()) {
+        if (report.window !== state.firstRunId) continue;
+        await applyReport(ctx, { feed, report, actions });
+        if (over()) return;
+      }
+      if (closing && (feed.lastHeardMs >= closing.askedAt || Date.now() >= closing.deadline)) {
+        if (feed.lastHeardMs < closing.askedAt) await evaluatorSilent(ctx, feed, actions, { registerAgain: false });
+        if (over()) return;
+        await actions.windowEnds(ctx);
+        return;
+      }
+      const dueAt = nextDecision(ctx, feed);
+      if (woken || (dueAt !== undefined && dueAt <= Date.now())) {
+        await decisionRound(ctx, feed, actions);
+        if (over()) return;
+      }
+      if (Date.now() >= feed.lastHeardMs + silenceAfterMs(spec.watch.intervalMs)) {
+        await evaluatorSilent(ctx, feed, actions, { registerAgain: true });
+        if (over()) return;
+      }
+      const info = workflowInfo();
+      if (info.historyLength >= HISTORY_BUDGET || info.continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        if (over() || ctx.watchReports.length) continue;
+        continuing = true;
+        return await continueAsNew<(input: DeploymentInput) => Promise<DeploymentReport>>({ ...ctx.input, carried: state });
+      }
+      const seen = ctx.wakeUps;
+      const next = nextDecision(ctx, feed);
+      const until = Math.min(closing ? closing.deadline : Date.parse(watch.endsAt), next ?? Infinity, feed.lastHeardMs + silenceAfterMs(spec.watch.intervalMs));
+      await condition(() => ctx.wakeUps !== seen || ctx.watchReports.length > 0, Math.max(until - Date.now(), 1));
+      woken = ctx.wakeUps !== seen;
+    }
+  } finally {
+    if (!continuing) await CancellationScope.nonCancellable(() => unregisterWindow(ctx, feed));
+  }
+}
+
+/** The next instant an unchanged evaluation calls for a decision (alert `for`, page, rollback; blind page, onBlind). */
+function nextDecision(ctx: DeploymentContext, feed: WatchFeed): number | undefined {
+  const { spec, state } = ctx;
+  const round = { nowMs: feed.lastRoundMs, paused: state.paused };
+  const times = [
+    alertDecisionAt(state.alerts, { rules: spec.watch.rules, policy: spec.watch, ...round }),
+    state.watch!.sight ? sightDecisionAt(state.watch!.sight, sightPolicy(spec.watch), round) : undefined,
+  ].filter((t): t is number => t !== undefined);
+  return times.length ? Math.min(...times) : undefined;
+}
+
+/** Checks the evaluator made without a change: counted (evaluated, or blind as the streak goes on). */
+function countUnchanged(ctx: DeploymentContext, checks: number): void {
+  const watch = ctx.state.watch!;
+  watch.checks = Math.max(watch.checks, checks);
+  const sight = watch.sight;
+  if (!sight || checks <= sight.checks) return;
+  watch.sight = { ...sight, checks, evaluated: sight.blind ? sight.evaluated : sight.evaluated + (checks - sight.checks) };
+}
+
+/** One report: a heartbeat (nothing changed) is counted; a change is a check, applied as the per-window loop applies one. */
+async function applyReport(ctx: DeploymentContext, args: { feed: WatchFeed; report: WatchReport; actions: WindowActions }): Promise<void> {
+  const { feed, report, actions } = args;
+  feed.lastHeardMs = Date.now();
+  const sig = signature(report.result);
+  if (sig === feed.lastSig) {
+    countUnchanged(ctx, report.checks);
+    if (Array.isArray(report.result)) feed.evaluations = report.result;
+    return;
+  }
+  countUnchanged(ctx, report.checks - 1);
+  feed.lastSig = sig;
+  const failure = Array.isArray(report.result) ? undefined : report.result.error;
+  feed.evaluations = Array.isArray(report.result) ? report.result : [];
+  if (failure) {
+    feed.failure = failure;
+    actions.checkFailed(ctx, failure);
+  } else delete feed.failure;
+  await check(ctx, { feed, actions, reason: blindReason(failure !== undefined ? { error: failure } : feed.evaluations, ctx.spec.watch.rules) });
+}
+
+/** A check at now: the alert evaluator on the evaluations held, then the blind-watch rules with `reason`. */
+async function check(ctx: DeploymentContext, args: { feed: WatchFeed; actions: WindowActions; reason: string | undefined }): Promise<void> {
+  const { spec, state } = ctx;
+  const { feed, actions } = args;
+  const watch = state.watch!;
+  watch.checks++;
+  const nowMs = Date.now();
+  feed.lastRoundMs = nowMs;
+  const result = evaluateAlerts(state.alerts, feed.evaluations, { rules: spec.watch.rules, nowMs, policy: spec.watch, holdRollback: state.paused });
+  state.alerts = result.alerts;
+  for (const action of result.actions) await actions.applyAlertAction(ctx, action);
+  if (!watch.sight) return;
+  const seen = observeCheck(watch.sight, { nowMs, reason: args.reason, hold: state.paused }, sightPolicy(spec.watch));
+  watch.sight = seen.sight;
+  for (const action of seen.actions) await actions.applySightAction(ctx, action);
+}
+
+/** Time passed with nothing new: the decisions unchanged values call for now (no check counted). */
+async function decisionRound(ctx: DeploymentContext, feed: WatchFeed, actions: WindowActions): Promise<void> {
+  const { spec, state } = ctx;
+  const watch = state.watch!;
+  const nowMs = Date.now();
+  feed.lastRoundMs = nowMs;
+  if (feed.lastSig !== '' && feed.lastSig !== 'silent' && !feed.failure) {
+    const result = evaluateAlerts(state.alerts, feed.evaluations, { rules: spec.watch.rules, nowMs, policy: spec.watch, holdRollback: state.paused });
+    state.alerts = result.alerts;
+    for (const action of result.actions) if (action.kind !== 'unknown') await actions.applyAlertAction(ctx, action);
+  }
+  if (!watch.sight) return;
+  const due = sightDue(watch.sight, { nowMs, hold: state.paused }, sightPolicy(spec.watch));
+  watch.sight = due.sight;
+  for (const action of due.actions) await actions.applySightAction(ctx, action);
+}
+
+/** No report for longer than a heartbeat: the window is blind from the first evaluation it missed, and registers again. */
+async function evaluatorSilent(ctx: DeploymentContext, feed: WatchFeed, actions: WindowActions, how: { registerAgain: boolean }): Promise<void> {
+  const { spec, state } = ctx;
+  const watch = state.watch!;
+  const missedFrom = feed.lastHeardMs + spec.watch.intervalMs;
+  const reason = `the watch evaluator (${feed.evaluatorId}) has not reported since ${new Date(feed.lastHeardMs).toISOString()}`;
+  feed.lastSig = 'silent';
+  feed.evaluations = [];
+  ctx.record('warning', 'Watch evaluator silent', `${reason}; the window counts as blind from ${new Date(missedFrom).toISOString()}`, `evaluator-silent:${feed.lastHeardMs}`);
+  if (watch.sight) {
+    const first = observeCheck(watch.sight, { nowMs: missedFrom, reason, hold: state.paused }, sightPolicy(spec.watch));
+    watch.sight = first.sight;
+    for (const action of first.actions) await actions.applySightAction(ctx, action);
+  }
+  feed.lastHeardMs = Date.now();
+  await decisionRound(ctx, feed, actions);
+  if (how.registerAgain) await registerWindow(ctx, feed);
+}
+
+/**
+ * Signal-with-start, in workflow code: signal the evaluator; if it is not running, start it as an
+ * abandoned child carrying this registration (outliving this deployment, never cancelled with
+ * it); if another window started it meanwhile, signal again. A registration that fails is on the
+ * timeline and the window stays blind until the evaluator is reached.
+ */
+async function registerWindow(ctx: DeploymentContext, feed: WatchFeed): Promise<void> {
+  const { spec, state } = ctx;
+  const registration: WatchRegistration = { workflowId: workflowInfo().workflowId, window: state.firstRunId, rules: spec.watch.rules };
+  const evaluator = getExternalWorkflowHandle(feed.evaluatorId);
+  try {
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        await evaluator.signal(registerWatchSignal, registration);
+        return;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+      }
+      try {
+        await startChild(watchEvaluatorWorkflow, {
+          workflowId: feed.evaluatorId,
+          args: [{ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs, initial: [registration] }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          cancellationType: ChildWorkflowCancellationType.ABANDON,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          staticSummary: `Watch evaluator: ${spec.metrics!.prometheusUrl} every ${spec.watch.intervalMs / 1000}s`,
+        });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        await evaluator.signal(registerWatchSignal, registration);
+      }
+    });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    ctx.record('warning', 'Watch evaluator not reached', `${feed.evaluatorId}: ${messageOf(err)}; the window is blind until it reports`, `evaluator-unreached:${state.watch!.checks}`);
+  }
+}
+
+/** The window closed: the evaluator stops evaluating for it (one it cannot reach has closed, or forgets it at the next report). */
+async function unregisterWindow(ctx: DeploymentContext, feed: WatchFeed): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(feed.evaluatorId).signal(unregisterWatchSignal, { workflowId: workflowInfo().workflowId });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The watch evaluator: one long-lived workflow per Prometheus (and interval and task queue) that
+ * watches every open window of that Prometheus at once. At fixed times (start + k × interval, so
+ * lateness never adds up to drift) it runs ONE evaluation activity with one query per distinct
+ * rule expression across all windows, then signals only the windows whose alert state changed,
+ * plus each window's periodic heartbeat so a window can tell it is still watched. Deployment
+ * windows register on entering their watch (signal, or start this as an abandoned child) and
+ * unregister when it ends; with no window left it closes. It continues as new when its history
+ * grows, carrying its registry. The `for`, page and rollback decisions are not made here: each
+ * deployment applies ./alert-evaluator.ts to the evaluations it is sent.
+ */
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { DeploymentActivities } from '../activities';
+import { WATCH_CHECK } from '../activities/options';
+import type { RuleEvaluation } from '../activities/types';
+import { evaluatorStatusQuery, registerWatchSignal, unregisterWatchSignal, watchReportSignal } from './evaluator-messages';
+import type { EvaluatorInput } from './evaluator-messages';
+import { distinctQueries, newEvaluatorState, nextSlot, register, reportsFor, resumeEvaluator, unregister, windowCount } from './evaluator-plan';
+import type { EvaluatorState } from './evaluator-plan';
+
+/** History length at which a run hands over (continue-as-new) at the next slot. */
+export const EVALUATOR_HISTORY_BUDGET = 4_000;
+/** Reports signalled per workflow task. */
+export const SIGNALS_PER_TASK = 500;
+
+const { evaluateAlertRules } = proxyActivities<Pick<DeploymentActivities, 'evaluateAlertRules'>>(WATCH_CHECK);
+
+export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<void> {
+  const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now() });
+  for (const reg of input.initial ?? []) register(state, reg);
+  setHandler(registerWatchSignal, (reg) => register(state, reg));
+  setHandler(unregisterWatchSignal, ({ workflowId }) => unregister(state, workflowId));
+  setHandler(evaluatorStatusQuery, () => ({
+    windows: windowCount(state),
+    ruleSets: Object.keys(state.ruleSets).length,
+    distinctQueries: distinctQueries(state).length,
+    evaluations: state.evaluations,
+    lateness: state.lateness,
+    signalsSent: state.signalsSent,
+    runs: state.runs,
+  }));
+  const me = workflowInfo().workflowId;
+
+  for (;;) {
+    const slot = nextSlot(state, Date.now());
+    const at = state.originMs + slot * state.intervalMs;
+    if (at > Date.now()) await sleep(at - Date.now());
+    if (windowCount(state) === 0) {
+      // Nobody to watch: close (a window registering meanwhile starts a new evaluator).
+      await condition(allHandlersFinished);
+      if (windowCount(state) === 0) return;
+    }
+    state.k = slot;
+    state.evaluations++;
+    state.lateness = [...state.lateness.slice(-99), Date.now() - at];
+    const queries = distinctQueries(state);
+    let answers: RuleEvaluation[] | { error: string };
+    try {
+      answers = await evaluateAlertRules({ prometheusUrl: state.prometheusUrl, rules: queries });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      answers = { error: err instanceof Error ? err.message : String(err) };
+    }
+    const reports = reportsFor(state, { slot, queries, answers, evaluator: me });
+    // In chunks: one workflow task completes at most SIGNALS_PER_TASK commands (10,000 windows registering at once would be one huge task).
+    for (let from = 0; from < reports.length; from += SIGNALS_PER_TASK) {
+      const chunk = reports.slice(from, from + SIGNALS_PER_TASK);
+      const sent = await Promise.allSettled(chunk.map((r) => getExternalWorkflowHandle(r.workflowId).signal(watchReportSignal, r.report)));
+      state.signalsSent += chunk.length;
+      // A window that cannot be signalled has closed: forget it (a live one re-registers when it hears nothing).
+      sent.forEach((s, i) => {
+        if (s.status === 'rejected') unregister(state, chunk[i]!.workflowId);
+      });
+    }
+    const info = workflowInfo();
+    if (info.historyLength >= EVALUATOR_HISTORY_BUDGET || info.continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof watchEvaluatorWorkflow>({ prometheusUrl: state.prometheusUrl, intervalMs: state.intervalMs, carried: state });
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The watch evaluator's plain modules: its registry and reports (src/workflows/evaluator-plan.ts),
+ * when a window told only of changes must decide anyway (src/workflows/evaluator-schedule.ts,
+ * sightDecisionAt/sightDue in src/workflows/sight.ts), and the paused window's held onBlind.
+ */
+import type { RuleEvaluation } from '../../src/activities/types';
+import type { ResolvedAlertRule } from '../../src/spec/types';
+import { evaluateAlerts, initialAlertStates } from '../../src/workflows/alert-evaluator';
+import { HEARTBEAT_MS } from '../../src/workflows/evaluator-messages';
+import { distinctQueries, heartbeatSlots, newEvaluatorState, nextSlot, register, reportsFor, signature, unregister, windowCount, windowEvaluations } from '../../src/workflows/evaluator-plan';
+import { alertDecisionAt } from '../../src/workflows/evaluator-schedule';
+import { initialSight, observeCheck, sightDecisionAt, sightDue } from '../../src/workflows/sight';
+
+const MIN = 60_000;
+const T0 = Date.parse('2026-11-30T10:00:00.000Z');
+
+function rule(name: string, over: Partial<ResolvedAlertRule> = {}): ResolvedAlertRule {
+  return { name, expr: `${name}_expr`, op: '>', threshold: 0.05, forMs: 2 * MIN, severity: 'critical', summary: name, description: name, unit: 'ratio', ...over };
+}
+const ok = (r: ResolvedAlertRule, value: number): RuleEvaluation => ({ rule: r.name, value, breaching: false, outcome: 'ok' });
+
+describe('evaluator registry and reports', () => {
+  const errors = rule('HighErrorRate');
+  const latency = rule('HighLatency', { expr: 'latency_expr', threshold: 0.5 });
+  const sameExprOtherThreshold = rule('ErrorsOver10', { expr: 'HighErrorRate_expr', threshold: 0.1 });
+  const lowTraffic = rule('LowTraffic', { expr: 'HighErrorRate_expr', op: '<', threshold: 0.001 });
+
+  test('windows sharing rules share one rule set; one query per distinct expression and direction across all windows', () => {
+    const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    for (let i = 0; i < 1000; i++) register(s, { workflowId: `w${i}`, window: `r${i}`, rules: [errors, latency] });
+    register(s, { workflowId: 'other', window: 'r', rules: [sameExprOtherThreshold, lowTraffic] });
+    expect(windowCount(s)).toBe(1001);
+    expect(Object.keys(s.ruleSets)).toHaveLength(2);
+    expect(distinctQueries(s).map((q) => `${q.op} ${q.expr}`)).toEqual(['> HighErrorRate_expr', '> latency_expr', '< HighErrorRate_expr']);
+    unregister(s, 'other');
+    expect(Object.keys(s.ruleSets)).toHaveLength(1);
+    expect(distinctQueries(s)).toHaveLength(2);
+  });
+
+  test("each window's evaluations are its own rules' thresholds applied to the shared answers; a missing answer is an error, never a pass", () => {
+    const queries = [errors, latency];
+    const answers: RuleEvaluation[] = [ok(errors, 0.08), { rule: 'HighLatency', value: null, breaching: false, outcome: 'no-data', error: 'no series' }];
+    expect(windowEvaluations([errors, sameExprOtherThreshold], queries, answers).map((e) => [e.rule, e.breaching, e.outcome])).toEqual([
+      ['HighErrorRate', true, 'ok'],
+      ['ErrorsOver10', false, 'ok'],
+    ]);
+    expect(windowEvaluations([latency, lowTraffic], queries, answers).map((e) => e.outcome)).toEqual(['no-data', 'error']);
+  });
+
+  test('a window is sent a report when its alert state changes and at its heartbeat, not for a moving value', () => {
+    const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    register(s, { workflowId: 'w', window: 'r', rules: [errors] });
+    const sent: number[] = [];
+    const slots = heartbeatSlots(30_000);
+    expect(slots).toBe(HEARTBEAT_MS / 30_000);
+    for (let slot = 1; slot <= 3 * slots; slot++) {
+      const value = slot >= 10 && slot < 20 ? 0.2 : 0.01 + slot / 1e6;
+      const reports = reportsFor(s, { slot, queries: [errors], answers: [ok(errors, value)], evaluator: 'e' });
+      if (reports.length) sent.push(slot);
+      for (const r of reports) expect(r.report).toMatchObject({ window: 'r', checks: slot, at: new Date(T0 + slot * 30_000).toISOString() });
+    }
+    expect(sent).toEqual([1, 10, 20, 1 + slots, 1 + 2 * slots]);
+    const failed = reportsFor(s, { slot: 3 * slots + 1, queries: [errors], answers: { error: 'Prometheus down' }, evaluator: 'e' });
+    expect(failed.map((r) => r.report.result)).toEqual([{ error: 'Prometheus down' }]);
+    expect(signature({ error: 'x' })).toBe('X');
+  });
+
+  test('slots stay on the grid: after a late evaluation the next is the next slot, after a stop the latest due one', () => {
+    const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    expect(nextSlot(s, T0)).toBe(1);
+    s.k = 1;
+    expect(nextSlot(s, T0 + 30_000 + 12_000)).toBe(2);
+    expect(nextSlot(s, T0 + 10 * MIN + 5_000)).toBe(20);
+  });
+});
+
+describe('decisions without a new evaluation', () => {
+  const policy = { pageAfterMs: 5 * MIN, rollbackAfterMs: 15 * MIN, autoRollback: true };
+  const r = rule('HighErrorRate');
+  const breaching: RuleEvaluation[] = [{ rule: r.name, value: 0.2, breaching: true, outcome: 'ok' }];
+
+  test('the alert evaluator acts exactly at the instants alertDecisionAt gives (for, page, rollback), not a millisecond before', () => {
+    let alerts = evaluateAlerts(initialAlertStates([r]), breaching, { rules: [r], nowMs: T0, policy, holdRollback: false }).alerts;
+    let last = T0;
+    const kinds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const at = alertDecisionAt(alerts, { rules: [r], policy, paused: false, nowMs: last })!;
+      const before = evaluateAlerts(alerts, breaching, { rules: [r], nowMs: at - 1, policy, holdRollback: false });
+      expect(before.actions).toEqual([]);
+      const step = evaluateAlerts(alerts, breaching, { rules: [r], nowMs: at, policy, holdRollback: false });
+      kinds.push(...step.actions.map((a) => `${(at - T0) / MIN}m ${a.kind}`));
+      alerts = step.alerts;
+      last = at;
+    }
+    expect(kinds).toEqual(['2m fired', '7m page', '17m rollback']);
+    expect(alertDecisionAt(alerts, { rules: [r], policy, paused: false, nowMs: last })).toBeUndefined();
+  });
+
+  test('paused: the rollback instant is due once (it says the rollback is held), then only resume decides', () => {
+    let alerts = evaluateAlerts(initialAlertStates([r]), breaching, { rules: [r], nowMs: T0, policy, holdRollback: true }).alerts;
+    alerts = evaluateAlerts(alerts, breaching, { rules: [r], nowMs: T0 + 2 * MIN, policy, holdRollback: true }).alerts;
+    alerts = evaluateAlerts(alerts, breaching, { rules: [r], nowMs: T0 + 7 * MIN, policy, holdRollback: true }).alerts;
+    expect(alertDecisionAt(alerts, { rules: [r], policy, paused: true, nowMs: T0 + 7 * MIN })).toBe(T0 + 17 * MIN);
+    const held = evaluateAlerts(alerts, breaching, { rules: [r], nowMs: T0 + 17 * MIN, policy, holdRollback: true });
+    expect(held.actions.map((a) => a.kind)).toEqual(['decide']);
+    expect(alertDecisionAt(held.alerts, { rules: [r], policy, paused: true, nowMs: T0 + 17 * MIN })).toBeUndefined();
+  });
+
+  test('a blind streak pages at blindAfter and applies onBlind at rollbackAfter without new checks; paused, a rollback onBlind is held once', () => {
+    const sightPolicy = { blindAfterMs: 5 * MIN, rollbackAfterMs: 15 * MIN, onBlind: 'rollback' as const };
+    const blind = observeCheck(initialSight(), { nowMs: T0, reason: 'no data for HighErrorRate' }, sightPolicy).sight;
+    expect(sightDecisionAt(blind, sightPolicy, { nowMs: T0, paused: false })).toBe(T0 + 5 * MIN);
+    expect(sightDue(blind, { nowMs: T0 + 5 * MIN - 1 }, sightPolicy).actions).toEqual([]);
+    const paged = sightDue(blind, { nowMs: T0 + 5 * MIN }, sightPolicy);
+    expect(paged.actions.map((a) => a.kind)).toEqual(['blind-page']);
+    expect(paged.sight.checks).toBe(1);
+    expect(sightDecisionAt(paged.sight, sightPolicy, { nowMs: T0 + 5 * MIN, paused: true })).toBe(T0 + 15 * MIN);
+    const held = sightDue(paged.sight, { nowMs: T0 + 15 * MIN, hold: true }, sightPolicy);
+    expect(held.actions.map((a) => a.kind)).toEqual(['on-blind-held']);
+    expect(held.sight.blind?.escalated).toBe(false);
+    expect(sightDecisionAt(held.sight, sightPolicy, { nowMs: T0 + 15 * MIN, paused: true })).toBeUndefined();
+    // Resumed: the next check applies it.
+    const resumed = observeCheck(held.sight, { nowMs: T0 + 16 * MIN, reason: 'no data for HighErrorRate', hold: false }, sightPolicy);
+    expect(resumed.actions.map((a) => a.kind)).toEqual(['on-blind']);
+    // page is never held.
+    const pagePolicy = { ...sightPolicy, onBlind: 'page' as const };
+    expect(sightDue(paged.sight, { nowMs: T0 + 15 * MIN, hold: true }, pagePolicy).actions.map((a) => a.kind)).toEqual(['on-blind']);
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * The watch evaluator on the time-skipping server (src/workflows/evaluator.ts): two windows of
+ * two services watched by one evaluator, one activity per interval for both; the one whose alert
+ * fires rolls back after the same for/page/rollback times as before, the other completes with
+ * heartbeats only; an evaluator that is terminated mid-watch makes its window blind (paged), and
+ * the window starts a new one and sees again. RECORD_HISTORIES=1 records the deployment's and
+ * the evaluator's histories (history_files/evaluator-*.json, history_files/evaluator/*.json).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { createFakeDeps } from '../helpers/fakes';
+import type { FakeWorld } from '../helpers/fakes';
+import { bundleWorkflows, createDeploymentEnv, createWorker, recordHistory, settledReport } from './harness';
+import { testSpec } from './fixtures/spec';
+import { startDeployment } from '../../src/deployments';
+import type { DeploymentHandle } from '../../src/deployments';
+import type { DeploymentReport } from '../../src/model';
+import type { DeploySpec } from '../../src/spec/types';
+import { evaluatorStatusQuery, evaluatorWorkflowId } from '../../src/workflows/evaluator-messages';
+import type { EvaluatorStatus } from '../../src/workflows/evaluator-messages';
+import { statusQuery } from '../../src/workflows/messages';
+
+jest.setTimeout(600_000);
+
+const MIN = 60_000;
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+beforeAll(async () => {
+  bundle = await bundleWorkflows();
+});
+beforeEach(async () => {
+  env = await createDeploymentEnv();
+});
+afterEach(async () => env?.teardown());
+
+const find = (report: DeploymentReport, title: RegExp) => report.timeline.find((e) => title.test(e.title));
+const at = (report: DeploymentReport, title: RegExp) => Date.parse(find(report, title)!.at);
+let queues = 0;
+
+function withNamespace(spec: DeploySpec, n: number): DeploySpec {
+  return { ...spec, namespace: `${spec.namespace}-ev${n}` };
+}
+
+async function history(client: Client, workflowId: string, runId?: string) {
+  return client.workflow.getHandle(workflowId, runId).fetchHistory();
+}
+
+function recordEvaluator(h: Awaited<ReturnType<typeof history>>, name: string): void {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(h), { longs: String, enums: String, bytes: String }) as { events?: { eventType?: string }[] };
+  // The first ~900 events (registrations, evaluations, reports, a window leaving), cut after a completed workflow task: replay needs no more.
+  const events = json.events ?? [];
+  const cut = events.slice(0, 900).map((e) => e.eventType).lastIndexOf('EVENT_TYPE_WORKFLOW_TASK_COMPLETED');
+  json.events = events.slice(0, cut + 1);
+  writeFileSync(join(__dirname, 'history_files', 'evaluator', `${name}.json`), `${JSON.stringify(json)}\n`);
+}
+
+/** Waits (skipping time) until the evaluator of `spec` runs; returns its handle. */
+async function runningEvaluator(spec: DeploySpec) {
+  const handle = env.client.workflow.getHandle(evaluatorWorkflowId({ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs }));
+  for (let i = 0; i < 200; i++) {
+    const running = await handle
+      .describe()
+      .then((d) => d.status.name === 'RUNNING')
+      .catch(() => false);
+    if (running) return handle;
+    await env.sleep(10_000);
+  }
+  throw new Error('the watch evaluator never started');
+}
+
+async function runWorker<T>(world: FakeWorld, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `evaluator-${++queues}-${Date.now()}`;
+  const worker = await createWorker(env, bundle, world, taskQueue);
+  return worker.runUntil(fn(taskQueue));
+}
+
+test('two windows, one evaluator: one evaluation per interval for both; the breaching one rolls back at for/page/rollback as before, the quiet one hears only heartbeats', async () => {
+  const world = createFakeDeps({
+    ruleValue: (rule, elapsed) => (rule.name === 'HighErrorRate' && rule.expr.includes('billing') && elapsed >= 10 * MIN ? 0.2 : rule.op === '<' ? 3 : 0),
+  });
+  const quiet = withNamespace(await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '3h' } }), 1);
+  const bad = withNamespace(await testSpec({ service: 'billing', kubernetes: { deployment: 'billing', stepPods: 0 }, watch: { duration: '3h' } }), 1);
+  let status!: EvaluatorStatus;
+  let evaluatorHistory!: Awaited<ReturnType<typeof history>>;
+  const { a, b, reportA, reportB } = await runWorker(world, async (taskQueue) => {
+    const a: DeploymentHandle = await startDeployment(env.client, quiet, { requestedBy: 'alice', taskQueue });
+    const b: DeploymentHandle = await startDeployment(env.client, bad, { requestedBy: 'bob', taskQueue });
+    const evaluator = await runningEvaluator(quiet);
+    const firstRun = (await evaluator.describe()).runId;
+    status = await evaluator.query(evaluatorStatusQuery);
+    const reportB = await settledReport(b);
+    const reportA = await settledReport(a);
+    await evaluator.result();
+    evaluatorHistory = await history(env.client, evaluator.workflowId, firstRun);
+    for (const h of [a, b]) await env.client.workflow.getHandle(`${h.workflowId}-review-${h.firstExecutionRunId}`).terminate('test over').catch(() => undefined);
+    return { a, b, reportA, reportB };
+  });
+  expect(status.ruleSets).toBe(2);
+  expect(status.distinctQueries).toBe(8);
+
+  expect(reportB.outcome).toBe('ROLLED_BACK');
+  expect(reportB.rollback.trigger).toBe('alert');
+  const within = (ms: number, expected: number) => expect([ms >= expected, ms < expected + 30_000]).toEqual([true, true]);
+  within(at(reportB, /^Alert firing: HighErrorRate/) - at(reportB, /^Alert pending: HighErrorRate/), 2 * MIN);
+  within(at(reportB, /^Paged on-call: HighErrorRate/) - at(reportB, /^Alert firing: HighErrorRate/), 5 * MIN);
+  within(at(reportB, /^Rollback requested/) - at(reportB, /^Alert firing: HighErrorRate/), 15 * MIN);
+
+  expect(reportA.outcome).toBe('SUCCEEDED');
+  expect(reportA.watch?.outcome).toBe('completed');
+  expect(reportA.watch?.watched).toMatch(/^watched all of 3h/);
+  expect(reportA.watch!.checks).toBeGreaterThanOrEqual(3 * 120);
+  expect(find(reportA, /Watch blind|evaluator silent/)).toBeUndefined();
+
+  // One evaluation activity per interval carries both windows' rules (4 + 4 distinct queries).
+  const batched = world.calls.filter((c) => c.op === 'evaluateRules' && (c.input as { rules: unknown[] }).rules.length === 8);
+  expect(batched.length).toBeGreaterThan(10);
+  // The quiet window's watch: no activity, no timer per check; reports when its state changes, heartbeats, one at its end.
+  const events = (await history(env.client, a.workflowId, a.firstExecutionRunId)).events ?? [];
+  const started = events.findIndex((e) => e.childWorkflowExecutionStartedEventAttributes || e.signalExternalWorkflowExecutionInitiatedEventAttributes);
+  const watchEvents = events.slice(started);
+  const signals = watchEvents.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+  expect(signals).toBeLessThanOrEqual(3 * 2 + 3);
+  expect(watchEvents.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'evaluateAlertRules')).toEqual([]);
+  // Quiet hours: from 30 min after the first report to 150 min (2 h), events per hour.
+  const time = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000;
+  const firstReport = time(watchEvents.find((e) => e.workflowExecutionSignaledEventAttributes)!);
+  const quietPerHour = watchEvents.filter((e) => time(e) >= firstReport + 30 * MIN && time(e) < firstReport + 150 * MIN).length / 2;
+  console.log(`evaluator test figures: ${JSON.stringify({ quietEventsPerWindowHour: quietPerHour, watchEvents: watchEvents.length, signals, evaluatorFirstRunEvents: evaluatorHistory.events?.length, batchedEvaluations: batched.length })}`);
+  expect(quietPerHour).toBeLessThanOrEqual(10);
+  if (process.env.RECORD_HISTORIES === '1') {
+    await recordHistory(env, a, 'evaluator-watch-quiet');
+    await recordHistory(env, b, 'evaluator-watch-alert-rollback');
+  }
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows');
+});
+
+test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {
+  const world = createFakeDeps();
+  const spec = withNamespace(await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '3h' } }), 2);
+  let handle!: DeploymentHandle;
+  const report = await runWorker(world, async (taskQueue) => {
+    handle = await startDeployment(env.client, spec, { requestedBy: 'alice', taskQueue });
+    const evaluator = await runningEvaluator(spec);
+    for (let i = 0; i < 50 && (await handle.query(statusQuery)).watch?.checks === 0; i++) await env.sleep(30_000);
+    await evaluator.terminate('test: the evaluator dies');
+    const r = await settledReport(handle);
+    await env.client.workflow.getHandle(`${handle.workflowId}-review-${handle.firstExecutionRunId}`).terminate('test over').catch(() => undefined);
+    await runningEvaluator(spec)
+      .then((e) => e.terminate('test over'))
+      .catch(() => undefined);
+    return r;
+  });
+  expect(report.outcome).toBe('SUCCEEDED');
+  const silent = find(report, /^Watch evaluator silent/);
+  expect(silent?.detail).toMatch(/has not reported since/);
+  expect(find(report, /^Paged on-call: watch blind for/)).toBeDefined();
+  expect(find(report, /^Watch restored after/)).toBeDefined();
+  expect(world.notifications.some((n) => n.kind === 'paged' && n.dedupKey?.includes(':paged:blind'))).toBe(true);
+  expect(report.watch?.watched).toMatch(/^watched \d+% of 3h; blind .*watch evaluator/);
+  if (process.env.RECORD_HISTORIES === '1') await recordHistory(env, handle, 'evaluator-watch-silent-restarted');
+});
