@@ -37,7 +37,7 @@ export function uptimeProbe(spec: DeploySpec, uptime: ResolvedUptime): ProbeReso
 }
 
 /** One plain Prometheus scrape job probing the URL through the exporter at `exporter` (host:port). */
-export function blackboxScrapeJob(spec: DeploySpec, uptime: ResolvedUptime, exporter: string = uptime.prober): Record<string, unknown> {
+export function blackboxScrapeJob(spec: Pick<DeploySpec, 'service' | 'namespace'>, uptime: ResolvedUptime, exporter: string = uptime.prober): Record<string, unknown> {
   return {
     job_name: uptime.job,
     metrics_path: '/probe',
