@@ -383,7 +383,7 @@ export class FakeWorld {
           const status = o.entryPoint ?? 'passed';
           // The real checker's sentences (src/activities/entry-point.ts) for a right route, a wrong Service, an unreadable route.
           if (status === 'not_run') return { status, found: 'the route could not be read', detail: `could not read ${where}: fake: API unreachable` };
-          if (status === 'failed') return { status, found: `${where} routes ${e.host}${e.path} (host ${e.host}, Prefix /) to Service other:80`, detail: `${where} routes ${e.host}${e.path} to Service other:80, not Service ${e.service}` };
+          if (status === 'failed') return { status, found: `${where} routes ${e.host}${e.path} (host ${e.host}, Prefix /) to Service other:80`, detail: `${where} routes ${e.host}${e.path} to Service other:80, not Service ${e.service}${e.port !== undefined ? `:${e.port}` : ''}` };
           return { status, found: `${where} routes ${e.host}${e.path} (host ${e.host}, Prefix /) to Service ${e.service}`, request: `GET ${e.url}${e.healthStep.path} with Host: ${e.host} → 200 in 3ms`, detail: `${e.host}${e.path} routes to Service ${e.service}; ${e.healthStep.name} answered as ${input.release} (${e.releaseField ?? 'version'})` };
         },
       },
