@@ -199,6 +199,8 @@ test('deploymentTraceId() in a workflow and activityTraceId() in its activity ar
 });
 
 test("the sample service's request spans arrive, as children of the caller's traceparent", async () => {
+  // What the rendered tracing ConfigMap sets beside the endpoint (read when the service starts).
+  process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment=production';
   const service = await startService({
     port: 0,
     host: '127.0.0.1',
@@ -208,7 +210,7 @@ test("the sample service's request spans arrive, as children of the caller's tra
     jwtSecret: 's',
     faults: { errorRate: 0, latencyMs: 0 },
     tracing: { tracesUrl: `${jaeger.otlpHttpUrl}/v1/traces`, serviceName: 'user-management' },
-  });
+  }).finally(() => delete process.env.OTEL_RESOURCE_ATTRIBUTES);
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
   const parentId = '00f067aa0ba902b7';
   let status: number;
@@ -221,6 +223,9 @@ test("the sample service's request spans arrive, as children of the caller's tra
     await service.close();
   }
   const spans = await jaeger.waitFor(() => jaeger.trace(traceId), (s) => s.length > 0);
+  const raw = (await (await fetch(`${jaeger.queryUrl}/api/traces/${traceId}`)).json()) as { data: { processes: Record<string, { tags: { key: string; value: unknown }[] }> }[] };
+  const resource = Object.fromEntries(Object.values(raw.data[0]!.processes)[0]!.tags.map((t) => [t.key, t.value]));
+  expect(resource).toMatchObject({ 'service.version': 'v2.0.0', 'deployment.environment': 'production' });
   const health = one(spans, 'GET /health');
   expect(health).toMatchObject({ service: 'user-management', parentSpanId: parentId });
   expect(health.attributes).toMatchObject({ 'http.route': '/health', 'http.response.status_code': status, 'span.kind': 'server' });

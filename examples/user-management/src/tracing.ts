@@ -2,13 +2,16 @@
  * Request spans of the sample service, exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT
  * (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; off otherwise. One SERVER span per request,
  * named "<METHOD> <route>" (e.g. "GET /users/:id"), child of the caller's span when the request
- * carries a W3C `traceparent` header (a smoke test or another service that traces).
+ * carries a W3C `traceparent` header (a smoke test or another service that traces). Reads the
+ * standard variables the tracing ConfigMap of `shipwatch monitoring render` sets: the endpoint,
+ * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and OTEL_TRACES_SAMPLER(_ARG). Spans go as OTLP/HTTP
+ * JSON, which OTLP/HTTP receivers accept whatever OTEL_EXPORTER_OTLP_PROTOCOL names.
  */
 import type { IncomingMessage } from 'node:http';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource } from '@opentelemetry/resources';
+import { Resource, envDetectorSync } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export interface TracingConfig {
@@ -53,7 +56,10 @@ const NO_SPAN: RequestSpan = { end: () => undefined };
 export const noTracing: RequestTracer = { start: () => NO_SPAN, close: async () => undefined };
 
 export function createRequestTracer(config: TracingConfig, version: string): RequestTracer {
-  const provider = new BasicTracerProvider({ resource: new Resource({ 'service.name': config.serviceName, 'service.version': version }) });
+  // OTEL_RESOURCE_ATTRIBUTES (e.g. from `shipwatch monitoring render`'s tracing ConfigMap) first; the
+  // service's own name and running version win. Sampling follows OTEL_TRACES_SAMPLER(_ARG), read by the SDK.
+  const resource = envDetectorSync.detect().merge(new Resource({ 'service.name': config.serviceName, 'service.version': version }));
+  const provider = new BasicTracerProvider({ resource });
   provider.addSpanProcessor(new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }), { scheduledDelayMillis: 1000 }));
   const tracer = provider.getTracer('user-management');
   const propagator = new W3CTraceContextPropagator();
