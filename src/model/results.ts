@@ -49,6 +49,8 @@ export interface PodVerification {
 export interface LogScanResult {
   podsScanned: number;
   errorLines: { pod: string; line: string }[];
+  /** Pods whose log was not readable yet (a container's log appears after it starts): how long the scan waited for each. */
+  waited?: { pod: string; ms: number; why: string }[];
 }
 
 export interface SmokeStepResult {

@@ -67,16 +67,47 @@ export async function scanLogs(c: KubeClients, input: LogScanInput, tailLines = 
   const d = await readDeployment(c, input);
   const pods = live(await selectorPods(c, d)).filter((p) => containerImage(p, input.container) === input.image);
   const errorLines: LogScanResult['errorLines'] = [];
+  const waited: NonNullable<LogScanResult['waited']> = [];
   for (const pod of pods) {
     const name = pod.metadata!.name!;
-    const text = await kube(`read the log of pod ${name} (container ${input.container}) in namespace ${input.namespace}`, () =>
-      c.core.readNamespacedPodLog({ name, namespace: input.namespace, container: input.container, tailLines }),
-    );
-    for (const line of String(text ?? '').split('\n')) {
+    const read = await readLogWhenThere(c, { name, namespace: input.namespace, container: input.container, tailLines });
+    if (read.waited) waited.push({ pod: name, ...read.waited });
+    for (const line of read.text.split('\n')) {
       if (line && re.test(line)) errorLines.push({ pod: name, line: line.slice(0, 500) });
     }
   }
-  return { podsScanned: pods.length, errorLines };
+  return { podsScanned: pods.length, errorLines, ...(waited.length ? { waited } : {}) };
+}
+
+/** How long the log scan waits for a started container's log to be readable. */
+export const LOG_READY_TIMEOUT_MS = 30_000;
+
+/** A log read refused because the log is not there yet (container starting, log file not written), as the API words it. */
+function logNotThereYet(message: string): boolean {
+  return /no logs? (found|available)|waiting to start|ContainerCreating|PodInitializing|container .* is not (valid|running)|previous terminated container .* not found/i.test(message);
+}
+
+/**
+ * Reads one container's log; a log that is not there yet (the kubelet writes it after the
+ * container starts) is read again, bounded by LOG_READY_TIMEOUT_MS, and the wait is returned so
+ * the timeline can say it. After the bound, the API's own error is thrown, as before.
+ */
+async function readLogWhenThere(c: KubeClients, r: { name: string; namespace: string; container: string; tailLines: number }): Promise<{ text: string; waited?: { ms: number; why: string } }> {
+  const started = Date.now();
+  let why = '';
+  for (;;) {
+    try {
+      const text = await kube(`read the log of pod ${r.name} (container ${r.container}) in namespace ${r.namespace}`, () =>
+        c.core.readNamespacedPodLog({ name: r.name, namespace: r.namespace, container: r.container, tailLines: r.tailLines }),
+      );
+      return { text: String(text ?? ''), ...(why ? { waited: { ms: Date.now() - started, why } } : {}) };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (!logNotThereYet(message) || Date.now() - started >= LOG_READY_TIMEOUT_MS) throw err;
+      why = message.slice(0, 200);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 /** The last `limit` characters of every log of the pods matching `labelSelector`. */

@@ -17,6 +17,7 @@ import { FIELD_MANAGER, kube, revisionOf } from './api';
 import { RolloutRecorder } from './recorder';
 import { readDeployment, STEPPED_ANNOTATION, steppedState, templateImage } from './snapshot';
 import type { SteppedState } from './snapshot';
+import { serviceEndpointsReady } from './endpoints';
 import { RolloutWatch } from './watch';
 import type { RolloutOptions } from './watch';
 
@@ -162,13 +163,15 @@ export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: Roll
   }
 
   const final = finish ? await watch.untilComplete() : await watch.stepTo(Math.min(input.targetNewPods, replicas));
+  // The last step: the log scan and smoke suite come next; wait (bounded) until the Service routes to the new pods only.
+  const endpoints = finish ? await serviceEndpointsReady(c, final.deployment, { namespace: input.namespace, container: input.container, image: input.image, signal: ctx.signal }) : [];
   return {
     newReady: final.newReady,
     oldReady: final.oldReady,
     replicas: final.replicas,
     revision: revisionOf(final.deployment),
     complete: finish,
-    events: watch.recorder.list(),
+    events: [...watch.recorder.list(), ...endpoints],
     traffic: watch.recorder.traffic,
   };
 }

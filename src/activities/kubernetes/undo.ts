@@ -11,6 +11,7 @@ import type { ProgressContext, RollbackInput, RollbackResult } from '../types';
 import type { KubeClients } from './api';
 import { releaseOfImage } from '../../format';
 import { FIELD_MANAGER, kube, revisionOf } from './api';
+import { serviceEndpointsReady } from './endpoints';
 import { RolloutRecorder } from './recorder';
 import { ownedReplicaSets, readDeployment, sameTemplate, STEPPED_ANNOTATION, steppedState, templateImage } from './snapshot';
 import { restoreSpec } from './stepped';
@@ -69,11 +70,13 @@ export async function rollback(c: KubeClients, o: RolloutOptions, input: Rollbac
   if (running !== input.expectedImage) {
     throw new RollbackImpossibleError(`${what}: after the undo deployment/${input.deployment} runs ${running}, not ${input.expectedImage}`);
   }
+  // The smoke suite on the old version comes next: wait (bounded) until the Service routes to the old pods only.
+  const endpoints = await serviceEndpointsReady(c, final.deployment, { namespace: input.namespace, container: input.container, image: input.expectedImage, signal: ctx.signal });
   return {
     revision: revisionOf(final.deployment),
     image: running,
     durationMs: Date.now() - started,
-    events: watch.recorder.list(),
+    events: [...watch.recorder.list(), ...endpoints],
     traffic: watch.recorder.traffic,
   };
 }
