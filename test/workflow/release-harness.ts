@@ -18,8 +18,22 @@ import { releaseSearchAttributes, releaseStatusQuery } from '../../src/workflows
 import type { ReleaseStatus } from '../../src/workflows/release/messages';
 import type { ReleaseSpec, ReleaseServiceSpec } from '../../src/workflows/release/types';
 import { createFakeDeps } from '../helpers/fakes';
+import { createDeploymentEnv } from './harness';
 import type { FakeOptions, FakeWorld } from '../helpers/fakes';
 import { testSpec } from './fixtures/spec';
+
+/**
+ * A time-skipping server for ONE test. Scenarios sharing a server hung: after a first `halt` train
+ * had ended, the next one's timers never fired — time stopped advancing although the client waited
+ * on a result and no history had an open activity (3 of 3 runs on a shared server hung on the
+ * second train; 4 of 4 passed with a server each). That is the test server's time skipping, not the
+ * release (the workflows were waiting on timers only), so every release test gets its own server.
+ */
+export async function createReleaseEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await createDeploymentEnv();
+  await registerReleaseSearchAttributes(env);
+  return env;
+}
 
 /** Registers the release train's search attributes (the deployment's are registered by the harness). */
 export async function registerReleaseSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {

@@ -9,18 +9,21 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startRelease } from '../../src/releases';
 import { approveUpdate } from '../../src/workflows/release/messages';
 import type { ReleaseReport } from '../../src/workflows/release/report';
-import { bundleWorkflows, createDeploymentEnv } from './harness';
-import { createReleaseWorker, nextQueue, recordReleaseHistory, registerReleaseSearchAttributes, releaseOf, waitForRelease } from './release-harness';
+import { bundleWorkflows } from './harness';
+import { createReleaseEnv, createReleaseWorker, nextQueue, recordReleaseHistory, releaseOf, waitForRelease } from './release-harness';
 
 jest.setTimeout(300_000);
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createDeploymentEnv(), bundleWorkflows()]);
-  await registerReleaseSearchAttributes(env);
+  bundle = await bundleWorkflows();
 });
-afterAll(async () => env?.teardown());
+// One time-skipping server per test (see createReleaseEnv: trains sharing one hung).
+beforeEach(async () => {
+  env = await createReleaseEnv();
+});
+afterEach(async () => env?.teardown());
 
 const byName = (report: ReleaseReport) => Object.fromEntries(report.services.map((s) => [s.name, s]));
 

@@ -8,18 +8,21 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startRelease } from '../../src/releases';
 import { releaseStatusQuery, releaseTimelineQuery, rollbackUpdate } from '../../src/workflows/release/messages';
 import { reportQuery } from '../../src/workflows/messages';
-import { bundleWorkflows, createDeploymentEnv } from './harness';
-import { createReleaseWorker, nextQueue, recordReleaseHistory, registerReleaseSearchAttributes, releaseOf } from './release-harness';
+import { bundleWorkflows } from './harness';
+import { createReleaseEnv, createReleaseWorker, nextQueue, recordReleaseHistory, releaseOf } from './release-harness';
 
 jest.setTimeout(300_000);
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createDeploymentEnv(), bundleWorkflows()]);
-  await registerReleaseSearchAttributes(env);
+  bundle = await bundleWorkflows();
 });
-afterAll(async () => env?.teardown());
+// One time-skipping server per test (see createReleaseEnv: trains sharing one hung).
+beforeEach(async () => {
+  env = await createReleaseEnv();
+});
+afterEach(async () => env?.teardown());
 
 test('in order, independent branches in parallel, one shared watch window, every deployment promoted at its end', async () => {
   const { spec, worlds } = await releaseOf('train-order', [
