@@ -17,8 +17,8 @@ import {
   OpenTelemetryActivityOutboundInterceptor,
   makeWorkflowExporter,
 } from '@temporalio/interceptors-opentelemetry/lib/worker';
-import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/lib/workflow';
-import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
+import type { OpenTelemetrySinks, OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-opentelemetry/lib/workflow';
+import type { ActivityInterceptorsFactory, InjectedSink, InjectedSinks } from '@temporalio/worker';
 import { describeTracing } from './settings';
 import type { TracingSettings } from './settings';
 
@@ -45,6 +45,33 @@ export interface TracingLog {
 const EXPORT_DELAY_MS = 1000;
 
 let globalsRegistered = false;
+
+/** Span IDs remembered to drop repeats; a few hours of deployments on one worker. */
+const REMEMBERED_SPANS = 100_000;
+
+/**
+ * Drops workflow spans this worker has already exported. A workflow task whose completion the
+ * server rejects (a signal arrived meanwhile) runs again live, not as a replay: its spans come
+ * again with the same IDs (the same seeded random source) and a later start. The first is kept.
+ */
+function onlyOnce(sink: InjectedSink<OpenTelemetryWorkflowExporter>): InjectedSink<OpenTelemetryWorkflowExporter> {
+  const seen = new Set<string>();
+  return {
+    export: {
+      ...sink.export,
+      fn: (info, spans) => {
+        const fresh = spans.filter((span) => {
+          const key = `${span.spanContext.traceId}/${span.spanContext.spanId}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          if (seen.size > REMEMBERED_SPANS) seen.delete(seen.values().next().value!);
+          return true;
+        });
+        if (fresh.length > 0) return sink.export.fn(info, fresh);
+      },
+    },
+  };
+}
 
 export function setupTracing(settings: TracingSettings, log?: TracingLog): Tracing {
   const description = describeTracing(settings);
@@ -90,7 +117,7 @@ export function setupTracing(settings: TracingSettings, log?: TracingLog): Traci
         outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
       }),
     ],
-    sinks: { exporter: makeWorkflowExporter(processor, resource) },
+    sinks: { exporter: onlyOnce(makeWorkflowExporter(processor, resource)) },
     flush: () => processor.forceFlush().catch((err: unknown) => reportFailure('sending the buffered spans', err)),
     shutdown: () => provider.shutdown().catch((err: unknown) => reportFailure('sending the last spans at shutdown', err)),
   };

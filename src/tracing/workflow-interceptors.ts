@@ -21,8 +21,12 @@ import {
   OpenTelemetryOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry/lib/workflow';
 import { ContinueAsNew, workflowInfo } from '@temporalio/workflow';
+import { TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation';
 import type {
   ActivityInput,
+  QueryInput,
+  StartChildWorkflowExecutionInput,
+  UpdateInput,
   ConcludeActivationInput,
   ConcludeActivationOutput,
   DisposeInput,
@@ -70,6 +74,32 @@ function deploymentAttributes(arg: unknown): otel.Attributes {
 function outcomeOf(value: unknown): string | undefined {
   const outcome = (value as { outcome?: unknown } | undefined)?.outcome;
   return typeof outcome === 'string' ? outcome : undefined;
+}
+
+/**
+ * The SDK's inbound interceptor without spans for queries, update validators and updates.
+ * Queries and validators run only live, never on replay, so a span there would draw IDs from the
+ * workflow's seeded random source that a replay does not, and every span started after it (a
+ * phase open across a worker restart) would get another ID on replay than its children already
+ * exported point to; they are read-only besides, and `shipwatch status` polling would fill the
+ * backend with one-span traces. Updates: the SDK instruments them only in workflow tasks that
+ * recorded its flag for it (the flag has no fallback for older histories), and wrapping the
+ * handler moves its completion a few microtasks later; a history recorded without tracing whose
+ * last task handled an update (release-approve-after-restart.json) then replays with its commands
+ * in another order. An update's effect is traced anyway: a rollback is the ROLLBACK phase span.
+ */
+class DeploymentOtelInbound extends OpenTelemetryInboundInterceptor {
+  override handleQuery(input: QueryInput, next: Next<WorkflowInboundCallsInterceptor, 'handleQuery'>): Promise<unknown> {
+    return next(input);
+  }
+
+  override validateUpdate(input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'validateUpdate'>): void {
+    next(input);
+  }
+
+  override handleUpdate(input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'handleUpdate'>): Promise<unknown> {
+    return next(input);
+  }
 }
 
 /** The phase spans of one workflow run. */
@@ -156,6 +186,27 @@ class PhaseContextOutbound implements WorkflowOutboundCallsInterceptor {
   }
 }
 
+/**
+ * Child workflows that serve many deployments start a trace of their own: the watch evaluator
+ * (one per Prometheus, started by whichever deployment needs it first) evaluates every open watch
+ * window, so its checks do not belong to the trace of the deployment that happened to start it.
+ * The start itself (`StartChildWorkflow:…`) stays in the deployment's trace, and so do the
+ * signals between the two (their context travels in the signal headers).
+ */
+export const OWN_TRACE_CHILDREN: ReadonlySet<string> = new Set(['watchEvaluatorWorkflow']);
+
+/** After the SDK's outbound interceptor: takes the trace context off such a child's start. */
+class SharedChildOwnTrace implements WorkflowOutboundCallsInterceptor {
+  startChildWorkflowExecution(
+    input: StartChildWorkflowExecutionInput,
+    next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>,
+  ): Promise<[Promise<string>, Promise<unknown>]> {
+    if (!OWN_TRACE_CHILDREN.has(input.workflowType)) return next(input);
+    const { [TRACE_HEADER]: _context, ...headers } = input.headers;
+    return next({ ...input, headers });
+  }
+}
+
 /** At the end of every activation: a phase entered without an activity (DONE, a wait) is seen too. */
 class PhaseInternals implements WorkflowInternalsInterceptor {
   constructor(private readonly phases: PhaseSpans) {}
@@ -173,13 +224,14 @@ class PhaseInternals implements WorkflowInternalsInterceptor {
 
 export const interceptors = (): WorkflowInterceptors => {
   // The SDK's interceptor registers the sandbox's tracer provider (spans go to the `exporter` sink).
-  const otelInbound = new OpenTelemetryInboundInterceptor();
+  const otelInbound = new DeploymentOtelInbound();
   const phases = new PhaseSpans(otel.trace.getTracer(TRACER));
   return {
     // The first inbound interceptor is the outermost: the SDK's RunWorkflow span is active inside ours.
     inbound: [otelInbound, new DeploymentTraceInbound(phases)],
-    // Ours first: it sets the phase's context, in which the SDK's StartActivity span starts.
-    outbound: [new PhaseContextOutbound(phases), new OpenTelemetryOutboundInterceptor()],
+    // Ours first: it sets the phase's context, in which the SDK's StartActivity span starts; the
+    // last one sees the headers the SDK's interceptor wrote.
+    outbound: [new PhaseContextOutbound(phases), new OpenTelemetryOutboundInterceptor(), new SharedChildOwnTrace()],
     internals: [new PhaseInternals(phases), new OpenTelemetryInternalsInterceptor()],
   };
 };

@@ -16,7 +16,7 @@ import type { Observability } from '../../src/observability';
 import { resolveSpec } from '../../src/spec';
 import { activityTraceId, setupTracing, traceReference, tracingSettings } from '../../src/tracing';
 import { TRACE_NAMES } from '../../src/tracing/workflow-interceptors';
-import { searchAttributes } from '../../src/workflows/messages';
+import { searchAttributes, statusQuery } from '../../src/workflows/messages';
 import { startService } from '../../examples/user-management/src/server';
 import { startJaeger } from '../../tools/local/jaeger';
 import { freePort } from '../../tools/local/ports';
@@ -75,10 +75,17 @@ function spec(service: string) {
   });
 }
 
-async function deploy(service: string, taskQueue: string, world = createFakeDeps()) {
+/**
+ * One task queue for every deployment of this file: the watch evaluator the first one starts runs
+ * on it and serves the later ones' windows (a queue without a worker would leave them blind).
+ */
+const TASK_QUEUE = 'tracing';
+
+async function deploy(service: string, world = createFakeDeps(), options: { maxCachedWorkflows?: number; queries?: boolean } = {}) {
   const worker = await Worker.create({
     connection: env.nativeConnection,
-    taskQueue,
+    taskQueue: TASK_QUEUE,
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     workflowBundle: bundle,
     activities: createActivities(world.deps),
     interceptors: { activity: obs.interceptors.activity },
@@ -86,7 +93,12 @@ async function deploy(service: string, taskQueue: string, world = createFakeDeps
     shutdownGraceTime: '1s',
   });
   const s = await spec(service);
-  const report = await worker.runUntil(async () => settledReport(await startDeployment(env.client, s, { requestedBy: 'alice', taskQueue })));
+  const report = await worker.runUntil(async () => {
+    const handle = await startDeployment(env.client, s, { requestedBy: 'alice', taskQueue: TASK_QUEUE });
+    // Status queries while it runs, as `shipwatch status` makes them.
+    for (let i = 0; options.queries && i < 200 && (await handle.query(statusQuery)).phase !== 'WATCH'; i++) await new Promise((r) => setTimeout(r, 100));
+    return settledReport(handle);
+  });
   await obs.tracing.flush();
   return report;
 }
@@ -115,7 +127,7 @@ test('the worker logs at start that tracing is on and where spans go', () => {
 });
 
 test('a deployment is one trace: the run, a span per phase under it, each activity under its phase', async () => {
-  const report = await deploy('user-management', 'tracing-happy');
+  const report = await deploy('user-management');
   expect(report.outcome).toBe('SUCCEEDED');
   const spans = await deploymentTrace('user-management', (s) => named(s, 'RunActivity:runSmokeSuite').length === 1 && named(s, 'Phase:DONE').length === 1);
 
@@ -157,7 +169,7 @@ test('a deployment is one trace: the run, a span per phase under it, each activi
 });
 
 test('a rollback is its own span: Phase:ROLLBACK, with the rollback activity under it', async () => {
-  const report = await deploy('billing', 'tracing-rollback', createFakeDeps({ smokeFails: true }));
+  const report = await deploy('billing', createFakeDeps({ smokeFails: true }));
   expect(report.outcome).toBe('ROLLED_BACK');
   const spans = await deploymentTrace('billing', (s) => named(s, 'Phase:ROLLBACK').length === 1 && named(s, 'RunWorkflow:deploymentWorkflow').length === 1);
   const run = one(spans, 'RunWorkflow:deploymentWorkflow');
@@ -169,6 +181,27 @@ test('a rollback is its own span: Phase:ROLLBACK, with the rollback activity und
   expect(startRollback.parentSpanId).toBe(rollback.spanId);
   await jaeger.waitFor(() => jaeger.trace(run.traceId), (s) => named(s, 'RunActivity:rollbackDeployment').some((r) => r.parentSpanId === startRollback.spanId));
   expect(named(spans, 'Phase:WATCH')).toEqual([]);
+});
+
+test('with no workflow cache (every task replays the history) and status queries, the trace is whole: each span once, every parent in it', async () => {
+  // Each span once also covers a workflow task run twice live (its completion rejected because a
+  // signal arrived meanwhile): the worker drops the repeated spans (onlyOnce in src/tracing/worker.ts).
+  const report = await deploy('inventory', createFakeDeps(), { maxCachedWorkflows: 0, queries: true });
+  expect(report.outcome).toBe('SUCCEEDED');
+  const spans = await deploymentTrace('inventory', (s) => named(s, 'Phase:DONE').length === 1 && named(s, 'RunActivity:runSmokeSuite').length === 1);
+  const ids = spans.map((s) => s.spanId);
+  expect(spans.filter((s, i) => ids.indexOf(s.spanId) !== i).map((s) => spans.filter((x) => x.spanId === s.spanId).map((x) => `${x.name}@${x.startTime}/${x.parentSpanId ?? '-'}`).join(' = '))).toEqual([]);
+  const run = one(spans, 'RunWorkflow:deploymentWorkflow');
+  expect(run.parentSpanId).toBeUndefined();
+  // A phase span is created again on every replay: it must get the ID its exported children point to.
+  expect(spans.filter((s) => s !== run && !ids.includes(s.parentSpanId ?? '')).map((s) => `${s.name} (parent ${s.parentSpanId ?? 'none'})`)).toEqual([]);
+  expect(one(spans, 'StartActivity:runSmokeSuite').parentSpanId).toBe(one(spans, 'Phase:SMOKE').spanId);
+  // The watch evaluator, shared by every open window, runs in a trace of its own.
+  // (started by the first deployment of this file; a later one finds it running)
+  expect(named(spans, 'StartChildWorkflow:watchEvaluatorWorkflow').length).toBeLessThanOrEqual(1);
+  expect(named(spans, 'RunWorkflow:watchEvaluatorWorkflow')).toEqual([]);
+  // Queries are not traced (they run live only; see DeploymentOtelInbound).
+  expect(await jaeger.spans('shipwatch', { operation: 'HandleQuery:status' })).toEqual([]);
 });
 
 test('deploymentTraceId() in a workflow and activityTraceId() in its activity are the ID of the trace the backend holds', async () => {
