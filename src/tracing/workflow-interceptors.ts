@@ -11,8 +11,11 @@
  * phase or when the run ends (DONE, the final report and the review reminder, is the last phase
  * span). Activities scheduled in a phase are its children.
  *
- * Spans are exported through the SDK's `exporter` sink, which the worker must register (see
- * setupTracing in ./worker); the sink is not called on replay, so every span is exported once.
+ * Signals are traced (`SignalWorkflow`/`HandleSignal`); queries, update validators and updates
+ * are not (see DeploymentOtelInbound); the watch evaluator child runs in a trace of its own (see
+ * OWN_TRACE_CHILDREN). Spans are exported through the SDK's `exporter` sink, which the worker must
+ * register (setupTracing in ./worker); the sink is not called on replay, and the worker drops a
+ * span it has already exported, so every span is exported once.
  */
 import * as otel from '@opentelemetry/api';
 import {
