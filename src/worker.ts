@@ -5,7 +5,10 @@
  * SHIPWATCH_METRICS_ADDRESS (host:port of /metrics, /healthz, /readyz; default 0.0.0.0:9464,
  * "off" to disable), SHIPWATCH_LOG_LEVEL, SHIPWATCH_MAX_CACHED_WORKFLOWS (workflows kept in memory
  * between tasks, default 500; fewer trades memory for replays), SHIPWATCH_WORKFLOW_BUNDLE (a workflow bundle
- * made ahead; default dist/workflow-bundle.js beside the built worker, else bundled at start). Secrets that specs reference as env:NAME are read from
+ * made ahead; default dist/workflow-bundle.js beside the built worker, else bundled at start),
+ * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), OTEL_SERVICE_NAME and
+ * SHIPWATCH_TRACE_URL (deployment traces over OTLP/HTTP, off when no endpoint is set; src/tracing,
+ * the start-up log says which). Secrets that specs reference as env:NAME are read from
  * this process's environment. `npm run worker` (this file) and `shipwatch worker` (an installed
  * package, src/commands/worker.ts) both start it through runWorker().
  */
@@ -20,6 +23,8 @@ import { createRealDeps } from './adapters';
 import { temporalSettings } from './connection';
 import { setupObservability } from './observability';
 import type { Observability } from './observability';
+import { TracingSettingError, tracingSettings } from './tracing';
+import type { TracingSettings } from './tracing';
 import { TASK_QUEUE } from './workflows/messages';
 
 export interface ShipwatchWorkerOptions {
@@ -75,6 +80,16 @@ function maxCachedWorkflows(env: NodeJS.ProcessEnv): number {
   return n;
 }
 
+/** OTEL_EXPORTER_OTLP_ENDPOINT and friends; a malformed one is a worker setting error naming the variable. */
+function tracing(env: NodeJS.ProcessEnv): TracingSettings {
+  try {
+    return tracingSettings(env);
+  } catch (err) {
+    if (err instanceof TracingSettingError) throw new WorkerSettingError(err.message);
+    throw err;
+  }
+}
+
 /** KUBECONFIG, ~/.kube/config or the in-cluster service account, as kubectl finds them. */
 function loadKubeConfig(env: NodeJS.ProcessEnv): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -94,7 +109,7 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
   const address = metricsAddress(env);
   const deps = options.deps ?? createRealDeps({ kubeConfig: loadKubeConfig(env) });
   const observability = address
-    ? await setupObservability({ ...address, log: { level: env.SHIPWATCH_LOG_LEVEL ?? 'info' } })
+    ? await setupObservability({ ...address, log: { level: env.SHIPWATCH_LOG_LEVEL ?? 'info' }, tracing: tracing(env) })
     : undefined;
   if (observability) Runtime.install(observability.runtimeOptions);
 
