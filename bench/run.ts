@@ -64,6 +64,7 @@ function summary(r: Results): string {
         `| ${w.design} | ${w.windows} | ${round(w.openMs / 1000)} s | ${d(w.timeline)}${mark(!!t && w.timeline.p99 < t.timelineP99Ms)} | ${w.reaction ? d(w.reaction.reaction) + mark(w.reaction.reaction.p99 < TARGETS.reactionP99Ms) : '–'} | ${d(w.lateness)}${mark(!!t && w.lateness.p99 < t.latenessP99Ms)} | ${w.cpu.workerCores} | ${w.cpu.serverCores} | ${w.rss.workerPeakMiB} MiB${mark(!!t && w.rss.workerPeakMiB * 1.048576 < t.rssMB)} | ${w.rss.serverEndMiB ?? '?'} MiB | ${w.eventsPerWindowHour}${mark(w.eventsPerWindowHour <= TARGETS.eventsPerWindowHour)} | ${w.prometheusQueriesPerSecond}${mark(w.prometheusQueriesPerSecond <= TARGETS.queriesPerSecond)} | ${w.loadAverage.start} → ${w.loadAverage.end} |`,
       );
     }
+    for (const w of r.scale) if (w.failures.queries || w.failures.rollbacks) lines.push(`  ${w.design} ${w.windows}: ${w.failures.queries} timeline queries and ${w.failures.rollbacks} rollbacks failed (${w.failures.examples.join(' | ')})`);
     const ev = r.scale.find((w) => w.design === 'evaluator' && w.windows === 1000);
     const old = r.scale.find((w) => w.design === 'per-window' && w.windows === 1000);
     if (ev && old) {
@@ -126,8 +127,8 @@ async function main(): Promise<void> {
       }
       if (parts.includes('scale')) {
         const list = (v: string) => v.split(',').map(Number).filter((n) => n > 0);
-        // Per-window first at each size, then the evaluator: both on the same worker and server, in the same run.
-        const plan: { design: WatchDesign; windows: number }[] = [...list(o.perWindow).map((windows) => ({ design: 'per-window' as const, windows })), ...list(o.windows).map((windows) => ({ design: 'evaluator' as const, windows }))];
+        // The evaluator at each size, then the per-window design: both on the same worker and server, in the same run.
+        const plan: { design: WatchDesign; windows: number }[] = [...list(o.windows).map((windows) => ({ design: 'evaluator' as const, windows })), ...list(o.perWindow).map((windows) => ({ design: 'per-window' as const, windows }))];
         results.scale = [];
         for (const [i, step] of plan.entries()) {
           progress(`scale: ${step.windows} windows, ${step.design}, checks every ${o.interval} s…`);

@@ -46,6 +46,8 @@ export interface WindowsResult {
   rss: { workerStartMiB: number; workerOpenMiB: number; workerPeakMiB: number; workerEndMiB: number; serverEndMiB: number | undefined };
   /** History events per window per hour in the steady state (sampled windows, extrapolated from the steady interval). */
   eventsPerWindowHour: number;
+  /** Timeline queries and rollbacks that failed (a saturated worker not answering in time): counted, never dropped silently. */
+  failures: { queries: number; rollbacks: number; examples: string[] };
   /** Queries the worker sent to Prometheus per second in the steady state (rule evaluations at the metrics port). */
   prometheusQueriesPerSecond: number;
   loadAverage: { start: string; end: string };
@@ -159,14 +161,23 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const { times } = await stack.ask({ type: 'times' });
     const prometheusQueriesPerSecond = round(((times.rulesEvaluated ?? 0) - rulesBefore) / seconds, 2);
     const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(50, ids.length));
-    const perHour = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo);
+    const perHour = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => Number.NaN);
 
     progress(`  ${options.queries} timeline queries…`);
     const latencies: number[] = [];
+    const failedQueries: string[] = [];
     for (let q = 0; q < options.queries; q++) {
       const t = performance.now();
-      await stack.client.workflow.getHandle(ids[Math.floor(Math.random() * ids.length)]!).query(timelineQuery);
-      latencies.push(performance.now() - t);
+      try {
+        const handle = stack.client.workflow.getHandle(ids[Math.floor(Math.random() * ids.length)]!);
+        // 10 s at most: a saturated worker answers late or not at all; that is a failed query, not a wait.
+        await stack.client.connection.withDeadline(Date.now() + 10_000, () => handle.query(timelineQuery));
+        latencies.push(performance.now() - t);
+      } catch (err) {
+        // A query the worker did not answer in time (saturated): counted, and its time is a lower bound.
+        latencies.push(performance.now() - t);
+        failedQueries.push((err as Error).message.slice(0, 120));
+      }
     }
     let lateness: Distribution;
     let evaluator: WindowsResult['evaluator'];
@@ -178,11 +189,16 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       lateness = perWindowLateness(times.checks, { prefix: idPrefix, intervalMs: options.intervalMs, from: steadyFrom, to: steadyTo });
     }
     let reaction: ReactionResult | undefined;
+    const failedRollbacks: string[] = [];
     if (options.rollbacks > 0) {
       progress(`  ${options.rollbacks} rollbacks of random windows…`);
       const samples: ReactionSample[] = [];
       for (const id of [...ids].sort(() => Math.random() - 0.5).slice(0, options.rollbacks)) {
-        samples.push(await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle));
+        const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle).catch((err: Error) => {
+          failedRollbacks.push(err.message.slice(0, 120));
+          return undefined;
+        });
+        if (sample) samples.push(sample);
       }
       reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)) };
     }
@@ -202,6 +218,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       cpu,
       rss: { workerStartMiB: workerStart, workerOpenMiB: workerOpen, workerPeakMiB: peak, workerEndMiB: workerEnd, serverEndMiB: serverPid ? rssMiB(serverPid) : undefined },
       eventsPerWindowHour: perHour,
+      failures: { queries: failedQueries.length, rollbacks: failedRollbacks.length, examples: [...failedQueries.slice(0, 3), ...failedRollbacks.slice(0, 3)] },
       prometheusQueriesPerSecond,
       loadAverage: { start: loadStart, end: machine().loadAverage },
       ...(evaluator ? { evaluator } : {}),

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { createWatchActivities } from './activities/alert-watch';
 import { createReleaseActivities } from './releases';
 import type { ActivityDeps } from './activities/types';
 import { createRealDeps } from './adapters';
@@ -140,7 +141,7 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
     taskQueue: options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE,
     ...workflows,
     maxCachedWorkflows: maxCached,
-    activities: { ...createActivities(deps), ...createReleaseActivities() },
+    activities: { ...createActivities(deps), ...createWatchActivities(), ...createReleaseActivities() },
     ...(observability
       ? {
           interceptors:

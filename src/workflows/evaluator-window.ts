@@ -17,9 +17,11 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  proxyActivities,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { WatchActivities } from '../activities/alert-watch';
 import type { RuleEvaluation } from '../activities/types';
 import type { DeploymentReport } from '../model';
 import { evaluateAlerts } from './alert-evaluator';
@@ -35,6 +37,9 @@ import { alertDecisionAt } from './evaluator-schedule';
 import type { DeploymentInput } from './messages';
 import { blindReason, observeCheck, sightDecisionAt, sightDue, sightPolicy } from './sight';
 import type { DeploymentState } from './state';
+
+/** Signal-with-start of the evaluator: a few quick tries (then the child fallback). */
+const { startWatchEvaluator } = proxyActivities<WatchActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 3 } });
 
 /** The window's side of the evaluator feed: plain JSON in the deployment state, carried across continue-as-new. */
 export interface WatchFeed {
@@ -214,15 +219,18 @@ async function evaluatorSilent(ctx: DeploymentContext, feed: WatchFeed, actions:
 }
 
 /**
- * Signal-with-start, in workflow code: signal the evaluator; if it is not running, start it as an
- * abandoned child carrying this registration (outliving this deployment, never cancelled with
- * it); if another window started it meanwhile, signal again. A registration that fails is on the
- * timeline and the window stays blind until the evaluator is reached.
+ * Signal-with-start: signal the evaluator; if it is not running, the `startWatchEvaluator`
+ * activity signals-with-start it (a workflow of its own, nobody's child). A worker that does not
+ * register that activity (an older harness) falls back to starting it as an abandoned child,
+ * never cancelled with this deployment. A registration that fails is on the timeline and the
+ * window stays blind until the evaluator is reached.
  */
 async function registerWindow(ctx: DeploymentContext, feed: WatchFeed): Promise<void> {
   const { spec, state } = ctx;
   const registration: WatchRegistration = { workflowId: workflowInfo().workflowId, window: state.firstRunId, rules: spec.watch.rules };
   const evaluator = getExternalWorkflowHandle(feed.evaluatorId);
+  const start = { prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs };
+  const summary = `Watch evaluator: ${start.prometheusUrl} every ${start.intervalMs / 1000}s`;
   try {
     await CancellationScope.nonCancellable(async () => {
       try {
@@ -232,13 +240,19 @@ async function registerWindow(ctx: DeploymentContext, feed: WatchFeed): Promise<
         if (isCancellation(err)) throw err;
       }
       try {
+        await startWatchEvaluator({ evaluatorId: feed.evaluatorId, ...start, registration, summary });
+        return;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+      }
+      try {
         await startChild(watchEvaluatorWorkflow, {
           workflowId: feed.evaluatorId,
-          args: [{ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs, initial: [registration] }],
+          args: [{ ...start, initial: [registration] }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
           cancellationType: ChildWorkflowCancellationType.ABANDON,
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          staticSummary: `Watch evaluator: ${spec.metrics!.prometheusUrl} every ${spec.watch.intervalMs / 1000}s`,
+          staticSummary: summary,
         });
       } catch (err) {
         if (isCancellation(err)) throw err;

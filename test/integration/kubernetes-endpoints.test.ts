@@ -65,11 +65,11 @@ test('the last rollout step and the undo return once the Service routes to their
 
   const rolled = await k8s.rolloutStep({ namespace: NS, deployment: name, container: 'app', image: NEW, release: 'v1.0.0', targetNewPods: 3, progressDeadlineMs: 30_000 }, ctx());
   expect(rolled.complete).toBe(true);
-  expect(rolled.events.map((e) => e.title)).toContain(`Service ${name}: 3 ready endpoint(s) on the new pods`);
+  expect(rolled.events.map((e) => e.title)).toContain(`Service ${name}: 3 ready endpoint(s), all on v1.0.0`);
   expect(await endpointImages(name)).toEqual([NEW, NEW, NEW]);
 
   const undone = await k8s.rollback({ namespace: NS, deployment: name, container: 'app', toRevision: before.revision, expectedImage: OLD, progressDeadlineMs: 30_000 }, ctx());
-  expect(undone.events.map((e) => e.title)).toContain(`Service ${name}: 3 ready endpoint(s) on the new pods`);
+  expect(undone.events.map((e) => e.title)).toContain(`Service ${name}: 3 ready endpoint(s), all on v0.9.0`);
   expect(await endpointImages(name)).toEqual([OLD, OLD, OLD]);
 });
 

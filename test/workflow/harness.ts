@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { createActivities } from '../../src/activities';
+import { createWatchActivities } from '../../src/activities/alert-watch';
 import { startDeployment } from '../../src/deployments';
 import type { DeploymentHandle } from '../../src/deployments';
 import type { DeploySpec } from '../../src/spec/types';
@@ -51,7 +52,7 @@ export async function createWorker(env: TestWorkflowEnvironment, bundle: Workflo
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: bundle,
-    activities: createActivities(world.deps, { stepProbeMs: 0 }),
+    activities: { ...createActivities(world.deps, { stepProbeMs: 0 }), ...createWatchActivities() },
     shutdownGraceTime: '1s',
   });
 }

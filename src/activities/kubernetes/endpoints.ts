@@ -25,6 +25,12 @@ export interface EndpointsWait {
   signal?: AbortSignal;
 }
 
+/** "v1.0.0" of "ghcr.io/org/app:v1.0.0" (the whole reference when it has no tag). */
+function tagOf(image: string): string {
+  const at = image.lastIndexOf(':');
+  return at > image.lastIndexOf('/') ? image.slice(at + 1) : image;
+}
+
 /** Services of the namespace whose selector picks the Deployment's pods. */
 async function servicesOf(c: KubeClients, d: V1Deployment, namespace: string): Promise<V1Service[]> {
   const labels = d.spec?.template?.metadata?.labels ?? {};
@@ -82,7 +88,7 @@ async function waitEndpoints(c: KubeClients, d: V1Deployment, w: EndpointsWait):
       const missing = wanted.filter((n) => !ready.includes(n));
       const waited = Date.now() - started;
       if (wanted.length > 0 && others.length === 0 && missing.length === 0) {
-        events.push({ at: nowIso(), status: 'ok', title: `Service ${name}: ${ready.length} ready endpoint(s) on the new pods`, detail: `after ${(waited / 1000).toFixed(1)}s`, key: `endpoints:${name}:${w.image}` });
+        events.push({ at: nowIso(), status: 'ok', title: `Service ${name}: ${ready.length} ready endpoint(s), all on ${tagOf(w.image)}`, detail: `after ${(waited / 1000).toFixed(1)}s`, key: `endpoints:${name}:${w.image}` });
         break;
       }
       last = `${ready.length} ready endpoint(s); ${missing.length} ready pod(s) of ${w.image} not yet behind it${others.length ? `; ${others.length} other pod(s) still behind it` : ''}`;
