@@ -41,7 +41,8 @@ function keepTimeline(name: string, text: string): void {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ name: 'e2e-release', stateDir: mkdtempSync(join(tmpdir(), 'shipwatch-e2e-release-')), auditLog: true });
+  // Its own cluster name per run: two runs of this file at once (two checkouts) must not share a cluster.
+  stack = await startStack({ name: `e2e-release-${process.pid}`, stateDir: mkdtempSync(join(tmpdir(), 'shipwatch-e2e-release-')), auditLog: true });
   await stack.startWorker();
   env = { TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_NAMESPACE: 'default', SHIPWATCH_USER: 'e2e-tester', TEMPORAL_UI_URL: stack.uiUrl };
 });
