@@ -4,7 +4,7 @@
  * the `shipwatch` CLI as a user runs it. The tests run in order on one stack; each deploys the
  * next release of user-management.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -31,7 +31,7 @@ const report = async (): Promise<DeploymentReport> => {
 };
 
 beforeAll(async () => {
-  stack = await startStack({ name: 'e2e', stateDir: mkdtempSync(join(tmpdir(), 'shipwatch-e2e-')) });
+  stack = await startStack({ name: `e2e-${process.pid}`, stateDir: mkdtempSync(join(tmpdir(), 'shipwatch-e2e-')) });
   worker = await stack.startWorker();
   env = { TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_NAMESPACE: 'default', SHIPWATCH_USER: 'e2e-tester', TEMPORAL_UI_URL: stack.uiUrl };
 });
@@ -82,6 +82,16 @@ test('a full deploy runs every phase, and a second deploy of the service meanwhi
   for (const check of MONITORING_CHECKS) expect(section).toContain(`- ✅ **${CHECK_TITLE[check]}**`);
   expect(section).not.toMatch(/not run|❌/);
   expect(md).toMatch(/✅ Alerts configured and tested/);
+  // The launch checks: who is on call, the public host routing to the new release, the uptime probe, the trace.
+  expect(md).toContain('✅ On-call engineer assigned: Priya Raman <priya@example.com> (rotation user-management-primary)');
+  expect(md).toContain('✅ Public entry point users.shipwatch.test/ routes to the new release');
+  expect(md).toContain('✅ Uptime probe green');
+  const written = (await timeline(ID, env)).filter((e) => e.title === 'Final report written').pop();
+  const file = readFileSync(written!.detail!, 'utf8');
+  const trace = /\*\*Trace\*\*: ([0-9a-f]{32}) — (http\S+)/.exec(file);
+  expect(trace).not.toBeNull();
+  const spans = (await (await fetch(trace![2]!)).json()) as { data: { spans: { operationName: string }[] }[] };
+  expect(spans.data[0]!.spans.map((x) => x.operationName)).toEqual(expect.arrayContaining(['Phase:ROLLOUT', 'Phase:WATCH']));
   // The tracker stand-in received the error-tracking check's test event, tagged with the release.
   expect(stack.receiver.received.some((q) => /\/store\/$/.test(q.path) && (q.body as { release?: string }).release === 'user-management@v1.0.0')).toBe(true);
 });

@@ -65,6 +65,8 @@ interface PodProcess {
   child: ChildProcess;
   ready: boolean;
   memoryLimitBytes?: number;
+  /** Requests the Service forwarded to it that have not finished yet. */
+  inFlight: number;
 }
 
 export interface PodRunner {
@@ -168,7 +170,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   const startProcess = async (pod: V1Pod) => {
     const port = await freePort();
     const { name, container, version, child } = await spawnContainer(pod, { PORT: String(port), HOST: '127.0.0.1' });
-    const entry: PodProcess = { pod: name, version, port, child, ready: false, memoryLimitBytes: parseQuantity(container.resources?.limits?.memory) };
+    const entry: PodProcess = { pod: name, version, port, child, ready: false, inFlight: 0, memoryLimitBytes: parseQuantity(container.resources?.limits?.memory) };
     processes.set(name, entry);
     child.once('exit', () => {
       entry.ready = false;
@@ -219,11 +221,21 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     }
   };
 
+  // Like a kubelet behind a Service with a preStop hook: the pod leaves the Service at once, and its
+  // process is stopped once the requests already forwarded to it have finished (at most 2 s).
   const stopProcess = (entry: PodProcess) => {
     entry.ready = false;
     processes.delete(entry.pod);
-    entry.child.kill('SIGTERM');
-    say(`pod ${entry.pod}: stopped`);
+    const deadline = Date.now() + 2_000;
+    const stop = () => {
+      if (entry.inFlight > 0 && Date.now() < deadline) {
+        setTimeout(stop, 25);
+        return;
+      }
+      entry.child.kill('SIGTERM');
+      say(`pod ${entry.pod}: stopped`);
+    };
+    stop();
   };
 
   const reconcile = async () => {
@@ -293,6 +305,8 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   });
 
   const forward = (req: IncomingMessage, res: ServerResponse, target: PodProcess) => {
+    target.inFlight++;
+    res.once('close', () => target.inFlight--);
     const upstream = request(
       { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {

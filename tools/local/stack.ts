@@ -1,8 +1,10 @@
 /**
  * The whole local stack shipwatch deploys into, for the demo, the end-to-end tests and the
  * benchmarks: the Temporal dev server with its Web UI, a kwok Kubernetes cluster, PostgreSQL,
- * Prometheus, the sample service at its old release (real processes behind the pod runner), a
- * little steady traffic, a webhook receiver standing in for Slack and the pager, and shipwatch
+ * Prometheus, Jaeger (the trace backend: the workers' deployment traces and the sample services'
+ * request spans go to it over OTLP), the sample service at its old release (real processes behind
+ * the pod runner), its public entry point (an Ingress served by a local ingress controller), a
+ * blackbox exporter probing its health for the uptime check, a little steady traffic, a webhook receiver standing in for Slack and the pager, and shipwatch
  * workers as child processes (so a test can SIGKILL one). With `auditLog: true`, also the second
  * sample service, audit-log, which calls user-management's API (./audit-log.ts), for release trains.
  * It is over 300 lines because every piece shares the start-up's cleanups and the stack's handles.
@@ -17,9 +19,16 @@ import { startReceiver } from '../../test/helpers/receiver';
 import type { Receiver } from '../../test/helpers/receiver';
 import { defaultAlertRules } from '../../src/spec/defaults';
 import { parseDuration } from '../../src/spec/duration';
-import { prometheusRulesFile } from '../../src/monitoring';
+import { blackboxScrapeJob, prometheusRulesFile } from '../../src/monitoring';
+import type { ResolvedUptime } from '../../src/spec/types';
 import { AUDIT_LOG, AUDIT_LOG_REPLICAS, startAuditLog } from './audit-log';
 import type { LocalAuditLog } from './audit-log';
+import { startBlackboxExporter } from './blackbox';
+import type { LocalBlackboxExporter } from './blackbox';
+import { startIngressProxy } from './ingress';
+import type { IngressProxy } from './ingress';
+import { startJaeger } from './jaeger';
+import type { LocalJaeger } from './jaeger';
 import { startPodRunner } from './pod-runner';
 import type { PodRunner } from './pod-runner';
 import { startPostgres } from './postgres';
@@ -35,6 +44,10 @@ export const REPO = resolve(__dirname, '..', '..');
 const EXAMPLE = join(REPO, 'examples', 'user-management');
 const NAMESPACE = 'production';
 const SERVICE = 'user-management' as const;
+/** The public host of user-management's Ingress; the local ingress controller (./ingress.ts) routes it. */
+export const PUBLIC_HOST = 'users.shipwatch.test';
+/** Who the demo's on-call schedule names (the one-line form an on-call tool exports). */
+export const DEMO_ON_CALL = 'Priya Raman <priya@example.com>';
 export type SampleService = typeof SERVICE | typeof AUDIT_LOG;
 
 export interface StackOptions {
@@ -97,8 +110,14 @@ export interface LocalStack {
   postgres: LocalPostgres;
   databaseUrl: string;
   prometheus: LocalPrometheus;
+  /** The trace backend; workers and sample pods export to it (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  jaeger: LocalJaeger;
   runner: PodRunner;
   serviceUrl: string;
+  /** The local ingress controller routing PUBLIC_HOST through the cluster's Ingress. */
+  ingress: IngressProxy;
+  /** The blackbox exporter probing user-management's health for the uptime check. */
+  blackbox: LocalBlackboxExporter;
   receiver: Receiver;
   /** The env a worker needs for the secrets the sample spec references. */
   workerEnv: Record<string, string>;
@@ -195,6 +214,12 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     cleanups.push(() => postgres.stop());
     const databaseUrl = postgres.url('users');
 
+    log('starting Jaeger (trace backend)…');
+    const jaeger = await startJaeger();
+    cleanups.push(() => jaeger.stop());
+    // Every sample pod sends its request spans there, as its own service.
+    const tracePodEnv = (service: SampleService): Record<string, string> => ({ OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpUrl, OTEL_SERVICE_NAME: service });
+
     log(`creating namespace ${NAMESPACE}, the service's secret, and ${SERVICE} ${initialRelease} (3 replicas)…`);
     await kubectl(['create', 'namespace', NAMESPACE]).catch((err: Error) => {
       if (!/AlreadyExists/.test(err.message)) throw err;
@@ -218,7 +243,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       env: { ...process.env, DATABASE_URL: databaseUrl },
     });
     await kubectl(['apply', '-f', join(EXAMPLE, 'k8s', 'service.yaml')]);
-    await kubectl(['apply', '-f', '-'], deploymentManifest(initialRelease));
+    await kubectl(['apply', '-f', '-'], deploymentManifest(initialRelease, tracePodEnv(SERVICE)));
     await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${SERVICE}`, '--timeout=120s']);
 
     const runner = await startPodRunner({
@@ -244,7 +269,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
         kubeconfig,
         kubectl,
         postgres,
-        manifest: deploymentManifest(initialRelease, {}, AUDIT_LOG),
+        manifest: deploymentManifest(initialRelease, tracePodEnv(AUDIT_LOG), AUDIT_LOG),
         userManagement: { address: `${SERVICE}.${NAMESPACE}:8080`, url: runner.serviceUrl },
         secrets: { 'admin-token': ADMIN_TOKEN, 'sentry-dsn': sentryDsn },
         ...(clusterEnv.POD_LOGS_DIR ? { logDir: clusterEnv.POD_LOGS_DIR } : {}),
@@ -255,6 +280,27 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       await waitFor(async () => started.runner.pods().filter((p) => p.ready).length >= AUDIT_LOG_REPLICAS, 60_000, `the old ${AUDIT_LOG} pods to answer`);
     }
     const served: { service: SampleService; runner: PodRunner }[] = [{ service: SERVICE, runner }, ...(auditLog ? [{ service: AUDIT_LOG, runner: auditLog.runner }] : [])];
+
+    log(`applying the public entry point (Ingress ${SERVICE}, host ${PUBLIC_HOST}), starting the local ingress controller and the blackbox exporter…`);
+    await kubectl(
+      ['apply', '-f', '-'],
+      stringifyYaml({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name: SERVICE, namespace: NAMESPACE },
+        spec: { rules: [{ host: PUBLIC_HOST, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: SERVICE, port: { number: 8080 } } } }] } }] },
+      }),
+    );
+    const ingress = await startIngressProxy({
+      kubeconfigPath: kubeconfig,
+      services: Object.fromEntries(served.map((x) => [`${x.service}.${NAMESPACE}`, x.runner.serviceUrl])),
+      onEvent: (line) => log(`  [ingress] ${line}`),
+    });
+    cleanups.push(() => ingress.stop());
+    const blackbox = await startBlackboxExporter();
+    cleanups.push(() => blackbox.stop());
+    // The probe of user-management's health as `monitoring render` writes it (blackbox-scrape.yml), every second.
+    const uptime: ResolvedUptime = { url: `${runner.serviceUrl}/health`, module: 'http_2xx', interval: '1s', intervalMs: 1_000, prober: blackbox.address, job: `uptime-${SERVICE}`, onFailure: 'block' };
 
     log('starting Prometheus…');
     // Prometheus evaluates the demo specs' alert rules, as `shipwatch monitoring render` writes them
@@ -267,6 +313,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       jobs: served.map((x) => ({ job: x.service, targets: [new URL(x.runner.metricsUrl).host] })),
       scrapeInterval: '1s',
       ruleFiles: [rulesFile],
+      rawJobs: [blackboxScrapeJob({ service: SERVICE, namespace: NAMESPACE }, uptime)],
     });
     await prometheus.waitForRuleGroups(served.map((x) => x.service));
     cleanups.push(() => prometheus.stop());
@@ -295,6 +342,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     }
 
     const workerEnv: Record<string, string> = {
+      ...jaeger.env('shipwatch'),
       USER_MANAGEMENT_DATABASE_URL: databaseUrl,
       SMOKE_USER_PASSWORD: 'smoke-password-demo',
       USER_MANAGEMENT_ADMIN_USERNAME: SECRETS['admin-username'],
@@ -302,6 +350,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       SLACK_WEBHOOK_URL: `${receiver.url}/slack`,
       PAGER_WEBHOOK_URL: `${receiver.url}/pager`,
       SENTRY_DSN: sentryDsn,
+      ONCALL_SCHEDULE: DEMO_ON_CALL,
       ...(auditLog ? { AUDIT_LOG_DATABASE_URL: auditLog.databaseUrl } : {}),
     };
 
@@ -319,7 +368,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       // Files named by release for user-management (as they always were), by service and release for the others.
       const stem = service === SERVICE ? o.release : `${service}-${o.release}`;
       const manifestPath = join(stateDir, `deployment-${stem}.yaml`);
-      writeFileSync(manifestPath, deploymentManifest(o.release, o.podEnv, service));
+      writeFileSync(manifestPath, deploymentManifest(o.release, { ...tracePodEnv(service), ...o.podEnv }, service));
       doc.release = o.release;
       doc.image = doc.image.replace(/:[^:]+$/, `:${o.release}`);
       doc.kubernetes = { ...doc.kubernetes, manifest: manifestPath, stepWindow: o.stepWindow ?? '15s', progressDeadline: '90s' };
@@ -343,6 +392,12 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       // Reloading takes milliseconds; the deployment that reads this spec checks the rules seconds later.
       void prometheus.reload().catch((err: unknown) => log(`reloading Prometheus's rules failed: ${String(err)}`));
       doc.report = { dir: join(stateDir, 'reports') };
+      if (service === SERVICE) {
+        // The launch checks: who is on call, the public entry point through the local ingress controller, the uptime probe.
+        doc.onCall = { rotation: `${SERVICE}-primary`, schedule: 'env:ONCALL_SCHEDULE' };
+        doc.entryPoint = { kind: 'Ingress', name: SERVICE, host: PUBLIC_HOST, url: ingress.url, releaseField: 'version' };
+        doc.uptime = { url: uptime.url, interval: uptime.interval, prober: blackbox.address };
+      }
       const path = join(stateDir, `deploy-${stem}.yaml`);
       writeFileSync(path, `# Generated by the local stack for ${service} ${o.release}; see examples/${service}/shipwatch.yaml.\n${stringifyYaml(doc)}`);
       return path;
@@ -362,8 +417,11 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       postgres,
       databaseUrl,
       prometheus,
+      jaeger,
       runner,
       serviceUrl: runner.serviceUrl,
+      ingress,
+      blackbox,
       receiver,
       workerEnv,
       async startWorker(extraEnv = {}) {
