@@ -37,6 +37,7 @@ import {
 import type { DeploymentInput, ExtendWatchRequest } from './messages';
 import { buildStatus } from './report';
 import { watchReportSignal } from './evaluator-messages';
+import { withLiveChecks } from './evaluator-window';
 
 export { DEPLOYMENT_FAILED, DEPLOYMENT_ROLLED_BACK, MANUAL_ACTION_REQUIRED } from './deployment/failures';
 
@@ -58,7 +59,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   const ctx = DeploymentContext.start(input);
   const commands = new DeploymentCommands(ctx);
 
-  setHandler(statusQuery, () => buildStatus(ctx.state, ctx.spec, Date.now()));
+  setHandler(statusQuery, () => withLiveChecks(buildStatus(ctx.state, ctx.spec, Date.now()), ctx.state, ctx.spec, Date.now()));
   setHandler(timelineQuery, (opts) => ctx.timeline.after(opts?.afterSeq ?? 0));
   setHandler(reportQuery, () => ctx.report());
   setHandler(rollbackSignal, (req) => commands.rollbackSignal(req));

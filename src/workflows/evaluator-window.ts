@@ -23,7 +23,8 @@ import {
 } from '@temporalio/workflow';
 import type { WatchActivities } from '../activities/alert-watch';
 import type { RuleEvaluation } from '../activities/types';
-import type { DeploymentReport } from '../model';
+import type { DeploymentReport, DeploymentStatus } from '../model';
+import type { DeploySpec } from '../spec/types';
 import { evaluateAlerts } from './alert-evaluator';
 import type { DeploymentContext } from './deployment/context';
 import { messageOf } from './deployment/failures';
@@ -53,6 +54,8 @@ export interface WatchFeed {
   failure?: string;
   /** The time of the last round (a report applied or a time-driven decision). */
   lastRoundMs: number;
+  /** The last report's slot time and check count (what `status` projects the checks from). */
+  lastReport?: { atMs: number; checks: number };
 }
 
 type FedState = DeploymentState & { watchFeed?: WatchFeed };
@@ -124,6 +127,19 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
   }
 }
 
+/**
+ * The status answer of a window fed by the evaluator: its checks go on between reports (the
+ * evaluator evaluates every slot and reports only changes), so `watch.checks` counts the slots
+ * since the last report — up to when the evaluator would be called silent, never beyond.
+ */
+export function withLiveChecks(status: DeploymentStatus, state: DeploymentState, spec: DeploySpec, nowMs: number): DeploymentStatus {
+  const feed = (state as FedState).watchFeed;
+  if (!status.watch || !feed?.lastReport || state.watch?.endedAt || state.watch?.outcome) return status;
+  const until = Math.min(nowMs, feed.lastHeardMs + silenceAfterMs(spec.watch.intervalMs), Date.parse(state.watch!.endsAt));
+  const since = Math.max(0, Math.floor((until - feed.lastReport.atMs) / spec.watch.intervalMs));
+  return { ...status, watch: { ...status.watch, checks: Math.max(status.watch.checks, feed.lastReport.checks + since) } };
+}
+
 /** The next instant an unchanged evaluation calls for a decision (alert `for`, page, rollback; blind page, onBlind). */
 function nextDecision(ctx: DeploymentContext, feed: WatchFeed): number | undefined {
   const { spec, state } = ctx;
@@ -148,6 +164,7 @@ function countUnchanged(ctx: DeploymentContext, checks: number): void {
 async function applyReport(ctx: DeploymentContext, args: { feed: WatchFeed; report: WatchReport; actions: WindowActions }): Promise<void> {
   const { feed, report, actions } = args;
   feed.lastHeardMs = Date.now();
+  feed.lastReport = { atMs: Date.parse(report.at), checks: report.checks };
   const sig = signature(report.result);
   if (sig === feed.lastSig) {
     countUnchanged(ctx, report.checks);
