@@ -4,9 +4,12 @@
  * A value Prometheus cannot give is an explicit outcome (no-data, unreachable, error), never a pass.
  */
 import { request, type Dispatcher } from 'undici';
-import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
+import type { ResolvedMetricCheck } from '../spec/types';
 import { formatComparison } from '../format';
+import { breaches } from '../model';
 import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsSnapshot, MetricValue } from '../model';
+
+export { breaches };
 import type { MetricsPort, RuleEvaluation } from './types';
 
 export interface PrometheusMetricsOptions {
@@ -110,18 +113,6 @@ export function compareRow(check: ResolvedMetricCheck, before: MetricValue | und
   return { ...base, ok: reasons.length === 0, outcome: 'ok', ...(reasons.length ? { reason: reasons.join('; ') } : {}) };
 }
 
-export function breaches(value: number, op: ResolvedAlertRule['op'], threshold: number): boolean {
-  switch (op) {
-    case '>':
-      return value > threshold;
-    case '<':
-      return value < threshold;
-    case '>=':
-      return value >= threshold;
-    case '<=':
-      return value <= threshold;
-  }
-}
 
 export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}): MetricsPort {
   const now = options.now ?? (() => new Date());

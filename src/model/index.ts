@@ -25,6 +25,7 @@ export type {
 } from './results';
 export type { RollbackTrigger, RollbackRecord, FiredAlert, Sight, HealthWindowRecord, WatchRecord, DeploymentReport } from './report';
 export type { AlertState, RolloutProgressStatus, WatchStatus, DeploymentStatus } from './status';
+export { breaches } from './status';
 export type {
   MonitoringCheckName,
   MonitoringCheckStatus,

@@ -47,3 +47,17 @@ export interface DeploymentStatus extends DeploymentIdentity {
   watch?: WatchStatus;
   lastEvent?: TimelineEvent;
 }
+
+/** Whether a rule's value breaches its threshold (`value op threshold`): the one definition the watch and the monitoring checks use. */
+export function breaches(value: number, op: '>' | '<' | '>=' | '<=', threshold: number): boolean {
+  switch (op) {
+    case '>':
+      return value > threshold;
+    case '<':
+      return value < threshold;
+    case '>=':
+      return value >= threshold;
+    case '<=':
+      return value <= threshold;
+  }
+}

@@ -7,6 +7,7 @@
  * applied by each deployment workflow to what it is sent.
  */
 import type { RuleEvaluation } from '../activities/types';
+import { breaches } from '../model';
 import type { ResolvedAlertRule } from '../spec/types';
 import { HEARTBEAT_MS } from './evaluator-messages';
 import type { WatchRegistration, WatchReport } from './evaluator-messages';
@@ -110,18 +111,6 @@ export function distinctQueries(state: EvaluatorState): ResolvedAlertRule[] {
   return [...seen.values()];
 }
 
-export function breaches(value: number, op: ResolvedAlertRule['op'], threshold: number): boolean {
-  switch (op) {
-    case '>':
-      return value > threshold;
-    case '<':
-      return value < threshold;
-    case '>=':
-      return value >= threshold;
-    case '<=':
-      return value <= threshold;
-  }
-}
 
 /** One window's evaluations from the distinct queries' answers (`queries[i]` answered by `answers[i]`). */
 export function windowEvaluations(rules: ResolvedAlertRule[], queries: ResolvedAlertRule[], answers: RuleEvaluation[]): RuleEvaluation[] {

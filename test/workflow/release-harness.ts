@@ -4,6 +4,7 @@
  * other's passes), a worker with the deployment and release activities, and release specs built
  * from the workflow tests' deploy spec fixture.
  */
+import { createWatchActivities } from '../../src/activities/alert-watch';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -84,7 +85,7 @@ export async function createReleaseWorker(
     connection: env.nativeConnection,
     taskQueue: options.taskQueue,
     workflowBundle: bundle,
-    activities: { ...createActivities(routedDeps(worlds), { stepProbeMs: 0 }), ...createReleaseActivities() },
+    activities: { ...createActivities(routedDeps(worlds), { stepProbeMs: 0 }), ...createWatchActivities(), ...createReleaseActivities() },
     shutdownGraceTime: '1s',
   });
 }

@@ -54,6 +54,7 @@ async function scanLogs(ctx: DeploymentContext): Promise<void> {
     .runActivity('scanPodLogs', { ...ctx.ref, image: spec.image, patterns }, { options: QUICK_CALL, summary: 'Scan the new pods\u2019 logs for errors' })
     .catch(rollbackOnFailure('logs', 'scanning pod logs failed'));
   state.logScan = scan;
+  for (const w of scan.waited ?? []) ctx.record('info', `Waited ${(w.ms / 1000).toFixed(1)}s for the log of pod ${w.pod}`, w.why, `log-wait:${w.pod}`);
   const first = scan.errorLines[0];
   if (first) {
     ctx.record('failed', 'Errors in logs', `${scan.errorLines.length} line(s), first: ${first.pod}: ${first.line}`, 'logs');
