@@ -129,6 +129,7 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
           logger.info({ workflowId: ref.workflowId, service: ref.service, namespace: ref.namespace, release: ref.release }, 'deployment started');
         },
       },
+      watchReported: { fn: (_info, r) => metrics.watchCheckCompleted(r.workflowId, Date.parse(r.at), r.heardEveryMs) },
       finished: {
         fn: (info, end) => {
           metrics.deploymentFinished(end, info.runId);

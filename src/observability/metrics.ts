@@ -147,13 +147,14 @@ export class ShipwatchMetrics {
     if (ref) this.event(ref, event);
   }
 
-  watchCheckCompleted(workflowId: string, at = Date.now()): void {
+  /** A completed check of a window (`everyMs`: how often it is due; default the spec's interval). */
+  watchCheckCompleted(workflowId: string, at = Date.now(), everyMs?: number): void {
     const ref = this.active[workflowId];
     if (!ref) return;
     this.watching[workflowId] = true;
     const labels = { workflow_id: workflowId, ...this.labels(ref) };
     this.watchLastCheck.set(labels, at / 1000);
-    this.watchInterval.set(labels, ref.watchIntervalMs / 1000);
+    this.watchInterval.set(labels, (everyMs ?? ref.watchIntervalMs) / 1000);
   }
 
   activityAttempt(activityType: string, seconds: number, error?: string): void {

@@ -29,5 +29,10 @@ export interface ShipwatchSinks extends Sinks {
     /** A new deployment started (not on replay, not on continue-as-new). */
     started(ref: DeploymentRef): void;
     finished(end: DeploymentEnd): void;
+    /**
+     * A watch window heard from the watch evaluator (a report: a change, or its heartbeat at least
+     * every `heardEveryMs`): the window's last check is the report's evaluation time.
+     */
+    watchReported(report: { workflowId: string; at: string; heardEveryMs: number }): void;
   };
 }

@@ -5,7 +5,8 @@
  * or `Worker.create({ interceptors: { workflowModules: [...] } })`.
  */
 import { ApplicationFailure, ContinueAsNew, proxySinks, workflowInfo } from '@temporalio/workflow';
-import type { Next, WorkflowExecuteInput, WorkflowInboundCallsInterceptor, WorkflowInterceptors } from '@temporalio/workflow';
+import type { Next, SignalInput, WorkflowExecuteInput, WorkflowInboundCallsInterceptor, WorkflowInterceptors } from '@temporalio/workflow';
+import { HEARTBEAT_MS, watchReportSignal } from '../workflows/evaluator-messages';
 import type { DeploymentRef, ShipwatchSinks } from './sinks';
 
 const { shipwatchMetrics } = proxySinks<ShipwatchSinks>();
@@ -58,6 +59,15 @@ class DeploymentMetricsInterceptor implements WorkflowInboundCallsInterceptor {
     }
     shipwatchMetrics.finished({ ...ref, ...endOf(result) });
     return result;
+  }
+
+  /** A window fed by the watch evaluator checks nothing itself: its last check is the last report it got. */
+  async handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
+    if (input.signalName === watchReportSignal.name) {
+      const at = (input.args[0] as { at?: unknown } | undefined)?.at;
+      if (typeof at === 'string') shipwatchMetrics.watchReported({ workflowId: workflowInfo().workflowId, at, heardEveryMs: HEARTBEAT_MS });
+    }
+    return next(input);
   }
 }
 

@@ -3,6 +3,8 @@
  * workflow with fake ports) run on a worker wired with setupObservability, then the endpoint is
  * scraped: shipwatch's metrics, the Temporal SDK's metrics, health, and JSON logs with IDs.
  */
+import { createWatchActivities } from '../../src/activities/alert-watch';
+import { HEARTBEAT_MS } from '../../src/workflows/evaluator-messages';
 import { PassThrough } from 'node:stream';
 import { Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -73,7 +75,7 @@ function spec(service: string) {
     serviceUrl: `http://${service}.production:8080`,
     smoke: { suite: { steps: [{ name: 'Health endpoint', path: '/health' }] } },
     metrics: { prometheusUrl: 'http://127.0.0.1:9090' },
-    watch: { duration: '4s', interval: '1s', reviewAfter: '1s' },
+    watch: { duration: '10s', interval: '1s', reviewAfter: '1s' },
   });
 }
 
@@ -83,7 +85,8 @@ test('after a deployment ran, /metrics serves its state, the SDK metrics and rel
     connection: env.nativeConnection,
     taskQueue: 'observability',
     workflowBundle: bundle,
-    activities: createActivities(world.deps),
+    // As the real worker: the watch activities start the watch evaluator with signal-with-start.
+    activities: { ...createActivities(world.deps), ...createWatchActivities() },
     interceptors: { activity: obs.interceptors.activity },
     sinks: obs.sinks,
     shutdownGraceTime: '1s',
@@ -108,7 +111,8 @@ test('after a deployment ran, /metrics serves its state, the SDK metrics and rel
   expect(report.outcome).toBe('SUCCEEDED');
 
   expect(sample(duringWatch, METRIC.deployments, { state: 'watching' })).toBe(1);
-  expect(sample(duringWatch, METRIC.watchInterval, { workflow_id: 'deploy-production-user-management' })).toBe(1);
+  // The window is fed by the watch evaluator: it hears from it on every change and at least every HEARTBEAT_MS.
+  expect(sample(duringWatch, METRIC.watchInterval, { workflow_id: 'deploy-production-user-management' })).toBe(HEARTBEAT_MS / 1000);
   expect(sample(duringWatch, METRIC.watchLastCheck, { workflow_id: 'deploy-production-user-management' })).toBeGreaterThan(0);
 
   const after = await scrape();
