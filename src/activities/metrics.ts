@@ -4,18 +4,21 @@
  * A value Prometheus cannot give is an explicit outcome (no-data, unreachable, error), never a pass.
  */
 import { request, type Dispatcher } from 'undici';
-import type { ResolvedMetricCheck } from '../spec/types';
+import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
 import { formatComparison } from '../format';
 import { breaches } from '../model';
 import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsSnapshot, MetricValue } from '../model';
 
 export { breaches };
 import type { MetricsPort, RuleEvaluation } from './types';
+import { distribute, planQueries } from './promql-batch';
 
 export interface PrometheusMetricsOptions {
   dispatcher?: Dispatcher;
   timeoutMs?: number;
   now?: () => Date;
+  /** Pins the instant queries are evaluated at (Prometheus's `time`); by default Prometheus's own now. Tests compare two ways of asking at one instant. */
+  evaluationTime?: () => Date;
 }
 
 interface QueryAnswer {
@@ -32,8 +35,15 @@ export interface QueryResult {
   error?: string;
 }
 
-/** Runs one instant query; every failure becomes an outcome with a sentence, never an exception. */
-export async function queryPrometheus(prometheusUrl: string, promql: string, options: PrometheusMetricsOptions = {}): Promise<QueryResult> {
+/** One answer's series, as numbers (NaN kept: what it means is decided by the caller). */
+export interface SeriesResult {
+  outcome: MetricOutcome;
+  series: { labels: Record<string, string>; value: number }[];
+  error?: string;
+}
+
+/** Runs one instant query and keeps every series with its labels; every failure becomes an outcome with a sentence, never an exception. */
+export async function querySeries(prometheusUrl: string, promql: string, options: PrometheusMetricsOptions = {}): Promise<SeriesResult> {
   const url = new URL('/api/v1/query', prometheusUrl);
   let status: number;
   let text: string;
@@ -41,7 +51,7 @@ export async function queryPrometheus(prometheusUrl: string, promql: string, opt
     const res = await request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ query: promql }).toString(),
+      body: new URLSearchParams({ query: promql, ...(options.evaluationTime ? { time: String(options.evaluationTime().getTime() / 1000) } : {}) }).toString(),
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     });
@@ -49,28 +59,70 @@ export async function queryPrometheus(prometheusUrl: string, promql: string, opt
     text = await res.body.text();
   } catch (err) {
     const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 10_000}ms` : (err as Error).message;
-    return { outcome: 'unreachable', values: [], error: `Prometheus at ${prometheusUrl} is unreachable: ${reason}` };
+    return { outcome: 'unreachable', series: [], error: `Prometheus at ${prometheusUrl} is unreachable: ${reason}` };
   }
   let answer: QueryAnswer;
   try {
     answer = JSON.parse(text) as QueryAnswer;
   } catch {
     const outcome = status >= 500 || status === 404 ? 'unreachable' : 'error';
-    return { outcome, values: [], error: `Prometheus answered HTTP ${status} without JSON (is ${prometheusUrl} a Prometheus?)` };
+    return { outcome, series: [], error: `Prometheus answered HTTP ${status} without JSON (is ${prometheusUrl} a Prometheus?)` };
   }
   if (answer.status !== 'success' || !answer.data) {
-    return { outcome: 'error', values: [], error: `query failed (${answer.errorType ?? `HTTP ${status}`}): ${answer.error ?? 'no detail'}` };
+    return { outcome: 'error', series: [], error: `query failed (${answer.errorType ?? `HTTP ${status}`}): ${answer.error ?? 'no detail'}` };
   }
   const { resultType, result } = answer.data;
-  let raw: string[] = [];
-  if (resultType === 'scalar') raw = [(result as [number, string])[1]];
-  else if (resultType === 'vector') raw = (result as { value: [number, string] }[]).map((s) => s.value[1]);
-  else return { outcome: 'error', values: [], error: `expected an instant vector or scalar, got a ${resultType}` };
-  const values = raw.map(Number).filter((v) => !Number.isNaN(v));
-  if (values.length === 0) {
-    return { outcome: 'no-data', values: [], error: raw.length > 0 ? 'the query returned NaN (no traffic in the window?)' : 'the query returned no series (nothing scraped yet, or the metric does not exist)' };
-  }
-  return { outcome: 'ok', values };
+  if (resultType === 'scalar') return { outcome: 'ok', series: [{ labels: {}, value: Number((result as [number, string])[1]) }] };
+  if (resultType === 'vector') return { outcome: 'ok', series: (result as { metric?: Record<string, string>; value: [number, string] }[]).map((s) => ({ labels: s.metric ?? {}, value: Number(s.value[1]) })) };
+  return { outcome: 'error', series: [], error: `expected an instant vector or scalar, got a ${resultType}` };
+}
+
+/** The values of the series an answer gave (NaN dropped), or why there are none. */
+function valuesOf(values: number[]): QueryResult {
+  const numbers = values.filter((v) => !Number.isNaN(v));
+  if (numbers.length > 0) return { outcome: 'ok', values: numbers };
+  return { outcome: 'no-data', values: [], error: values.length > 0 ? 'the query returned NaN (no traffic in the window?)' : 'the query returned no series (nothing scraped yet, or the metric does not exist)' };
+}
+
+/** Runs one instant query; every failure becomes an outcome with a sentence, never an exception. */
+export async function queryPrometheus(prometheusUrl: string, promql: string, options: PrometheusMetricsOptions = {}): Promise<QueryResult> {
+  const answer = await querySeries(prometheusUrl, promql, options);
+  if (answer.outcome !== 'ok') return { outcome: answer.outcome, values: [], ...(answer.error ? { error: answer.error } : {}) };
+  return valuesOf(answer.series.map((s) => s.value));
+}
+
+/** A rule's evaluation from its series' values: the worst series decides (Prometheus fires an alert per series). */
+function ruleEvaluation(rule: ResolvedAlertRule, result: QueryResult): RuleEvaluation {
+  if (result.outcome !== 'ok') return { rule: rule.name, value: null, breaching: false, outcome: result.outcome, ...(result.error ? { error: result.error } : {}) };
+  const worst = rule.op === '<' || rule.op === '<=' ? Math.min(...result.values) : Math.max(...result.values);
+  return { rule: rule.name, value: worst, breaching: breaches(worst, rule.op, rule.threshold), outcome: 'ok' };
+}
+
+/**
+ * Every rule evaluated, in as few queries as keep each answer exact: rules of one shape (several
+ * services' copies of a rule) are asked once and their series shared out (./promql-batch.ts); the
+ * rest one query each. A batched query Prometheus refuses is asked again rule by rule, so one
+ * rule's error stays that rule's.
+ */
+async function evaluateAll(prometheusUrl: string, rules: ResolvedAlertRule[], options: PrometheusMetricsOptions): Promise<RuleEvaluation[]> {
+  const out: RuleEvaluation[] = new Array<RuleEvaluation>(rules.length);
+  const one = async (i: number): Promise<void> => {
+    out[i] = ruleEvaluation(rules[i]!, await queryPrometheus(prometheusUrl, rules[i]!.expr, options));
+  };
+  const plan = planQueries(rules.map((r) => r.expr));
+  await Promise.all([
+    ...plan.alone.map(one),
+    ...plan.batches.map(async (batch) => {
+      const answer = await querySeries(prometheusUrl, batch.query, options);
+      if (answer.outcome === 'error') return void (await Promise.all(batch.members.map(one)));
+      const own = answer.outcome === 'ok' ? distribute(batch, answer.series) : [];
+      batch.members.forEach((i, m) => {
+        const result: QueryResult = answer.outcome === 'ok' ? valuesOf(own[m]!) : { outcome: answer.outcome, values: [], ...(answer.error ? { error: answer.error } : {}) };
+        out[i] = ruleEvaluation(rules[i]!, result);
+      });
+    }),
+  ]);
+  return out;
 }
 
 async function checkValue(prometheusUrl: string, check: ResolvedMetricCheck, options: PrometheusMetricsOptions): Promise<MetricValue> {
@@ -129,15 +181,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
       return { ok: rows.every((r) => r.ok), rows, after };
     },
     async evaluateRules(input): Promise<RuleEvaluation[]> {
-      return Promise.all(
-        input.rules.map(async (rule): Promise<RuleEvaluation> => {
-          const result = await queryPrometheus(input.prometheusUrl, rule.expr, options);
-          if (result.outcome !== 'ok') return { rule: rule.name, value: null, breaching: false, outcome: result.outcome, ...(result.error ? { error: result.error } : {}) };
-          // Prometheus fires an alert per series; the worst series decides whether the rule breaches.
-          const worst = rule.op === '<' || rule.op === '<=' ? Math.min(...result.values) : Math.max(...result.values);
-          return { rule: rule.name, value: worst, breaching: breaches(worst, rule.op, rule.threshold), outcome: 'ok' };
-        }),
-      );
+      return evaluateAll(input.prometheusUrl, input.rules, options);
     },
   };
 }

@@ -114,6 +114,15 @@ async function waitReady(url: string, child: ChildProcess, log: () => string): P
   throw new LocalPrometheusError(`prometheus did not become ready within 60s: ${log().slice(-2000)}`);
 }
 
+/** Queries a Prometheus has answered on /api/v1/query (any status), from its own /metrics. */
+export async function queriesAnswered(prometheusUrl: string): Promise<number> {
+  const text = await (await fetch(`${prometheusUrl}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('prometheus_http_requests_total{') && l.includes('handler="/api/v1/query"'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
 /** Starts Prometheus; call stop() (tests: afterAll) to end it and delete its data. */
 export async function startPrometheus(options: PrometheusOptions = {}): Promise<LocalPrometheus> {
   const binary = ensurePrometheusInstalled();

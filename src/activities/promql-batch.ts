@@ -1,0 +1,243 @@
+/**
+ * Many windows' alert rules asked of Prometheus in a few queries. Rules that differ only in the
+ * values of their label matchers (one service's `namespace="a"`, another's `namespace="b"`) have
+ * one *shape*; a shape is asked once, with each varying matcher widened to the union of the
+ * members' values and every aggregation also grouped by the varying labels, and each member then
+ * takes the series its own matchers select. So the queries sent grow with the number of distinct
+ * rule shapes, not with the number of services watched.
+ *
+ * The rewrite is used only where each member's series are exactly those its own query would give:
+ * every selector carries every varying label, a member gives one label one value everywhere, and
+ * nothing in the expression makes or drops labels behind the grouping's back (`vector()`,
+ * `scalar()`, `absent()`, `label_replace`, `count_values`, `without`, `on`/`ignoring`). Any other
+ * expression is asked alone, as before. Pure: the metrics adapter (./metrics.ts) sends the queries.
+ */
+import { parser } from '@prometheus-io/lezer-promql';
+
+type MatchOp = '=' | '=~' | '!=' | '!~';
+
+interface Matcher {
+  label: string;
+  op: MatchOp;
+  value: string;
+  selector: number;
+  /** Spans of the operator and of the quoted value in the expression. */
+  opFrom: number;
+  opTo: number;
+  valueFrom: number;
+  valueTo: number;
+}
+
+interface Aggregation {
+  /** End of the aggregation's operator (`sum`), where a `by (…)` is inserted. */
+  opTo: number;
+  /** Its `by (…)` list and the span of the parenthesised list, if it has one. */
+  by?: { labels: string[]; from: number; to: number };
+}
+
+interface Parsed {
+  expr: string;
+  /** The expression with every matcher value blanked: equal shapes differ only in values. */
+  shape: string;
+  matchers: Matcher[];
+  selectors: number;
+  aggregations: Aggregation[];
+  /** Why it can only be asked alone; undefined when it may join a batch. */
+  alone?: string;
+}
+
+/** Functions that make, drop or rewrite labels, so a grouped query would not split them per member. */
+const LABEL_CHANGING = new Set(['vector', 'scalar', 'absent', 'absent_over_time', 'label_replace', 'label_join', 'info']);
+
+const OPS: Record<string, MatchOp> = { EqlSingle: '=', EqlRegex: '=~', Neq: '!=', NeqRegex: '!~' };
+
+/** The value of a double-quoted or backquoted PromQL string; undefined for forms not handled here. */
+function unquote(literal: string): string | undefined {
+  if (literal.startsWith('`')) return literal.slice(1, -1);
+  if (!literal.startsWith('"')) return undefined;
+  try {
+    return JSON.parse(literal) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+function parse(expr: string): Parsed {
+  const tree = parser.parse(expr);
+  const matchers: Matcher[] = [];
+  const aggregations: Aggregation[] = [];
+  let selectors = 0;
+  let alone: string | undefined;
+  tree.iterate({
+    enter(ref) {
+      if (ref.type.isError) alone ??= 'does not parse';
+      switch (ref.name) {
+        case 'VectorSelector':
+          selectors++;
+          break;
+        case 'QuotedLabelMatcher':
+          alone ??= 'quoted label names';
+          break;
+        case 'UnquotedLabelMatcher': {
+          const node = ref.node;
+          const name = node.getChild('LabelName');
+          const op = node.getChild('MatchOp');
+          const lit = node.getChild('StringLiteral');
+          const opName = op?.firstChild?.name;
+          const value = lit ? unquote(expr.slice(lit.from, lit.to)) : undefined;
+          if (!name || !op || !lit || !opName || !OPS[opName] || value === undefined) {
+            alone ??= 'a label matcher not handled';
+            break;
+          }
+          matchers.push({ label: expr.slice(name.from, name.to), op: OPS[opName], value, selector: selectors - 1, opFrom: op.from, opTo: op.to, valueFrom: lit.from, valueTo: lit.to });
+          break;
+        }
+        case 'FunctionIdentifier': {
+          const fn = expr.slice(ref.from, ref.to);
+          if (LABEL_CHANGING.has(fn)) alone ??= `${fn}() changes labels`;
+          break;
+        }
+        case 'MatchingModifierClause':
+          alone ??= 'on()/ignoring() vector matching';
+          break;
+        case 'AggregateExpr': {
+          const node = ref.node;
+          const op = node.getChild('AggregateOp');
+          const modifier = node.getChild('AggregateModifier');
+          if (!op) break;
+          if (op.firstChild?.name === 'CountValues') alone ??= 'count_values makes a label';
+          if (modifier?.getChild('Without')) alone ??= 'aggregation without()';
+          const list = modifier?.getChild('GroupingLabels');
+          aggregations.push({ opTo: op.to, ...(list ? { by: { labels: list.getChildren('LabelName').map((l) => expr.slice(l.from, l.to)), from: list.from, to: list.to } } : {}) });
+          break;
+        }
+      }
+    },
+  });
+  let shape = '';
+  let at = 0;
+  for (const m of matchers) {
+    shape += `${expr.slice(at, m.valueFrom)}\u0000`;
+    at = m.valueTo;
+  }
+  shape += expr.slice(at);
+  if (selectors === 0) alone ??= 'no selector';
+  return { expr, shape, matchers, selectors, aggregations, ...(alone ? { alone } : {}) };
+}
+
+/** What a member's series must carry: one condition per varying label. */
+export interface SeriesCondition {
+  label: string;
+  op: '=' | '=~';
+  value: string;
+}
+
+export interface Batch {
+  /** The one query asked for all members. */
+  query: string;
+  /** Indices (into the planned expressions) of the members. */
+  members: number[];
+  /** Per member (aligned with `members`), which of the answer's series are its own. */
+  conditions: SeriesCondition[][];
+}
+
+export interface QueryPlan {
+  batches: Batch[];
+  /** Indices of expressions asked one by one. */
+  alone: number[];
+}
+
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Prometheus anchors its regular expressions; RE2 and JavaScript agree on the plain ones used here, and a pattern JavaScript cannot compile keeps its expression out of batches. */
+function anchored(pattern: string): RegExp | undefined {
+  try {
+    return new RegExp(`^(?:${pattern})$`, 's');
+  } catch {
+    return undefined;
+  }
+}
+
+/** One shape's members as one query, or undefined when the rewrite would not keep each member's answer exact. */
+function batchOf(members: number[], parsed: Parsed[]): Batch | undefined {
+  const first = parsed[members[0]!]!;
+  const varying = first.matchers.map((_, p) => new Set(members.map((i) => parsed[i]!.matchers[p]!.value)).size > 1);
+  const labels = new Map<string, MatchOp>();
+  first.matchers.forEach((m, p) => {
+    if (varying[p]) labels.set(m.label, m.op);
+  });
+  for (const [label, op] of labels) {
+    if (op !== '=' && op !== '=~') return undefined;
+    // Every selector names the label, and names it the same way within a member.
+    for (const i of members) {
+      const on = parsed[i]!.matchers.filter((m) => m.label === label);
+      if (new Set(on.map((m) => m.selector)).size !== first.selectors) return undefined;
+      if (new Set(on.map((m) => `${m.op}\u0000${m.value}`)).size !== 1) return undefined;
+      if (op === '=~' && !anchored(on[0]!.value)) return undefined;
+    }
+    // A regex selects several values in one member: only an aggregation already grouped by the label keeps them apart as the member's own query does.
+    if (op === '=~' && !first.aggregations.every((a) => a.by?.labels.includes(label))) return undefined;
+  }
+  const grouped = [...labels].filter(([, op]) => op === '=').map(([label]) => label);
+  const edits: { from: number; to: number; text: string }[] = [];
+  first.matchers.forEach((m, p) => {
+    if (!varying[p]) return;
+    const alternatives = [...new Set(members.map((i) => parsed[i]!.matchers[p]!.value))].map((v) => (m.op === '=' ? escapeRegex(v) : `(?:${v})`));
+    if (m.op === '=') edits.push({ from: m.opFrom, to: m.opTo, text: '=~' });
+    edits.push({ from: m.valueFrom, to: m.valueTo, text: JSON.stringify(alternatives.join('|')) });
+  });
+  if (grouped.length > 0) {
+    for (const a of first.aggregations) {
+      if (a.by) edits.push({ from: a.by.from, to: a.by.to, text: `(${[...new Set([...a.by.labels, ...grouped])].join(', ')})` });
+      else edits.push({ from: a.opTo, to: a.opTo, text: ` by (${grouped.join(', ')}) ` });
+    }
+  }
+  let query = first.expr;
+  for (const e of edits.sort((x, y) => y.from - x.from)) query = query.slice(0, e.from) + e.text + query.slice(e.to);
+  const conditions = members.map((i) => [...labels].map(([label, op]): SeriesCondition => ({ label, op: op as '=' | '=~', value: parsed[i]!.matchers.find((m) => m.label === label)!.value })));
+  return { query, members, conditions };
+}
+
+/** Which expressions are asked together, and how; each index of `exprs` is in exactly one batch or in `alone`. */
+export function planQueries(exprs: string[]): QueryPlan {
+  const parsed = exprs.map(parse);
+  const shapes = new Map<string, number[]>();
+  const alone: number[] = [];
+  parsed.forEach((p, i) => {
+    if (p.alone) alone.push(i);
+    else shapes.set(p.shape, [...(shapes.get(p.shape) ?? []), i]);
+  });
+  const batches: Batch[] = [];
+  for (const members of shapes.values()) {
+    const batch = members.length > 1 ? batchOf(members, parsed) : undefined;
+    if (batch) batches.push(batch);
+    else alone.push(...members);
+  }
+  return { batches, alone: alone.sort((a, b) => a - b) };
+}
+
+/** For each member of `batch` (aligned with `members`), the values of the answer's series that are its own. */
+export function distribute(batch: Batch, series: { labels: Record<string, string>; value: number }[]): number[][] {
+  const out = batch.members.map((): number[] => []);
+  const exact = batch.conditions[0]?.every((c) => c.op === '=') ?? true;
+  if (exact) {
+    // Equality on every varying label: a member is found by its values, in one lookup per series.
+    const key = (values: string[]): string => values.join('\u0000');
+    const byKey = new Map<string, number[]>();
+    batch.conditions.forEach((conds, m) => {
+      const k = key(conds.map((c) => c.value));
+      byKey.set(k, [...(byKey.get(k) ?? []), m]);
+    });
+    const labels = batch.conditions[0]?.map((c) => c.label) ?? [];
+    for (const s of series) for (const m of byKey.get(key(labels.map((l) => s.labels[l] ?? ''))) ?? []) out[m]!.push(s.value);
+    return out;
+  }
+  const tests = batch.conditions.map((conds) =>
+    conds.map((c) => {
+      const re = c.op === '=~' ? anchored(c.value) : undefined;
+      return { label: c.label, test: re ? (v: string) => re.test(v) : (v: string) => v === c.value };
+    }),
+  );
+  for (const s of series) tests.forEach((conds, m) => conds.every((c) => c.test(s.labels[c.label] ?? '')) && out[m]!.push(s.value));
+  return out;
+}

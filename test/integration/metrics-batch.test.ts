@@ -1,0 +1,104 @@
+/**
+ * Batched rule evaluation against a real Prometheus: the seed's four rules for a fleet of services,
+ * asked in one query per rule shape, give every service exactly what its own queries give, and
+ * Prometheus counts the queries it was sent.
+ */
+import { startPrometheus, type LocalPrometheus } from '../helpers/prometheus';
+import { queriesAnswered } from '../../tools/local/prometheus';
+import { numberedFleet, startFleetExporter, type FleetExporter } from '../../tools/local/fleet-exporter';
+import { createPrometheusMetrics, queryPrometheus } from '../../src/activities/metrics';
+import { defaultAlertRules } from '../../src/spec/defaults';
+import type { ResolvedAlertRule } from '../../src/spec/types';
+import type { RuleEvaluation } from '../../src/activities/types';
+import { breaches } from '../../src/model';
+
+jest.setTimeout(120_000);
+
+const SERVICES = 12;
+let exporter: FleetExporter;
+let prom: LocalPrometheus;
+
+beforeAll(async () => {
+  exporter = await startFleetExporter(numberedFleet(SERVICES));
+  prom = await startPrometheus({ scrapeInterval: '1s', rawJobs: [{ job_name: 'fleet', honor_labels: true, static_configs: [{ targets: [exporter.address] }] }] });
+  // Two scrapes inside every 10 s window before anything is asked.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = await queryPrometheus(prom.url, 'count_over_time(kube_deployment_status_replicas_available{namespace="fleet-0"}[10s])');
+    if (r.outcome === 'ok' && r.values[0]! >= 8) break;
+    if (Date.now() > deadline) throw new Error(`the fleet was not scraped in 60 s: ${JSON.stringify(r)}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+});
+afterAll(async () => {
+  await prom?.stop();
+  await exporter?.stop();
+});
+
+const rulesOf = (i: number): ResolvedAlertRule[] => defaultAlertRules(exporter.target(i, '10s'));
+
+/** Each rule asked alone, as a window of its own would. */
+async function alone(rules: ResolvedAlertRule[], at: Date): Promise<RuleEvaluation[]> {
+  return Promise.all(
+    rules.map(async (r): Promise<RuleEvaluation> => {
+      const q = await queryPrometheus(prom.url, r.expr, { evaluationTime: () => at });
+      if (q.outcome !== 'ok') return { rule: r.name, value: null, breaching: false, outcome: q.outcome, ...(q.error ? { error: q.error } : {}) };
+      const worst = r.op === '<' || r.op === '<=' ? Math.min(...q.values) : Math.max(...q.values);
+      return { rule: r.name, value: worst, breaching: breaches(worst, r.op, r.threshold), outcome: 'ok' };
+    }),
+  );
+}
+
+const queriesSent = (): Promise<number> => queriesAnswered(prom.url);
+
+test('every service gets what its own queries give, from one query per rule shape', async () => {
+  const rules = Array.from({ length: SERVICES }, (_, i) => rulesOf(i)).flat();
+  // A second of the past, so both ways read the same samples.
+  const at = new Date(Date.now() - 1000);
+  const before = await queriesSent();
+  const batched = await createPrometheusMetrics({ evaluationTime: () => at }).evaluateRules({ prometheusUrl: prom.url, rules });
+  expect((await queriesSent()) - before).toBe(4);
+
+  const expected = await alone(rules, at);
+  expect(batched).toHaveLength(rules.length);
+  batched.forEach((b, i) => {
+    const e = expected[i]!;
+    expect({ rule: b.rule, outcome: b.outcome, breaching: b.breaching }).toEqual({ rule: e.rule, outcome: e.outcome, breaching: e.breaching });
+    if (e.value === null) expect(b.value).toBeNull();
+    else expect(b.value).toBeCloseTo(e.value, 9);
+  });
+
+  // The fleet is not uniform, so the comparison is not of twelve copies of one answer.
+  const values = (name: string): (number | null)[] => batched.filter((b) => b.rule === name).map((b) => b.value);
+  expect(new Set(values('HighErrorRate')).size).toBeGreaterThan(3);
+  expect(values('HighErrorRate')).toContain(0); // services with no 5xx series: 0, not no-data
+  expect(new Set(values('PodDown')).size).toBe(4);
+  expect(new Set(values('HighMemoryUsage')).size).toBeGreaterThan(3);
+  expect(values('HighMemoryUsage').every((v) => v !== null && v < 0.99)).toBe(true); // the other pod in each namespace stays out
+  expect(batched.some((b) => b.breaching)).toBe(true);
+  expect(batched.some((b) => b.outcome === 'ok' && !b.breaching)).toBe(true);
+});
+
+test('a service with nothing scraped is no data in the batch, as alone; one service alone sends its four queries', async () => {
+  const ghost = defaultAlertRules({ service: 'ghost', namespace: 'nowhere', deployment: 'ghost', selector: 'namespace="nowhere",job="ghost"', window: '10s' });
+  const rules = [...rulesOf(1), ...ghost, ...rulesOf(2)];
+  const at = new Date(Date.now() - 1000);
+  const batched = await createPrometheusMetrics({ evaluationTime: () => at }).evaluateRules({ prometheusUrl: prom.url, rules });
+  const expected = await alone(rules, at);
+  expect(batched.map((b) => b.outcome)).toEqual(expected.map((e) => e.outcome));
+  expect(batched.slice(4, 8).map((b) => b.outcome)).toEqual(['no-data', 'no-data', 'no-data', 'no-data']);
+
+  const before = await queriesSent();
+  await createPrometheusMetrics().evaluateRules({ prometheusUrl: prom.url, rules: rulesOf(3) });
+  expect((await queriesSent()) - before).toBe(4);
+});
+
+test('a batched query Prometheus refuses is asked rule by rule, so the error stays with the rule that has it', async () => {
+  // Same shape, so one batch; one member's regex is invalid for Prometheus (RE2 has no lookahead).
+  const rule = (ns: string): ResolvedAlertRule => ({ ...rulesOf(0)[2]!, name: `PodDown-${ns}`, expr: `kube_deployment_status_replicas_available{namespace=~"${ns}",deployment=~"svc-.*"}` });
+  const rules = [rule('fleet-1'), rule('fleet-(?!2)')];
+  const evals = await createPrometheusMetrics().evaluateRules({ prometheusUrl: prom.url, rules });
+  expect(evals[0]).toMatchObject({ outcome: 'ok', value: 1 });
+  expect(evals[1]).toMatchObject({ outcome: 'error' });
+  expect(evals[1]!.error).toMatch(/query failed/);
+});

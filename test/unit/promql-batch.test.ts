@@ -1,0 +1,86 @@
+/** Planning batched rule queries: which expressions join one query, the query asked, and whose series are whose. */
+import { distribute, planQueries } from '../../src/activities/promql-batch';
+import { defaultAlertRules } from '../../src/spec/defaults';
+import { checkPromql } from '../../src/spec/promql';
+
+const service = (i: number) => defaultAlertRules({ service: `s${i}`, namespace: `ns${i}`, deployment: `d${i}`, selector: `namespace="ns${i}",job="s${i}"`, window: '5m' });
+
+test("the seed's four rules of many services are four queries, each of them valid PromQL", () => {
+  const exprs = [1, 2, 3].flatMap((i) => service(i).map((r) => r.expr));
+  const plan = planQueries(exprs);
+  expect(plan.alone).toEqual([]);
+  expect(plan.batches.map((b) => b.members)).toEqual([
+    [0, 4, 8],
+    [1, 5, 9],
+    [2, 6, 10],
+    [3, 7, 11],
+  ]);
+  for (const b of plan.batches) expect(checkPromql(b.query)).toBeUndefined();
+  expect(plan.batches[0]!.query).toBe(
+    'sum by (namespace, job) (rate(http_requests_total{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3",status=~"5.."}[5m]) or rate(http_requests_total{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3"}[5m]) * 0) / sum by (namespace, job) (rate(http_requests_total{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3"}[5m]))',
+  );
+  expect(plan.batches[1]!.query).toBe('histogram_quantile(0.95, sum by (le, namespace, job) (rate(http_request_duration_seconds_bucket{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3"}[5m])))');
+  expect(plan.batches[2]!.query).toBe('kube_deployment_status_replicas_available{namespace=~"ns1|ns2|ns3",deployment=~"d1|d2|d3"}');
+  // The pod pattern varies as a regex: kept apart by the rule's own `by (pod)`, the namespace added.
+  expect(plan.batches[3]!.query).toBe(
+    'max by (pod, namespace) (container_memory_usage_bytes{namespace=~"ns1|ns2|ns3",pod=~"(?:d1-.*)|(?:d2-.*)|(?:d3-.*)"} / container_spec_memory_limit_bytes{namespace=~"ns1|ns2|ns3",pod=~"(?:d1-.*)|(?:d2-.*)|(?:d3-.*)"})',
+  );
+  expect(plan.batches[2]!.conditions[1]).toEqual([
+    { label: 'namespace', op: '=', value: 'ns2' },
+    { label: 'deployment', op: '=', value: 'd2' },
+  ]);
+});
+
+test('one service alone is asked as written', () => {
+  const exprs = service(1).map((r) => r.expr);
+  expect(planQueries(exprs)).toEqual({ batches: [], alone: [0, 1, 2, 3] });
+});
+
+test.each([
+  ['vector() makes a series without the grouping labels', (ns: string) => `(sum(rate(x{ns="${ns}"}[5m])) or vector(0))`],
+  ['on() matching', (ns: string) => `sum(a{ns="${ns}"}) / on() sum(b{ns="${ns}"})`],
+  ['without()', (ns: string) => `sum without (pod) (a{ns="${ns}"})`],
+  ['label_replace', (ns: string) => `label_replace(a{ns="${ns}"}, "ns", "x", "", "")`],
+  ['a selector without the varying label', (ns: string) => `sum(a{ns="${ns}"}) / sum(b)`],
+  ['one member with two values of the label', (ns: string) => `sum(a{ns="${ns}"}) / sum(b{ns="${ns}-other"})`],
+  ['a varying pattern summed across its series', (ns: string) => `sum(rate(a{pod=~"${ns}-.*"}[5m]))`],
+  ['a varying negative matcher', (ns: string) => `a{ns!="${ns}"}`],
+  ['count_values', (ns: string) => `count_values("v", a{ns="${ns}"})`],
+  ['invalid PromQL', (ns: string) => `sum(a{ns="${ns}"}`],
+])('%s: each asked alone', (_why, expr) => {
+  expect(planQueries([expr('a'), expr('b'), expr('c')])).toEqual({ batches: [], alone: [0, 1, 2] });
+});
+
+test('a prefix or postfix by, topk and nested aggregations get the labels; literal values are escaped', () => {
+  const expr = (ns: string) => `topk(1, sum(rate(a{ns="${ns}"}[1m])) by (code)) > bool max(b{ns="${ns}"})`;
+  const plan = planQueries([expr('a.b'), expr('c|d')]);
+  expect(plan.batches[0]!.query).toBe('topk by (ns) (1, sum(rate(a{ns=~"a\\\\.b|c\\\\|d"}[1m])) by (code, ns)) > bool max by (ns) (b{ns=~"a\\\\.b|c\\\\|d"})');
+  expect(checkPromql(plan.batches[0]!.query)).toBeUndefined();
+});
+
+test('the same expression twice (two directions) is one query whose series belong to both', () => {
+  const plan = planQueries(['up{job="a"}', 'up{job="a"}']);
+  expect(plan.batches).toEqual([{ query: 'up{job="a"}', members: [0, 1], conditions: [[], []] }]);
+  expect(distribute(plan.batches[0]!, [{ labels: { job: 'a' }, value: 1 }])).toEqual([[1], [1]]);
+});
+
+test('series are shared out by the members’ own matchers: equality by lookup, patterns anchored', () => {
+  const eq = planQueries(['up{ns="a",job="x"}', 'up{ns="b",job="x"}', 'up{ns="",job="x"}']).batches[0]!;
+  expect(
+    distribute(eq, [
+      { labels: { ns: 'a', job: 'x' }, value: 1 },
+      { labels: { ns: 'b', job: 'x' }, value: 2 },
+      { labels: { ns: 'a', job: 'x', pod: 'p2' }, value: 3 },
+      { labels: { job: 'x' }, value: 4 },
+      { labels: { ns: 'c', job: 'x' }, value: 5 },
+    ]),
+  ).toEqual([[1, 3], [2], [4]]);
+  const re = planQueries(['max by (pod) (m{pod=~"api-.*"})', 'max by (pod) (m{pod=~"api-v2-.*"})']).batches[0]!;
+  expect(
+    distribute(re, [
+      { labels: { pod: 'api-v2-1' }, value: 1 },
+      { labels: { pod: 'api-1' }, value: 2 },
+      { labels: { pod: 'xapi-1' }, value: 3 },
+    ]),
+  ).toEqual([[1, 2], [1]]);
+});
