@@ -20,8 +20,11 @@ export function defaultAlertRules(t: Target): ResolvedAlertRule[] {
   return [
     {
       name: 'HighErrorRate',
-      // `or vector(0)`: no 5xx series at all means an error rate of 0, not "no data".
-      expr: `(sum(rate(http_requests_total{${t.selector},status=~"5.."}[${t.window}])) or vector(0)) / sum(rate(http_requests_total{${t.selector}}[${t.window}]))`,
+      // `or rate(…) * 0`: no 5xx series at all means an error rate of 0, not "no data" (the service's
+      // other series, zeroed, fill the sum). Not `or vector(0)`: a series without labels cannot be
+      // grouped per service, so the rule could not join one query across services
+      // (src/activities/promql-batch.ts).
+      expr: `sum(rate(http_requests_total{${t.selector},status=~"5.."}[${t.window}]) or rate(http_requests_total{${t.selector}}[${t.window}]) * 0) / sum(rate(http_requests_total{${t.selector}}[${t.window}]))`,
       op: '>',
       threshold: 0.05,
       forMs: 2 * 60_000,

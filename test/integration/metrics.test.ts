@@ -78,7 +78,7 @@ test('baseline, healthy rules, then injected errors and latency breach the seed 
   expect(byName['Memory Usage']).toMatchObject({ outcome: 'no-data', value: null });
 
   const healthy = await metrics.evaluateRules({ prometheusUrl: prom.url, rules });
-  // No 5xx series at all is an error rate of 0 (the rule's `or vector(0)`), not "no data".
+  // No 5xx series at all is an error rate of 0 (the rule's zeroed other series), not "no data".
   expect(rule(healthy, 'HighErrorRate')).toMatchObject({ outcome: 'ok', value: 0, breaching: false });
   expect(rule(healthy, 'HighResponseTime')).toMatchObject({ outcome: 'ok', breaching: false });
   expect(rule(healthy, 'PodDown')).toMatchObject({ outcome: 'no-data', breaching: false });

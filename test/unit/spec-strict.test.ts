@@ -33,7 +33,7 @@ const expected: Record<string, SpecIssue> = {
   'promql-selector-unquoted': {
     path: 'metrics.selector',
     message:
-      'the default rule HighErrorRate built from metrics.selector and metrics.window is invalid PromQL at column 35: unexpected "api,status=~"5.."}[5" in (sum(rate(http_requests_total{job=api,status=~"5.."}[5m])) or vector(0)) / sum(rate(http_requests_total{job=api}[5m]))',
+      'the default rule HighErrorRate built from metrics.selector and metrics.window is invalid PromQL at column 34: unexpected "api,status=~"5.."}[5" in sum(rate(http_requests_total{job=api,status=~"5.."}[5m]) or rate(http_requests_total{job=api}[5m]) * 0) / sum(rate(http_requests_total{job=api}[5m]))',
   },
   'prometheus-url-no-scheme': { path: 'metrics.prometheusUrl', message: 'expected the URL to start with http:// or https://, e.g. http://127.0.0.1:9090' },
   'duplicate-rule-names': { path: 'watch.rules.2.name', message: 'duplicate name "HighErrorRate" (also watch.rules.0.name); give each one its own name' },
