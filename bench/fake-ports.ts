@@ -4,7 +4,7 @@
  * thing recorded is when each deployment's rollback and watch checks reached the port.
  */
 import { Context } from '@temporalio/activity';
-import type { ActivityDeps, RuleEvaluation } from '../src/activities/types';
+import type { ActivityDeps, MetricsPort, RuleEvaluation } from '../src/activities/types';
 import type { AvailabilityStats, MonitoringCheckName, MonitoringCheckResult, RollbackTarget } from '../src/model';
 import type { ResolvedAlertRule } from '../src/spec/types';
 
@@ -16,7 +16,7 @@ export interface PortTimes {
   rollback: Record<string, number>;
   /** Every `metrics.evaluateRules` call (the watch checks; the bench uses no step window), by the calling workflow (a window, or the watch evaluator). */
   checks: Record<string, number[]>;
-  /** Rules evaluated in all: the queries the real adapter would send to Prometheus. */
+  /** Rules evaluated in all: the queries sent if each were asked alone (the real adapter batches rules of one shape). */
   rulesEvaluated?: number;
 }
 
@@ -30,7 +30,8 @@ function workflowId(): string {
   return Context.current().info.workflowExecution?.workflowId ?? 'unknown';
 }
 
-export function createBenchPorts(): { deps: ActivityDeps; times: PortTimes } {
+/** `real.metrics`: the watch's rules evaluated by the real metrics adapter (a real Prometheus), recorded the same way. */
+export function createBenchPorts(real: { metrics?: MetricsPort } = {}): { deps: ActivityDeps; times: PortTimes } {
   const times: PortTimes = { rollback: {}, checks: {} };
   /** Image each Deployment (by namespace) runs. */
   const images = new Map<string, string>();
@@ -122,6 +123,7 @@ export function createBenchPorts(): { deps: ActivityDeps; times: PortTimes } {
         const now = Date.now();
         (times.checks[workflowId()] ??= []).push(now);
         times.rulesEvaluated = (times.rulesEvaluated ?? 0) + input.rules.length;
+        if (real.metrics) return real.metrics.evaluateRules(input);
         return input.rules.map((rule) => ({ rule: rule.name, value: healthyValue(rule), breaching: false, outcome: 'ok' as const }));
       },
     },

@@ -35,6 +35,8 @@ export interface FakeStack {
   client: Client;
   temporal: DevServer;
   worker: ChildProcess;
+  /** The Prometheus the bench's specs name: a real one when started with one, else an address nothing answers (the fake metrics port answers instead). */
+  prometheusUrl: string;
   ask<T extends ToWorker['type']>(message: ToWorker & { type: T }): Promise<Extract<FromWorker, { type: T }>>;
   stop(): Promise<void>;
 }
@@ -70,7 +72,11 @@ async function startBenchTemporal(dbFile: string | undefined): Promise<DevServer
   };
 }
 
-export async function startFakeStack(options: { dbFile?: string } = {}): Promise<FakeStack> {
+/** The Prometheus address of the bench's specs when the fake metrics port answers the rules. */
+export const FAKE_PROMETHEUS_URL = 'http://127.0.0.1:9090';
+
+/** `prometheusUrl`: the watch's rules are evaluated by the real metrics adapter against this Prometheus. */
+export async function startFakeStack(options: { dbFile?: string; prometheusUrl?: string } = {}): Promise<FakeStack> {
   const dir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-'));
   const temporal = await startBenchTemporal(options.dbFile);
   const connection = await Connection.connect({ address: temporal.address });
@@ -91,6 +97,7 @@ export async function startFakeStack(options: { dbFile?: string } = {}): Promise
       SHIPWATCH_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
       SHIPWATCH_LOG_LEVEL: 'warn',
       SHIPWATCH_WORKFLOW_BUNDLE: bundlePath,
+      ...(options.prometheusUrl ? { BENCH_PROMETHEUS_URL: options.prometheusUrl } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -128,6 +135,7 @@ export async function startFakeStack(options: { dbFile?: string } = {}): Promise
     client,
     temporal,
     worker,
+    prometheusUrl: options.prometheusUrl ?? FAKE_PROMETHEUS_URL,
     ask: (message: ToWorker) => {
       const answer = new Promise<FromWorker>((resolve) => waiting.set(message.type, resolve));
       worker.send(message);
@@ -137,8 +145,12 @@ export async function startFakeStack(options: { dbFile?: string } = {}): Promise
   };
 }
 
-/** The sample service's spec, in its own namespace so each bench deployment has its own workflow ID. */
-export async function benchSpec(namespace: string, watch: { duration: string; interval: string }): Promise<DeploySpec> {
+/**
+ * The sample service's spec, in its own namespace so each bench deployment has its own workflow ID;
+ * its metrics selector names the namespace too, so every one of its four rules differs from every
+ * other window's (as services of a fleet do).
+ */
+export async function benchSpec(namespace: string, watch: { duration: string; interval: string }, prometheusUrl = FAKE_PROMETHEUS_URL): Promise<DeploySpec> {
   return resolveSpec(
     {
       service: 'user-management',
@@ -151,7 +163,7 @@ export async function benchSpec(namespace: string, watch: { duration: string; in
       database: { url: 'env:DATABASE_URL' },
       migrations: { command: ['node', 'migrate.js'], rollbackCommand: ['node', 'migrate.js', 'users', '0002'] },
       smoke: { suite: { name: 'user-management smoke', steps: [{ name: 'Health endpoint', path: '/health' }] } },
-      metrics: { prometheusUrl: 'http://127.0.0.1:9090' },
+      metrics: { prometheusUrl, selector: `namespace="${namespace}",job="user-management"` },
       watch: { duration: watch.duration, interval: watch.interval },
       notifications: { slack: { webhook: 'env:SLACK_WEBHOOK' } },
       report: { dir: '/tmp/shipwatch-bench-reports' },

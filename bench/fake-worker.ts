@@ -6,6 +6,7 @@
  */
 import { createShipwatchWorker } from '../src/worker';
 import { createBenchPorts } from './fake-ports';
+import { createPrometheusMetrics } from '../src/activities/metrics';
 
 export type ToWorker = { type: 'count'; prefix: string } | { type: 'times' } | { type: 'rollbackAt'; id: string } | { type: 'stop' };
 export type FromWorker =
@@ -20,7 +21,8 @@ const send = (message: FromWorker): void => {
 };
 
 async function main(): Promise<void> {
-  const { deps, times } = createBenchPorts();
+  // BENCH_PROMETHEUS_URL: the watch's rules go to a real Prometheus through the real adapter.
+  const { deps, times } = createBenchPorts(process.env.BENCH_PROMETHEUS_URL ? { metrics: createPrometheusMetrics() } : {});
   const shipwatch = await createShipwatchWorker({ deps, env: process.env });
   process.on('message', (message: ToWorker) => {
     switch (message.type) {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { benchReaction, startFakeStack } from './fake-stack';
 import type { ReactionResult } from './fake-stack';
-import { benchWindows } from './scale-evaluator';
+import { benchWindows, windowNamespaces } from './scale-evaluator';
+import { startFleetExporter, type FleetExporter } from '../tools/local/fleet-exporter';
+import { startPrometheus, type LocalPrometheus } from '../tools/local/prometheus';
 import type { WatchDesign, WindowsResult } from './scale-evaluator';
 import { benchKubectl } from './real-stack';
 import type { KubectlResult } from './real-stack';
@@ -53,15 +55,15 @@ function summary(r: Results): string {
     lines.push(`  rollback update answered: ${formatDistribution(r.reaction.answer)}`);
   }
   if (r.scale) {
-    lines.push('scale (windows open quickly with a carried state; fake ports; figures p50 / p99 / max):');
-    lines.push('| design | windows | open in | timeline query | rollback reaction | check lateness | worker CPU | server CPU | worker RSS peak | server RSS | events/window/h | Prometheus q/s | load |');
-    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('scale (windows open quickly with a carried state; fake ports except the rules where Prometheus is real; figures p50 / p99 / max):');
+    lines.push('| design | windows | open in | timeline query | rollback reaction | check lateness | worker CPU | server CPU | worker RSS peak | server RSS | events/window/h | Prometheus q/s | rules/s | Prometheus | load |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const w of r.scale) {
       const t = TARGETS.scale[w.windows];
       const mark = (ok: boolean) => (t ? (ok ? ' ✓' : ' ✗') : '');
       const d = (x: { p50: number; p99: number; max: number }) => `${round(x.p50)} / ${round(x.p99)} / ${round(x.max)} ms`;
       lines.push(
-        `| ${w.design} | ${w.windows} | ${round(w.openMs / 1000)} s | ${d(w.timeline)}${mark(!!t && w.timeline.p99 < t.timelineP99Ms)} | ${w.reaction ? d(w.reaction.reaction) + mark(w.reaction.reaction.p99 < TARGETS.reactionP99Ms) : '–'} | ${d(w.lateness)}${mark(!!t && w.lateness.p99 < t.latenessP99Ms)} | ${w.cpu.workerCores} | ${w.cpu.serverCores} | ${w.rss.workerPeakMiB} MiB${mark(!!t && w.rss.workerPeakMiB * 1.048576 < t.rssMB)} | ${w.rss.serverEndMiB ?? '?'} MiB | ${w.eventsPerWindowHour}${mark(w.eventsPerWindowHour <= TARGETS.eventsPerWindowHour)} | ${w.prometheusQueriesPerSecond}${mark(w.prometheusQueriesPerSecond <= TARGETS.queriesPerSecond)} | ${w.loadAverage.start} → ${w.loadAverage.end} |`,
+        `| ${w.design} | ${w.windows} | ${round(w.openMs / 1000)} s | ${d(w.timeline)}${mark(!!t && w.timeline.p99 < t.timelineP99Ms)} | ${w.reaction ? d(w.reaction.reaction) + mark(w.reaction.reaction.p99 < TARGETS.reactionP99Ms) : '–'} | ${d(w.lateness)}${mark(!!t && w.lateness.p99 < t.latenessP99Ms)} | ${w.cpu.workerCores} | ${w.cpu.serverCores} | ${w.rss.workerPeakMiB} MiB${mark(!!t && w.rss.workerPeakMiB * 1.048576 < t.rssMB)} | ${w.rss.serverEndMiB ?? '?'} MiB | ${w.eventsPerWindowHour}${mark(w.eventsPerWindowHour <= TARGETS.eventsPerWindowHour)} | ${w.prometheusQueriesPerSecond}${mark(w.prometheusQueriesPerSecond <= TARGETS.queriesPerSecond)} | ${w.rulesPerSecond} | ${w.prometheus} | ${w.loadAverage.start} → ${w.loadAverage.end} |`,
       );
     }
     for (const w of r.scale) if (w.failures.queries || w.failures.rollbacks) lines.push(`  ${w.design} ${w.windows}: ${w.failures.queries} timeline queries and ${w.failures.rollbacks} rollbacks failed (${w.failures.examples.join(' | ')})`);
@@ -99,10 +101,11 @@ async function main(): Promise<void> {
     .option('--queries <n>', 'timeline queries', (v) => Number(v), 500)
     .option('--rollbacks-under-load <n>', 'rollbacks timed with the windows open', (v) => Number(v), 10)
     .option('--kubectl-runs <n>', 'deploy/rollback runs each for shipwatch and kubectl', (v) => Number(v), 3)
+    .option('--prometheus', 'scale part: evaluate the watch rules with the real metrics adapter against a real Prometheus scraping a synthetic fleet (one healthy service per window), and count the queries it answered')
     .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; temporalDb?: string; out: string }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; prometheus?: boolean; temporalDb?: string; out: string }>();
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
 
@@ -112,9 +115,25 @@ async function main(): Promise<void> {
   progress(`shipwatch bench: ${parts.join(', ')} on ${results.machine.cpuModel} (${results.machine.cores} cores, load ${results.machine.loadAverage})`);
 
   if (parts.includes('reaction') || parts.includes('scale')) {
+    const list = (v: string) => v.split(',').map(Number).filter((n) => n > 0);
+    // The evaluator at each size, then the per-window design: both on the same worker and server, in the same run.
+    const plan: { design: WatchDesign; windows: number; prefix: string }[] = [...list(o.windows).map((windows) => ({ design: 'evaluator' as const, windows })), ...list(o.perWindow).map((windows) => ({ design: 'per-window' as const, windows }))].map((step, i) => ({ ...step, prefix: `s${i}-` }));
+    let fleet: { exporter: FleetExporter; prometheus: LocalPrometheus } | undefined;
+    if (o.prometheus && parts.includes('scale')) {
+      const services = plan.flatMap((step) => windowNamespaces(step.prefix, step.windows)).map((namespace) => ({ namespace, name: 'user-management' }));
+      progress(`starting a Prometheus scraping a synthetic fleet of ${services.length} healthy services (every 10 s)…`);
+      const exporter = await startFleetExporter(services, { healthy: true });
+      const prometheus = await startPrometheus({ scrapeInterval: '10s', rawJobs: [{ job_name: 'fleet', honor_labels: true, static_configs: [{ targets: [exporter.address] }] }] });
+      fleet = { exporter, prometheus };
+    }
     progress('starting the Temporal dev server and the bench worker (real worker, fake ports)…');
-    const stack = await startFakeStack(o.temporalDb ? { dbFile: o.temporalDb } : {});
-    const stopOnSignal = () => void stack.stop().then(() => process.exit(130));
+    const stack = await startFakeStack({ ...(o.temporalDb ? { dbFile: o.temporalDb } : {}), ...(fleet ? { prometheusUrl: fleet.prometheus.url } : {}) });
+    const stopAll = async (): Promise<void> => {
+      await stack.stop();
+      await fleet?.prometheus.stop();
+      await fleet?.exporter.stop();
+    };
+    const stopOnSignal = () => void stopAll().then(() => process.exit(130));
     process.once('SIGINT', stopOnSignal);
     process.once('SIGTERM', stopOnSignal);
     try {
@@ -126,13 +145,10 @@ async function main(): Promise<void> {
         });
       }
       if (parts.includes('scale')) {
-        const list = (v: string) => v.split(',').map(Number).filter((n) => n > 0);
-        // The evaluator at each size, then the per-window design: both on the same worker and server, in the same run.
-        const plan: { design: WatchDesign; windows: number }[] = [...list(o.windows).map((windows) => ({ design: 'evaluator' as const, windows })), ...list(o.perWindow).map((windows) => ({ design: 'per-window' as const, windows }))];
         results.scale = [];
-        for (const [i, step] of plan.entries()) {
-          progress(`scale: ${step.windows} windows, ${step.design}, checks every ${o.interval} s…`);
-          const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad, prefix: `s${i}-` }).catch((err: Error) => {
+        for (const step of plan) {
+          progress(`scale: ${step.windows} windows, ${step.design}, checks every ${o.interval} s${fleet ? ', rules asked of a real Prometheus' : ''}…`);
+          const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad, realPrometheus: !!fleet }).catch((err: Error) => {
             results.errors[`scale ${step.design} ${step.windows}`] = err.message;
             return undefined;
           });
@@ -144,7 +160,7 @@ async function main(): Promise<void> {
       progress('stopping the bench worker and Temporal…');
       process.off('SIGINT', stopOnSignal);
       process.off('SIGTERM', stopOnSignal);
-      await stack.stop();
+      await stopAll();
     }
   }
 

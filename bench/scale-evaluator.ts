@@ -16,6 +16,7 @@ import type { DeploymentInput } from '../src/workflows/messages';
 import { initialState } from '../src/workflows/state';
 import { benchSpec, timeRollback } from './fake-stack';
 import type { FakeStack, ReactionResult, ReactionSample } from './fake-stack';
+import { queriesAnswered } from '../tools/local/prometheus';
 import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep } from './lib';
 import type { Distribution } from './lib';
 
@@ -30,6 +31,13 @@ export interface WindowsOptions {
   rollbacks: number;
   /** Workflow IDs are deploy-<prefix>NNNNN-user-management. */
   prefix: string;
+  /** The stack's Prometheus is real (the fleet exporter's metrics): count the queries it answered. */
+  realPrometheus?: boolean;
+}
+
+/** The namespaces of a part's windows. */
+export function windowNamespaces(prefix: string, windows: number): string[] {
+  return Array.from({ length: windows }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
 }
 
 export interface WindowsResult {
@@ -48,8 +56,11 @@ export interface WindowsResult {
   eventsPerWindowHour: number;
   /** Timeline queries and rollbacks that failed (a saturated worker not answering in time): counted, never dropped silently. */
   failures: { queries: number; rollbacks: number; examples: string[] };
-  /** Queries the worker sent to Prometheus per second in the steady state (rule evaluations at the metrics port). */
+  /** Queries per second Prometheus answered in the steady state (real Prometheus: its `prometheus_http_requests_total`), or, with the fake port, rules evaluated per second (one query each if asked alone). */
   prometheusQueriesPerSecond: number;
+  /** Rules evaluated per second (distinct rule expressions × evaluations). */
+  rulesPerSecond: number;
+  prometheus: 'real' | 'fake port';
   loadAverage: { start: string; end: string };
   evaluator?: { windows: number; distinctQueries: number; ruleSets: number; evaluations: number; signalsSent: number; runs: number };
 }
@@ -60,8 +71,8 @@ function carriedState(workflowId: string, spec: Awaited<ReturnType<typeof benchS
   return { ...state, phase: 'REPORT' as const, compensations: ['rollout' as const], rollbackTarget: { namespace: spec.namespace, deployment: spec.kubernetes.deployment, container: spec.kubernetes.container, image: 'ghcr.io/org/user-management:v0.9.0', images: { app: 'ghcr.io/org/user-management:v0.9.0' }, revision: 4, revisions: [2, 3, 4], replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, healthy: true, problems: [] } };
 }
 
-async function startOpen(client: Client, namespace: string, options: WindowsOptions): Promise<string> {
-  const spec = await benchSpec(namespace, { duration: '24h', interval: `${options.intervalMs / 1000}s` });
+async function startOpen(client: Client, namespace: string, options: WindowsOptions & { prometheusUrl: string }): Promise<string> {
+  const spec = await benchSpec(namespace, { duration: '24h', interval: `${options.intervalMs / 1000}s` }, options.prometheusUrl);
   const workflowId = deploymentWorkflowId(namespace, spec.service);
   const input: DeploymentInput = { spec, requestedBy: 'bench', carried: carriedState(workflowId, spec), watchMode: options.design };
   await client.workflow.start('deploymentWorkflow', {
@@ -127,13 +138,13 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const now = rssMiB(pid);
     if (now !== undefined && now > peak) peak = now;
   }, 500);
-  const evaluatorId = evaluatorWorkflowId({ prometheusUrl: 'http://127.0.0.1:9090', intervalMs: options.intervalMs });
+  const evaluatorId = evaluatorWorkflowId({ prometheusUrl: stack.prometheusUrl, intervalMs: options.intervalMs });
   try {
-    const namespaces = Array.from({ length: options.windows }, (_, i) => `${options.prefix}${String(i).padStart(5, '0')}`);
+    const namespaces = windowNamespaces(options.prefix, options.windows);
     const started = Date.now();
     let count = 0;
     const ids = await pool(namespaces, 50, async (ns) => {
-      const id = await startOpen(stack.client, ns, options);
+      const id = await startOpen(stack.client, ns, { ...options, prometheusUrl: stack.prometheusUrl });
       if (++count % 1000 === 0) progress(`  started ${count}/${namespaces.length} (${options.design})`);
       return id;
     });
@@ -152,6 +163,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     await sleep(2 * options.intervalMs);
     const queriesBefore = (await stack.ask({ type: 'times' })).times;
     const rulesBefore = queriesBefore.rulesEvaluated ?? 0;
+    const sentBefore = options.realPrometheus ? await queriesAnswered(stack.prometheusUrl) : 0;
     const cpuBefore = { worker: cpuSeconds(pid) ?? 0, server: cpuSeconds(serverPid) ?? 0 };
     const steadyFrom = Date.now();
     await sleep(options.steadyMs);
@@ -159,7 +171,9 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const seconds = (steadyTo - steadyFrom) / 1000;
     const cpu = { workerCores: round(((cpuSeconds(pid) ?? 0) - cpuBefore.worker) / seconds, 2), serverCores: round(((cpuSeconds(serverPid) ?? 0) - cpuBefore.server) / seconds, 2) };
     const { times } = await stack.ask({ type: 'times' });
-    const prometheusQueriesPerSecond = round(((times.rulesEvaluated ?? 0) - rulesBefore) / seconds, 2);
+    const rulesPerSecond = round(((times.rulesEvaluated ?? 0) - rulesBefore) / seconds, 2);
+    // With a real Prometheus, what it answered (its own counter; nothing else queries it during the bench); with the fake port, one query per rule evaluated.
+    const prometheusQueriesPerSecond = options.realPrometheus ? round(((await queriesAnswered(stack.prometheusUrl)) - sentBefore) / seconds, 2) : rulesPerSecond;
     const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(50, ids.length));
     const perHour = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => Number.NaN);
 
@@ -220,6 +234,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       eventsPerWindowHour: perHour,
       failures: { queries: failedQueries.length, rollbacks: failedRollbacks.length, examples: [...failedQueries.slice(0, 3), ...failedRollbacks.slice(0, 3)] },
       prometheusQueriesPerSecond,
+      rulesPerSecond,
+      prometheus: options.realPrometheus ? 'real' : 'fake port',
       loadAverage: { start: loadStart, end: machine().loadAverage },
       ...(evaluator ? { evaluator } : {}),
     };
