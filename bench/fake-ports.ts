@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps, MetricsPort, RuleEvaluation } from '../src/activities/types';
 import type { AvailabilityStats, MonitoringCheckName, MonitoringCheckResult, RollbackTarget } from '../src/model';
-import type { ResolvedAlertRule } from '../src/spec/types';
+import type { AlertQuery } from '../src/spec/types';
 
 export const PREVIOUS_IMAGE = 'ghcr.io/org/user-management:v0.9.0';
 
@@ -22,7 +22,7 @@ export interface PortTimes {
 
 const noFailures = (probes: number): AvailabilityStats => ({ probes, failures: 0, failed: [], averageMs: 1, p95Ms: 1 });
 
-function healthyValue(rule: ResolvedAlertRule): number {
+function healthyValue(rule: AlertQuery): number {
   return rule.op === '>' || rule.op === '>=' ? rule.threshold / 2 : rule.threshold * 2;
 }
 

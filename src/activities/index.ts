@@ -37,7 +37,7 @@ import type {
   UptimeResult,
   VerifyPodsInput,
 } from './types';
-import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
+import type { AlertQuery, ResolvedMetricCheck } from '../spec/types';
 
 
 export interface StepHealth {
@@ -155,7 +155,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
       return mapErrors(() => deps.metrics.compare(input));
     },
 
-    async evaluateAlertRules(input: { prometheusUrl: string; rules: ResolvedAlertRule[] }): Promise<RuleEvaluation[]> {
+    async evaluateAlertRules(input: { prometheusUrl: string; rules: AlertQuery[] }): Promise<RuleEvaluation[]> {
       return mapErrors(() => deps.metrics.evaluateRules(input));
     },
 

@@ -4,7 +4,7 @@
  * A value Prometheus cannot give is an explicit outcome (no-data, unreachable, error), never a pass.
  */
 import { request, type Dispatcher } from 'undici';
-import type { ResolvedAlertRule, ResolvedMetricCheck } from '../spec/types';
+import type { AlertQuery, ResolvedMetricCheck } from '../spec/types';
 import { formatComparison } from '../format';
 import { breaches } from '../model';
 import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsSnapshot, MetricValue } from '../model';
@@ -92,7 +92,7 @@ export async function queryPrometheus(prometheusUrl: string, promql: string, opt
 }
 
 /** A rule's evaluation from its series' values: the worst series decides (Prometheus fires an alert per series). */
-function ruleEvaluation(rule: ResolvedAlertRule, result: QueryResult): RuleEvaluation {
+function ruleEvaluation(rule: AlertQuery, result: QueryResult): RuleEvaluation {
   if (result.outcome !== 'ok') return { rule: rule.name, value: null, breaching: false, outcome: result.outcome, ...(result.error ? { error: result.error } : {}) };
   const worst = rule.op === '<' || rule.op === '<=' ? Math.min(...result.values) : Math.max(...result.values);
   return { rule: rule.name, value: worst, breaching: breaches(worst, rule.op, rule.threshold), outcome: 'ok' };
@@ -104,7 +104,7 @@ function ruleEvaluation(rule: ResolvedAlertRule, result: QueryResult): RuleEvalu
  * rest one query each. A batched query Prometheus refuses is asked again rule by rule, so one
  * rule's error stays that rule's.
  */
-async function evaluateAll(prometheusUrl: string, rules: ResolvedAlertRule[], options: PrometheusMetricsOptions): Promise<RuleEvaluation[]> {
+async function evaluateAll(prometheusUrl: string, rules: AlertQuery[], options: PrometheusMetricsOptions): Promise<RuleEvaluation[]> {
   const out: RuleEvaluation[] = new Array<RuleEvaluation>(rules.length);
   const one = async (i: number): Promise<void> => {
     out[i] = ruleEvaluation(rules[i]!, await queryPrometheus(prometheusUrl, rules[i]!.expr, options));

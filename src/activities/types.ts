@@ -2,7 +2,8 @@
  * The contract between the deployment workflow and the outside world: the ports (one per outside
  * system) that real adapters and test fakes implement, and the requests they take. What they
  * return that the deployment keeps (phase results, timeline events) is the data model in
- * src/model. Plain JSON only: these values travel through workflow history.
+ * src/model. Plain JSON only: these values travel through workflow history. Over 300 lines on
+ * purpose: one file per contract, so an adapter's author reads every port and request in one place.
  */
 import type {
   ActivityEvent,
@@ -22,7 +23,7 @@ import type {
   SmokeResult,
   TrafficSample,
 } from '../model';
-import type { DeploySpec, ResolvedAlertRule, ResolvedEntryPoint, ResolvedMetricCheck, SecretRef } from '../spec/types';
+import type { AlertQuery, DeploySpec, ResolvedEntryPoint, ResolvedMetricCheck, SecretRef } from '../spec/types';
 import type { SmokeSuite } from '../spec/schema';
 
 /**
@@ -159,7 +160,7 @@ export interface MetricsPort {
     checks: ResolvedMetricCheck[];
     baseline: MetricsSnapshot;
   }): Promise<MetricsComparison>;
-  evaluateRules(input: { prometheusUrl: string; rules: ResolvedAlertRule[] }): Promise<RuleEvaluation[]>;
+  evaluateRules(input: { prometheusUrl: string; rules: AlertQuery[] }): Promise<RuleEvaluation[]>;
 }
 
 // ---------------------------------------------------------------- Availability probe

@@ -20,6 +20,9 @@ export interface ResolvedAlertRule {
   unit: 'ratio' | 'seconds' | 'count' | 'bytes' | 'none';
 }
 
+/** What evaluating a rule needs: its name, expression and threshold (not its `for`, severity or texts). */
+export type AlertQuery = Pick<ResolvedAlertRule, 'name' | 'expr' | 'op' | 'threshold'>;
+
 export interface ResolvedMetricCheck {
   name: string;
   query: string;

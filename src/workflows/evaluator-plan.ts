@@ -8,7 +8,7 @@
  */
 import type { RuleEvaluation } from '../activities/types';
 import { breaches } from '../model';
-import type { ResolvedAlertRule } from '../spec/types';
+import type { AlertQuery } from '../spec/types';
 import { HEARTBEAT_MS } from './evaluator-messages';
 import type { WatchRegistration, WatchReport } from './evaluator-messages';
 
@@ -32,7 +32,8 @@ export interface EvaluatorState {
   originMs: number;
   /** The last slot evaluated (0: none yet). */
   k: number;
-  ruleSets: Record<string, ResolvedAlertRule[]>;
+  /** Rule sets by key, each rule cut to what evaluating it needs (a window's `for`, severity and texts stay with the window). */
+  ruleSets: Record<string, AlertQuery[]>;
   windows: Record<string, WindowEntry>;
   evaluations: number;
   signalsSent: number;
@@ -50,6 +51,11 @@ export function resumeEvaluator(carried: unknown): EvaluatorState {
   return { ...state, runs: state.runs + 1 };
 }
 
+/** A rule cut down to what evaluating it needs: what the evaluator keeps and sends per rule (a third of a whole rule's size). */
+function alertQuery(rule: AlertQuery): AlertQuery {
+  return { name: rule.name, expr: rule.expr, op: rule.op, threshold: rule.threshold };
+}
+
 /** FNV-1a of a string, as 8 hex digits (a rule set's key; collisions are checked). */
 function fnv(text: string): string {
   let h = 0x811c9dc5;
@@ -60,7 +66,7 @@ function fnv(text: string): string {
   return h.toString(16).padStart(8, '0');
 }
 
-function ruleSetKey(state: EvaluatorState, rules: ResolvedAlertRule[]): string {
+function ruleSetKey(state: EvaluatorState, rules: AlertQuery[]): string {
   const json = JSON.stringify(rules);
   const base = fnv(json);
   for (let n = 0; ; n++) {
@@ -77,8 +83,9 @@ export function heartbeatSlots(intervalMs: number): number {
 
 /** A window registers (again): its next evaluation is reported whatever it says. */
 export function register(state: EvaluatorState, reg: WatchRegistration): void {
-  const set = ruleSetKey(state, reg.rules);
-  state.ruleSets[set] ??= reg.rules;
+  const rules = reg.rules.map(alertQuery);
+  const set = ruleSetKey(state, rules);
+  state.ruleSets[set] ??= rules;
   const before = state.windows[reg.workflowId];
   state.windows[reg.workflowId] = { window: reg.window, set, sig: '', checks: before?.window === reg.window ? before.checks : 0, phase: (state.k + 1) % heartbeatSlots(state.intervalMs) };
   if (before && before.set !== set) dropUnusedSet(state, before.set);
@@ -100,20 +107,20 @@ export function windowCount(state: EvaluatorState): number {
 }
 
 /** Rules with the same expression and direction give the same value (the worst series in that direction). */
-function queryKey(rule: ResolvedAlertRule): string {
+function queryKey(rule: AlertQuery): string {
   return `${rule.op === '<' || rule.op === '<=' ? 'min' : 'max'} ${rule.expr}`;
 }
 
 /** One rule per distinct query, across every window's rules: what one evaluation runs. */
-export function distinctQueries(state: EvaluatorState): ResolvedAlertRule[] {
-  const seen = new Map<string, ResolvedAlertRule>();
+export function distinctQueries(state: EvaluatorState): AlertQuery[] {
+  const seen = new Map<string, AlertQuery>();
   for (const rules of Object.values(state.ruleSets)) for (const r of rules) if (!seen.has(queryKey(r))) seen.set(queryKey(r), r);
   return [...seen.values()];
 }
 
 
 /** One window's evaluations from the distinct queries' answers (`queries[i]` answered by `answers[i]`). */
-export function windowEvaluations(rules: ResolvedAlertRule[], queries: ResolvedAlertRule[], answers: RuleEvaluation[]): RuleEvaluation[] {
+export function windowEvaluations(rules: AlertQuery[], queries: AlertQuery[], answers: RuleEvaluation[]): RuleEvaluation[] {
   const byKey = new Map<string, RuleEvaluation>();
   queries.forEach((q, i) => {
     const a = answers[i];
@@ -142,7 +149,7 @@ export function signature(result: RuleEvaluation[] | { error: string }): string 
  * window and returns the reports to send — windows whose signature changed, and those whose
  * heartbeat is due.
  */
-export function reportsFor(state: EvaluatorState, evaluation: { slot: number; queries: ResolvedAlertRule[]; answers: RuleEvaluation[] | { error: string }; evaluator: string }): { workflowId: string; report: WatchReport }[] {
+export function reportsFor(state: EvaluatorState, evaluation: { slot: number; queries: AlertQuery[]; answers: RuleEvaluation[] | { error: string }; evaluator: string }): { workflowId: string; report: WatchReport }[] {
   const { slot, queries, answers } = evaluation;
   const at = new Date(state.originMs + slot * state.intervalMs).toISOString();
   const slots = heartbeatSlots(state.intervalMs);

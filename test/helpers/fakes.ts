@@ -9,7 +9,7 @@ import type { ActivityDeps, MonitoringCheckInput, MonitoringPort, Notification, 
 import { PAGING_KINDS } from '../../src/activities/notify';
 import { createOnCallResolver } from '../../src/activities/on-call';
 import { SecretNotFoundError } from '../../src/activities/secrets';
-import type { ResolvedAlertRule } from '../../src/spec/types';
+import type { AlertQuery } from '../../src/spec/types';
 import { MigrationFailedError, ProgressDeadlineExceededError } from '../../src/activities/errors';
 import type { MigrationHeartbeat, RollbackHeartbeat, RolloutStepHeartbeat, WatchPhase } from '../../src/activities/heartbeat';
 
@@ -34,7 +34,7 @@ export interface FakeOptions {
   smokeFailsAfterRollback?: boolean;
   metricsRegression?: boolean;
   /** Value of a rule at `elapsedMs` after the first watch evaluation; null means no data. Default: healthy. */
-  ruleValue?: (rule: ResolvedAlertRule, elapsedMs: number) => number | null;
+  ruleValue?: (rule: AlertQuery, elapsedMs: number) => number | null;
   /** Availability probe failures per probe run. */
   probeFailures?: number;
   /** Status of each monitoring check (default: passed), in the real adapter's result shape. */
@@ -63,12 +63,12 @@ function clock(): number {
   }
 }
 
-function healthyValue(rule: ResolvedAlertRule): number {
+function healthyValue(rule: AlertQuery): number {
   // A value on the good side of the threshold.
   return rule.op === '>' || rule.op === '>=' ? rule.threshold / 2 : rule.threshold * 2;
 }
 
-function breaches(rule: ResolvedAlertRule, value: number): boolean {
+function breaches(rule: AlertQuery, value: number): boolean {
   switch (rule.op) {
     case '>':
       return value > rule.threshold;
