@@ -129,8 +129,11 @@ function stagingSpec(path: string): string {
   const target = { service: 'user-management', namespace: 'staging', deployment: 'user-management', selector: `job="${STAGING_JOB}"`, window: '30s' };
   const manifest = join(stateDir, 'deployment-staging.yaml');
   writeFileSync(manifest, toStaging(deploymentManifest(RELEASE)));
+  // Staging has no public entry point or uptime probe of its own: those launch checks name
+  // production's Ingress and probe job, so they are production's alone.
+  const { entryPoint: _entryPoint, uptime: _uptime, ...rest } = doc;
   const out = {
-    ...doc,
+    ...rest,
     namespace: 'staging',
     serviceUrl: staging.serviceUrl,
     database: { ...doc.database, url: 'env:USER_MANAGEMENT_STAGING_DATABASE_URL', backup: { ...(doc.database!.backup as object), store: join(stateDir, 'backups-staging') } },
@@ -269,6 +272,9 @@ test('two deployments at once on two workers: worker A killed mid-rollout, B tak
   figures.serverDownMs = Date.now() - s0;
 
   const ended = await Promise.all([PROD_ID, STAGING_ID].map((id) => waitForStatus(id, env, (s) => s.outcome !== 'IN_PROGRESS', `${id} to finish`, 600_000)));
+  for (const [i, id] of [PROD_ID, STAGING_ID].entries()) {
+    if (ended[i]!.outcome !== 'SUCCEEDED') throw new Error(`${id} ended ${ended[i]!.outcome}; its timeline:\n${(await timeline(id, env)).map((e) => `${e.title} (${e.detail ?? ''})`).join('\n')}`);
+  }
   expect(ended.map((s) => s.outcome)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
 
   for (const [id, namespace, runner] of [

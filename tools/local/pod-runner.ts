@@ -221,6 +221,10 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     }
   };
 
+  /** Ready and not terminating: what the endpoints controller puts behind the Service. */
+  const routable = (pod: V1Pod): boolean =>
+    !pod.metadata?.deletionTimestamp && pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
   // Like a kubelet behind a Service with a preStop hook: the pod leaves the Service at once, and its
   // process is stopped once the requests already forwarded to it have finished (at most 2 s).
   const stopProcess = (entry: PodProcess) => {
@@ -249,11 +253,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
         const container = pod.spec.containers.find((c) => c.name === options.container) ?? pod.spec.containers[0]!;
         await registerLogs(pod, container.name);
       }
-      const running =
-        !pod.metadata?.deletionTimestamp &&
-        pod.status?.phase === 'Running' &&
-        (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-      if (running) {
+      if (routable(pod)) {
         live.add(name);
         if (!processes.has(name)) toStart.push(pod);
       }
@@ -279,14 +279,31 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   };
   loop = tick();
 
-  // The Service: round robin over processes that answer their health check.
+  // Routing as kube-proxy does, from the cluster's view rather than from the reconcile loop's: a
+  // request goes only to a pod that the latest pod list (read every 100 ms by a loop of its own)
+  // shows Ready and not terminating. The reconcile loop stops a deleted pod's process only on its
+  // next pass, after starting the new ones; on a busy machine that took long enough for a
+  // rollback's smoke suite, sent once the Service's endpoints held only the old pods, to meet a bad
+  // pod still running.
+  let routableNames: Set<string> | undefined;
+  const refreshRoutable = async (): Promise<void> => {
+    while (!stopped) {
+      const list = await core.listNamespacedPod({ namespace: options.namespace, labelSelector: options.selector }).catch(() => undefined);
+      if (list) routableNames = new Set(list.items.filter(routable).map((p) => p.metadata?.name ?? ''));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const routing = refreshRoutable();
+
+  // The Service: round robin over the routable processes that answer their health check (before the
+  // first pod list, every process that answers).
   // kwok marks a pod Ready without a process behind it; a real readiness probe would not. So when
   // no process answers yet (the first seconds after a rollout or rollback), hold the request up to
   // 10 s for one to come up instead of failing it, as traffic behind real readiness gates would.
   const readyProcess = async (): Promise<PodProcess | undefined> => {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const ready = [...processes.values()].filter((p) => p.ready);
+      const ready = [...processes.values()].filter((p) => p.ready && (!routableNames || routableNames.has(p.pod)));
       if (ready.length) return ready[roundRobin++ % ready.length];
       if (Date.now() > deadline || stopped) return undefined;
       await new Promise((r) => setTimeout(r, 100));
@@ -381,6 +398,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     async stop() {
       stopped = true;
       await loop;
+      await routing;
       for (const entry of [...processes.values()]) stopProcess(entry);
       for (const child of jobProcesses.values()) child.kill('SIGTERM');
       service.closeAllConnections();
