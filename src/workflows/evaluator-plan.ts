@@ -119,13 +119,19 @@ export function distinctQueries(state: EvaluatorState): AlertQuery[] {
 }
 
 
-/** One window's evaluations from the distinct queries' answers (`queries[i]` answered by `answers[i]`). */
-export function windowEvaluations(rules: AlertQuery[], queries: AlertQuery[], answers: RuleEvaluation[]): RuleEvaluation[] {
+/** The answers by query key (`queries[i]` answered by `answers[i]`): built once per evaluation, read by every window. */
+function answersByKey(queries: AlertQuery[], answers: RuleEvaluation[]): Map<string, RuleEvaluation> {
   const byKey = new Map<string, RuleEvaluation>();
   queries.forEach((q, i) => {
     const a = answers[i];
     if (a) byKey.set(queryKey(q), a);
   });
+  return byKey;
+}
+
+/** One window's evaluations from the distinct queries' answers (`queries[i]` answered by `answers[i]`, or the map of them). */
+export function windowEvaluations(rules: AlertQuery[], queries: AlertQuery[], answers: RuleEvaluation[] | Map<string, RuleEvaluation>): RuleEvaluation[] {
+  const byKey = answers instanceof Map ? answers : answersByKey(queries, answers);
   return rules.map((r): RuleEvaluation => {
     const a = byKey.get(queryKey(r));
     if (!a) return { rule: r.name, value: null, breaching: false, outcome: 'error', error: 'the evaluation returned no answer for this rule' };
@@ -154,10 +160,12 @@ export function reportsFor(state: EvaluatorState, evaluation: { slot: number; qu
   const at = new Date(state.originMs + slot * state.intervalMs).toISOString();
   const slots = heartbeatSlots(state.intervalMs);
   const out: { workflowId: string; report: WatchReport }[] = [];
+  // Once per evaluation, not once per window (1,000 windows × 4,000 answers made an evaluator task outlast the SDK's 5 s limit).
+  const byKey = Array.isArray(answers) ? answersByKey(queries, answers) : undefined;
   for (const [workflowId, entry] of Object.entries(state.windows)) {
     entry.checks++;
     const rules = state.ruleSets[entry.set] ?? [];
-    const result = Array.isArray(answers) ? windowEvaluations(rules, queries, answers) : answers;
+    const result = byKey ? windowEvaluations(rules, queries, byKey) : (answers as { error: string });
     const sig = signature(result);
     const heartbeat = (slot - entry.phase) % slots === 0;
     if (sig === entry.sig && !heartbeat) continue;
