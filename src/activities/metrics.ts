@@ -77,8 +77,9 @@ export async function querySeries(prometheusUrl: string, promql: string, options
   return { outcome: 'error', series: [], error: `expected an instant vector or scalar, got a ${resultType}` };
 }
 
-/** The values of the series an answer gave (NaN dropped), or why there are none. */
-function valuesOf(values: number[]): QueryResult {
+/** An answer's outcome with `values` (the values of the series that are the asker's; NaN dropped), or why there are none. */
+function resultOf(answer: SeriesResult, values: number[]): QueryResult {
+  if (answer.outcome !== 'ok') return { outcome: answer.outcome, values: [], ...(answer.error ? { error: answer.error } : {}) };
   const numbers = values.filter((v) => !Number.isNaN(v));
   if (numbers.length > 0) return { outcome: 'ok', values: numbers };
   return { outcome: 'no-data', values: [], error: values.length > 0 ? 'the query returned NaN (no traffic in the window?)' : 'the query returned no series (nothing scraped yet, or the metric does not exist)' };
@@ -87,8 +88,7 @@ function valuesOf(values: number[]): QueryResult {
 /** Runs one instant query; every failure becomes an outcome with a sentence, never an exception. */
 export async function queryPrometheus(prometheusUrl: string, promql: string, options: PrometheusMetricsOptions = {}): Promise<QueryResult> {
   const answer = await querySeries(prometheusUrl, promql, options);
-  if (answer.outcome !== 'ok') return { outcome: answer.outcome, values: [], ...(answer.error ? { error: answer.error } : {}) };
-  return valuesOf(answer.series.map((s) => s.value));
+  return resultOf(answer, answer.series.map((s) => s.value));
 }
 
 /** A rule's evaluation from its series' values: the worst series decides (Prometheus fires an alert per series). */
@@ -117,8 +117,7 @@ async function evaluateAll(prometheusUrl: string, rules: AlertQuery[], options: 
       if (answer.outcome === 'error') return void (await Promise.all(batch.members.map(one)));
       const own = answer.outcome === 'ok' ? distribute(batch, answer.series) : [];
       batch.members.forEach((i, m) => {
-        const result: QueryResult = answer.outcome === 'ok' ? valuesOf(own[m]!) : { outcome: answer.outcome, values: [], ...(answer.error ? { error: answer.error } : {}) };
-        out[i] = ruleEvaluation(rules[i]!, result);
+        out[i] = ruleEvaluation(rules[i]!, resultOf(answer, own[m] ?? []));
       });
     }),
   ]);
