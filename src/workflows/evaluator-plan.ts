@@ -120,7 +120,7 @@ export function distinctQueries(state: EvaluatorState): AlertQuery[] {
 
 
 /** The answers by query key (`queries[i]` answered by `answers[i]`): built once per evaluation, read by every window. */
-function answersByKey(queries: AlertQuery[], answers: RuleEvaluation[]): Map<string, RuleEvaluation> {
+export function answersByKey(queries: AlertQuery[], answers: RuleEvaluation[]): Map<string, RuleEvaluation> {
   const byKey = new Map<string, RuleEvaluation>();
   queries.forEach((q, i) => {
     const a = answers[i];
@@ -129,9 +129,8 @@ function answersByKey(queries: AlertQuery[], answers: RuleEvaluation[]): Map<str
   return byKey;
 }
 
-/** One window's evaluations from the distinct queries' answers (`queries[i]` answered by `answers[i]`, or the map of them). */
-export function windowEvaluations(rules: AlertQuery[], queries: AlertQuery[], answers: RuleEvaluation[] | Map<string, RuleEvaluation>): RuleEvaluation[] {
-  const byKey = answers instanceof Map ? answers : answersByKey(queries, answers);
+/** One window's evaluations from the evaluation's answers by query key (answersByKey). */
+export function windowEvaluations(rules: AlertQuery[], byKey: Map<string, RuleEvaluation>): RuleEvaluation[] {
   return rules.map((r): RuleEvaluation => {
     const a = byKey.get(queryKey(r));
     if (!a) return { rule: r.name, value: null, breaching: false, outcome: 'error', error: 'the evaluation returned no answer for this rule' };
@@ -161,11 +160,11 @@ export function reportsFor(state: EvaluatorState, evaluation: { slot: number; qu
   const slots = heartbeatSlots(state.intervalMs);
   const out: { workflowId: string; report: WatchReport }[] = [];
   // Once per evaluation, not once per window (1,000 windows × 4,000 answers made an evaluator task outlast the SDK's 5 s limit).
-  const byKey = Array.isArray(answers) ? answersByKey(queries, answers) : undefined;
+  const answered = Array.isArray(answers) ? answersByKey(queries, answers) : answers;
   for (const [workflowId, entry] of Object.entries(state.windows)) {
     entry.checks++;
     const rules = state.ruleSets[entry.set] ?? [];
-    const result = byKey ? windowEvaluations(rules, queries, byKey) : (answers as { error: string });
+    const result = answered instanceof Map ? windowEvaluations(rules, answered) : answered;
     const sig = signature(result);
     const heartbeat = (slot - entry.phase) % slots === 0;
     if (sig === entry.sig && !heartbeat) continue;

@@ -7,7 +7,7 @@ import type { RuleEvaluation } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { evaluateAlerts, initialAlertStates } from '../../src/workflows/alert-evaluator';
 import { HEARTBEAT_MS } from '../../src/workflows/evaluator-messages';
-import { distinctQueries, heartbeatSlots, newEvaluatorState, nextSlot, register, reportsFor, signature, unregister, windowCount, windowEvaluations } from '../../src/workflows/evaluator-plan';
+import { distinctQueries, heartbeatSlots, newEvaluatorState, nextSlot, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
 import { alertDecisionAt } from '../../src/workflows/evaluator-schedule';
 import { initialSight, observeCheck, sightDecisionAt, sightDue } from '../../src/workflows/sight';
 
@@ -40,11 +40,11 @@ describe('evaluator registry and reports', () => {
   test("each window's evaluations are its own rules' thresholds applied to the shared answers; a missing answer is an error, never a pass", () => {
     const queries = [errors, latency];
     const answers: RuleEvaluation[] = [ok(errors, 0.08), { rule: 'HighLatency', value: null, breaching: false, outcome: 'no-data', error: 'no series' }];
-    expect(windowEvaluations([errors, sameExprOtherThreshold], queries, answers).map((e) => [e.rule, e.breaching, e.outcome])).toEqual([
+    expect(windowEvaluations([errors, sameExprOtherThreshold], answersByKey(queries, answers)).map((e) => [e.rule, e.breaching, e.outcome])).toEqual([
       ['HighErrorRate', true, 'ok'],
       ['ErrorsOver10', false, 'ok'],
     ]);
-    expect(windowEvaluations([latency, lowTraffic], queries, answers).map((e) => e.outcome)).toEqual(['no-data', 'error']);
+    expect(windowEvaluations([latency, lowTraffic], answersByKey(queries, answers)).map((e) => e.outcome)).toEqual(['no-data', 'error']);
   });
 
   test('a window is sent a report when its alert state changes and at its heartbeat, not for a moving value', () => {
