@@ -148,7 +148,7 @@ async function main(): Promise<void> {
         results.scale = [];
         for (const step of plan) {
           progress(`scale: ${step.windows} windows, ${step.design}, checks every ${o.interval} s${fleet ? ', rules asked of a real Prometheus' : ''}…`);
-          const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad, realPrometheus: !!fleet }).catch((err: Error) => {
+          const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad }).catch((err: Error) => {
             results.errors[`scale ${step.design} ${step.windows}`] = err.message;
             return undefined;
           });

@@ -14,7 +14,7 @@ import { evaluatorStatusQuery, evaluatorWorkflowId } from '../src/workflows/eval
 import { TASK_QUEUE, deploymentWorkflowId, searchAttributes, timelineQuery } from '../src/workflows/messages';
 import type { DeploymentInput } from '../src/workflows/messages';
 import { initialState } from '../src/workflows/state';
-import { benchSpec, timeRollback } from './fake-stack';
+import { FAKE_PROMETHEUS_URL, benchSpec, timeRollback } from './fake-stack';
 import type { FakeStack, ReactionResult, ReactionSample } from './fake-stack';
 import { queriesAnswered } from '../tools/local/prometheus';
 import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep } from './lib';
@@ -31,8 +31,6 @@ export interface WindowsOptions {
   rollbacks: number;
   /** Workflow IDs are deploy-<prefix>NNNNN-user-management. */
   prefix: string;
-  /** The stack's Prometheus is real (the fleet exporter's metrics): count the queries it answered. */
-  realPrometheus?: boolean;
 }
 
 /** The namespaces of a part's windows. */
@@ -139,6 +137,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     if (now !== undefined && now > peak) peak = now;
   }, 500);
   const evaluatorId = evaluatorWorkflowId({ prometheusUrl: stack.prometheusUrl, intervalMs: options.intervalMs });
+  // A stack started with a real Prometheus (the fleet exporter's metrics): count the queries it answered.
+  const realPrometheus = stack.prometheusUrl !== FAKE_PROMETHEUS_URL;
   try {
     const namespaces = windowNamespaces(options.prefix, options.windows);
     const started = Date.now();
@@ -163,7 +163,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     await sleep(2 * options.intervalMs);
     const queriesBefore = (await stack.ask({ type: 'times' })).times;
     const rulesBefore = queriesBefore.rulesEvaluated ?? 0;
-    const sentBefore = options.realPrometheus ? await queriesAnswered(stack.prometheusUrl) : 0;
+    const sentBefore = realPrometheus ? await queriesAnswered(stack.prometheusUrl) : 0;
     const cpuBefore = { worker: cpuSeconds(pid) ?? 0, server: cpuSeconds(serverPid) ?? 0 };
     const steadyFrom = Date.now();
     await sleep(options.steadyMs);
@@ -173,7 +173,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const { times } = await stack.ask({ type: 'times' });
     const rulesPerSecond = round(((times.rulesEvaluated ?? 0) - rulesBefore) / seconds, 2);
     // With a real Prometheus, what it answered (its own counter; nothing else queries it during the bench); with the fake port, one query per rule evaluated.
-    const prometheusQueriesPerSecond = options.realPrometheus ? round(((await queriesAnswered(stack.prometheusUrl)) - sentBefore) / seconds, 2) : rulesPerSecond;
+    const prometheusQueriesPerSecond = realPrometheus ? round(((await queriesAnswered(stack.prometheusUrl)) - sentBefore) / seconds, 2) : rulesPerSecond;
     const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(50, ids.length));
     const perHour = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => Number.NaN);
 
@@ -235,7 +235,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       failures: { queries: failedQueries.length, rollbacks: failedRollbacks.length, examples: [...failedQueries.slice(0, 3), ...failedRollbacks.slice(0, 3)] },
       prometheusQueriesPerSecond,
       rulesPerSecond,
-      prometheus: options.realPrometheus ? 'real' : 'fake port',
+      prometheus: realPrometheus ? 'real' : 'fake port',
       loadAverage: { start: loadStart, end: machine().loadAverage },
       ...(evaluator ? { evaluator } : {}),
     };
