@@ -16,14 +16,25 @@
  * OWN_TRACE_CHILDREN). Spans are exported through the SDK's `exporter` sink, which the worker must
  * register (setupTracing in ./worker); the sink is not called on replay, and the worker drops a
  * span it has already exported, so every span is exported once.
+ *
+ * A run evicted in the middle of a task (one that ran past the isolate's execution limit) leaves its
+ * continuations queued in the workflow context, which the SDK reuses: they run later, while the run
+ * is disposed or while another run is active. Nothing here acts for a run other than its own (see
+ * PhaseSpans.live), and the SDK's spans ending outside any run neither read the workflow clock nor
+ * call the sink (guardSdkSpansOutsideRuns): before, the first threw "Workflow uninitialized", an
+ * unhandled rejection no run owned, which stopped the workflow worker thread and the whole worker.
  */
 import * as otel from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   OpenTelemetryInboundInterceptor,
   OpenTelemetryInternalsInterceptor,
   OpenTelemetryOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry/lib/workflow';
-import { ContinueAsNew, workflowInfo } from '@temporalio/workflow';
+import { SpanExporter } from '@temporalio/interceptors-opentelemetry/lib/workflow/span-exporter';
+import { ContinueAsNew, inWorkflowContext, workflowInfo } from '@temporalio/workflow';
 import { TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation';
 import type {
   ActivityInput,
@@ -105,14 +116,53 @@ class DeploymentOtelInbound extends OpenTelemetryInboundInterceptor {
   }
 }
 
+/**
+ * The SDK's spans of an evicted run can end after the run is gone: the sandbox's clock
+ * (`performance.now`, which OpenTelemetry reads and the SDK's runtime bases on the workflow's
+ * `Date.now`) then keeps its last reading instead of throwing, and the exporter drops the span
+ * instead of calling a sink that has no run. Patched once, when the bundle is loaded.
+ */
+function guardSdkSpansOutsideRuns(): void {
+  const clock = (globalThis as { performance?: { now(): number } }).performance;
+  if (clock) {
+    const now = clock.now.bind(clock);
+    let last = 0;
+    clock.now = (): number => {
+      if (inWorkflowContext()) last = now();
+      return last;
+    };
+  }
+  type Export = (this: SpanExporter, spans: ReadableSpan[], done: (result: ExportResult) => void) => void;
+  const exportSpans = Object.getOwnPropertyDescriptor(SpanExporter.prototype, 'export')?.value as Export;
+  SpanExporter.prototype.export = function guardedExport(this: SpanExporter, spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    if (!inWorkflowContext()) return done({ code: ExportResultCode.FAILED });
+    exportSpans.call(this, spans, done);
+  };
+}
+guardSdkSpansOutsideRuns();
+
 /** The phase spans of one workflow run. */
 class PhaseSpans {
   private run?: otel.Context;
   private open?: { phase: string; span: otel.Span };
+  private disposed = false;
   /** The run whose trace ./workflow holds, forgotten when the sandbox is disposed. */
   runId?: string;
 
   constructor(private readonly tracer: otel.Tracer) {}
+
+  /**
+   * This run is the one executing: not disposed, and the active workflow is this run (an evicted
+   * run's leftover continuations may execute while another run is active, or none).
+   */
+  live(): boolean {
+    return !this.disposed && inWorkflowContext() && (this.runId === undefined || workflowInfo().runId === this.runId);
+  }
+
+  /** The sandbox of this run is disposed: its leftovers do nothing. */
+  dispose(): void {
+    this.disposed = true;
+  }
 
   /** The run's span is active: phases become its children. */
   begin(run: otel.Context, attributes: otel.Attributes): void {
@@ -123,7 +173,7 @@ class PhaseSpans {
 
   /** Follows the ShipwatchPhase search attribute: ends the open phase span, starts the next. */
   sync(): void {
-    if (!this.run) return;
+    if (!this.run || !this.live()) return;
     const phase = workflowInfo().typedSearchAttributes.get(searchAttributes.phase);
     if (phase === this.open?.phase) return;
     this.open?.span.end();
@@ -141,6 +191,7 @@ class PhaseSpans {
 
   /** The run ends: the open phase ends with it (marked when the deployment goes on in the next run). */
   end(result: { outcome?: string; continued?: boolean }): void {
+    if (!this.live()) return;
     this.sync();
     if (result.continued) this.open?.span.setAttribute(TRACE_NAMES.attr.continued, true);
     this.open?.span.end();
@@ -220,6 +271,7 @@ class PhaseInternals implements WorkflowInternalsInterceptor {
   }
 
   dispose(input: DisposeInput, next: Next<WorkflowInternalsInterceptor, 'dispose'>): void {
+    this.phases.dispose();
     if (this.phases.runId) forgetRunTrace(this.phases.runId);
     return next(input);
   }
