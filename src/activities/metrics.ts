@@ -19,6 +19,8 @@ export interface PrometheusMetricsOptions {
   now?: () => Date;
   /** Pins the instant queries are evaluated at (Prometheus's `time`); by default Prometheus's own now. Tests compare two ways of asking at one instant. */
   evaluationTime?: () => Date;
+  /** How long an answer for a pinned instant is shared with later asks of the same query and instant (default 2 min). */
+  shareAnswersMs?: number;
 }
 
 interface QueryAnswer {
@@ -98,22 +100,26 @@ function ruleEvaluation(rule: AlertQuery, result: QueryResult): RuleEvaluation {
   return { rule: rule.name, value: worst, breaching: breaches(worst, rule.op, rule.threshold), outcome: 'ok' };
 }
 
+/** Sends a query and answers it; `at` pins the instant. */
+type Ask = (promql: string) => Promise<SeriesResult>;
+
 /**
  * Every rule evaluated, in as few queries as keep each answer exact: rules of one shape (several
  * services' copies of a rule) are asked once and their series shared out (./promql-batch.ts); the
  * rest one query each. A batched query Prometheus refuses is asked again rule by rule, so one
  * rule's error stays that rule's.
  */
-async function evaluateAll(prometheusUrl: string, rules: AlertQuery[], options: PrometheusMetricsOptions): Promise<RuleEvaluation[]> {
+async function evaluateAll(rules: AlertQuery[], ask: Ask): Promise<RuleEvaluation[]> {
   const out: RuleEvaluation[] = new Array<RuleEvaluation>(rules.length);
   const one = async (i: number): Promise<void> => {
-    out[i] = ruleEvaluation(rules[i]!, await queryPrometheus(prometheusUrl, rules[i]!.expr, options));
+    const answer = await ask(rules[i]!.expr);
+    out[i] = ruleEvaluation(rules[i]!, resultOf(answer, answer.series.map((s) => s.value)));
   };
   const plan = planQueries(rules.map((r) => r.expr));
   await Promise.all([
     ...plan.alone.map(one),
     ...plan.batches.map(async (batch) => {
-      const answer = await querySeries(prometheusUrl, batch.query, options);
+      const answer = await ask(batch.query);
       if (answer.outcome === 'error') return void (await Promise.all(batch.members.map(one)));
       const own = answer.outcome === 'ok' ? distribute(batch, answer.series) : [];
       batch.members.forEach((i, m) => {
@@ -122,6 +128,38 @@ async function evaluateAll(prometheusUrl: string, rules: AlertQuery[], options: 
     }),
   ]);
   return out;
+}
+
+/**
+ * Answers for pinned instants, shared: an ask of a query at an instant that is already being
+ * asked, or was answered within `keepMs`, gets that answer instead of sending the query again.
+ * The watch evaluators of one Prometheus (each a share of the fleet, on one grid of instants) so
+ * send each rule shape's query once per instant. Failed answers are not kept.
+ */
+class SharedAnswers {
+  private readonly answers = new Map<string, { atMs: number; answer: Promise<SeriesResult> }>();
+
+  constructor(private readonly keepMs: number) {}
+
+  ask(key: { prometheusUrl: string; promql: string; atMs: number }, send: () => Promise<SeriesResult>): Promise<SeriesResult> {
+    this.prune(Date.now());
+    const id = `${key.prometheusUrl}\u0000${key.atMs}\u0000${key.promql}`;
+    const known = this.answers.get(id);
+    if (known) return known.answer;
+    const answer = send().then((a) => {
+      if (a.outcome !== 'ok') this.answers.delete(id);
+      return a;
+    });
+    this.answers.set(id, { atMs: Date.now(), answer });
+    return answer;
+  }
+
+  private prune(nowMs: number): void {
+    for (const [id, entry] of this.answers) {
+      if (nowMs - entry.atMs <= this.keepMs) break;
+      this.answers.delete(id);
+    }
+  }
 }
 
 async function checkValue(prometheusUrl: string, check: ResolvedMetricCheck, options: PrometheusMetricsOptions): Promise<MetricValue> {
@@ -167,6 +205,7 @@ export function compareRow(check: ResolvedMetricCheck, before: MetricValue | und
 
 export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}): MetricsPort {
   const now = options.now ?? (() => new Date());
+  const shared = new SharedAnswers(options.shareAnswersMs ?? 120_000);
   const snapshot = async (input: { prometheusUrl: string; checks: ResolvedMetricCheck[] }): Promise<MetricsSnapshot> => {
     const takenAt = now().toISOString();
     const values = await Promise.all(input.checks.map((c) => checkValue(input.prometheusUrl, c, options)));
@@ -180,7 +219,10 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
       return { ok: rows.every((r) => r.ok), rows, after };
     },
     async evaluateRules(input): Promise<RuleEvaluation[]> {
-      return evaluateAll(input.prometheusUrl, input.rules, options);
+      const { prometheusUrl, atMs } = input;
+      if (atMs === undefined) return evaluateAll(input.rules, (promql) => querySeries(prometheusUrl, promql, options));
+      const pinned = { ...options, evaluationTime: () => new Date(atMs) };
+      return evaluateAll(input.rules, (promql) => shared.ask({ prometheusUrl, promql, atMs }, () => querySeries(prometheusUrl, promql, pinned)));
     },
   };
 }

@@ -1,10 +1,15 @@
 /**
  * Many windows' alert rules asked of Prometheus in a few queries. Rules that differ only in the
  * values of their label matchers (one service's `namespace="a"`, another's `namespace="b"`) have
- * one *shape*; a shape is asked once, with each varying matcher widened to the union of the
- * members' values and every aggregation also grouped by the varying labels, and each member then
- * takes the series its own matchers select. So the queries sent grow with the number of distinct
- * rule shapes, not with the number of services watched.
+ * one *shape*; a shape is asked once, with each varying matcher widened to every series that has
+ * the label (`namespace!=""`) and every aggregation also grouped by the varying labels, and each
+ * member then takes the series its own matchers select. So the queries sent grow with the number
+ * of distinct rule shapes, not with the number of services watched, and a shape's query is the
+ * same text whichever services it is asked for: evaluators that each watch a share of the fleet
+ * (src/workflows/evaluator.ts) ask Prometheus the same few queries, which the metrics adapter
+ * sends once per instant. Where a member's value matches the empty string (a series without the
+ * label), or its pattern is one JavaScript and RE2 may read differently, the matcher is widened to
+ * the union of the members' values instead.
  *
  * The rewrite is used only where each member's series are exactly those its own query would give:
  * every selector carries every varying label, a member gives one label one value everywhere, and
@@ -158,6 +163,15 @@ function anchored(pattern: string): RegExp | undefined {
   }
 }
 
+/**
+ * A pattern JavaScript and Prometheus's RE2 read alike: no group modifiers (lookarounds, named
+ * groups) and no backreferences. Its members are shared out here by JavaScript, so a widened
+ * query is used only for these; any other pattern stays in the query, for Prometheus to judge.
+ */
+function plainPattern(pattern: string): boolean {
+  return anchored(pattern) !== undefined && !/\(\?|\\[0-9k]/.test(pattern);
+}
+
 /** One shape's members as one query, or undefined when the rewrite would not keep each member's answer exact. */
 function batchOf(members: number[], parsed: Parsed[]): Batch | undefined {
   const first = parsed[members[0]!]!;
@@ -182,7 +196,12 @@ function batchOf(members: number[], parsed: Parsed[]): Batch | undefined {
   const edits: { from: number; to: number; text: string }[] = [];
   first.matchers.forEach((m, p) => {
     if (!varying[p]) return;
-    const alternatives = [...new Set(members.map((i) => parsed[i]!.matchers[p]!.value))].map((v) => (m.op === '=' ? escapeRegex(v) : `(?:${v})`));
+    const values = [...new Set(members.map((i) => parsed[i]!.matchers[p]!.value))];
+    if (values.every((v) => (m.op === '=' ? v !== '' : plainPattern(v) && !anchored(v)!.test('')))) {
+      edits.push({ from: m.opFrom, to: m.valueTo, text: '!=""' });
+      return;
+    }
+    const alternatives = values.map((v) => (m.op === '=' ? escapeRegex(v) : `(?:${v})`));
     if (m.op === '=') edits.push({ from: m.opFrom, to: m.opTo, text: '=~' });
     edits.push({ from: m.valueFrom, to: m.valueTo, text: JSON.stringify(alternatives.join('|')) });
   });
@@ -216,28 +235,26 @@ export function planQueries(exprs: string[]): QueryPlan {
   return { batches, alone: alone.sort((a, b) => a - b) };
 }
 
-/** For each member of `batch` (aligned with `members`), the values of the answer's series that are its own. */
+/**
+ * For each member of `batch` (aligned with `members`), the values of the answer's series that are
+ * its own: the members are found by their equality values in one lookup per series, and only those
+ * are tested against their patterns (a widened query returns the whole fleet's series).
+ */
 export function distribute(batch: Batch, series: { labels: Record<string, string>; value: number }[]): number[][] {
   const out = batch.members.map((): number[] => []);
-  const exact = batch.conditions[0]?.every((c) => c.op === '=') ?? true;
-  if (exact) {
-    // Equality on every varying label: a member is found by its values, in one lookup per series.
-    const key = (values: string[]): string => values.join('\u0000');
-    const byKey = new Map<string, number[]>();
-    batch.conditions.forEach((conds, m) => {
-      const k = key(conds.map((c) => c.value));
-      byKey.set(k, [...(byKey.get(k) ?? []), m]);
-    });
-    const labels = batch.conditions[0]?.map((c) => c.label) ?? [];
-    for (const s of series) for (const m of byKey.get(key(labels.map((l) => s.labels[l] ?? ''))) ?? []) out[m]!.push(s.value);
-    return out;
+  const first = batch.conditions[0] ?? [];
+  const eqLabels = first.filter((c) => c.op === '=').map((c) => c.label);
+  const key = (values: string[]): string => values.join('\u0000');
+  const byKey = new Map<string, { member: number; patterns: { label: string; re: RegExp | undefined; value: string }[] }[]>();
+  batch.conditions.forEach((conds, member) => {
+    const k = key(conds.filter((c) => c.op === '=').map((c) => c.value));
+    const patterns = conds.filter((c) => c.op === '=~').map((c) => ({ label: c.label, re: anchored(c.value), value: c.value }));
+    byKey.set(k, [...(byKey.get(k) ?? []), { member, patterns }]);
+  });
+  for (const s of series) {
+    for (const m of byKey.get(key(eqLabels.map((l) => s.labels[l] ?? ''))) ?? []) {
+      if (m.patterns.every((p) => (p.re ? p.re.test(s.labels[p.label] ?? '') : (s.labels[p.label] ?? '') === p.value))) out[m.member]!.push(s.value);
+    }
   }
-  const tests = batch.conditions.map((conds) =>
-    conds.map((c) => {
-      const re = c.op === '=~' ? anchored(c.value) : undefined;
-      return { label: c.label, test: re ? (v: string) => re.test(v) : (v: string) => v === c.value };
-    }),
-  );
-  for (const s of series) tests.forEach((conds, m) => conds.every((c) => c.test(s.labels[c.label] ?? '')) && out[m]!.push(s.value));
   return out;
 }

@@ -160,7 +160,12 @@ export interface MetricsPort {
     checks: ResolvedMetricCheck[];
     baseline: MetricsSnapshot;
   }): Promise<MetricsComparison>;
-  evaluateRules(input: { prometheusUrl: string; rules: AlertQuery[] }): Promise<RuleEvaluation[]>;
+  /**
+   * `atMs`: the instant the rules are evaluated at (the watch evaluator's slot); by default
+   * Prometheus's own now. Asks for one instant give one answer: the same query for the same instant
+   * (several evaluators' shares of one fleet) is sent once.
+   */
+  evaluateRules(input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }): Promise<RuleEvaluation[]>;
 }
 
 // ---------------------------------------------------------------- Availability probe

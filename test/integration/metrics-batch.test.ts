@@ -86,8 +86,28 @@ test('a service with nothing scraped is no data in the batch, as alone; one serv
   expect((await queriesSent()) - before).toBe(4);
 });
 
+test('evaluations of two shares of the fleet at one instant send each shape once (the watch evaluators’ shards)', async () => {
+  const metrics = createPrometheusMetrics();
+  const atMs = Date.now() - 1000;
+  const shareA = [0, 1, 2, 3, 4, 5].flatMap(rulesOf);
+  const shareB = [6, 7, 8, 9, 10, 11].flatMap(rulesOf);
+  const before = await queriesSent();
+  const [a, b] = await Promise.all([metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareA, atMs }), metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareB, atMs })]);
+  // Asked again later for the same instant: answered from the same answers.
+  const again = await metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareB, atMs });
+  expect((await queriesSent()) - before).toBe(4);
+  const at = new Date(atMs);
+  const expected = await alone([...shareA, ...shareB], at);
+  expect([...a, ...b].map((e) => [e.rule, e.outcome, e.breaching])).toEqual(expected.map((e) => [e.rule, e.outcome, e.breaching]));
+  expect(again).toEqual(b);
+  // Another instant is asked anew.
+  await metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareA, atMs: atMs + 500 });
+  expect((await queriesSent()) - before).toBe(4 + 4 + 4 * 6 * 2);
+});
+
 test('a batched query Prometheus refuses is asked rule by rule, so the error stays with the rule that has it', async () => {
-  // Same shape, so one batch; one member's regex is invalid for Prometheus (RE2 has no lookahead).
+  // Same shape, so one batch; one member's regex is invalid for Prometheus (RE2 has no lookahead),
+  // so the patterns stay in the batched query (their union), which Prometheus refuses.
   const rule = (ns: string): ResolvedAlertRule => ({ ...rulesOf(0)[2]!, name: `PodDown-${ns}`, expr: `kube_deployment_status_replicas_available{namespace=~"${ns}",deployment=~"svc-.*"}` });
   const rules = [rule('fleet-1'), rule('fleet-(?!2)')];
   const evals = await createPrometheusMetrics().evaluateRules({ prometheusUrl: prom.url, rules });

@@ -16,19 +16,31 @@ test("the seed's four rules of many services are four queries, each of them vali
     [3, 7, 11],
   ]);
   for (const b of plan.batches) expect(checkPromql(b.query)).toBeUndefined();
+  // Each varying matcher becomes "has the label"; the fixed one (status) stays.
   expect(plan.batches[0]!.query).toBe(
-    'sum by (namespace, job) (rate(http_requests_total{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3",status=~"5.."}[5m]) or rate(http_requests_total{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3"}[5m]) * 0) / sum by (namespace, job) (rate(http_requests_total{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3"}[5m]))',
+    'sum by (namespace, job) (rate(http_requests_total{namespace!="",job!="",status=~"5.."}[5m]) or rate(http_requests_total{namespace!="",job!=""}[5m]) * 0) / sum by (namespace, job) (rate(http_requests_total{namespace!="",job!=""}[5m]))',
   );
-  expect(plan.batches[1]!.query).toBe('histogram_quantile(0.95, sum by (le, namespace, job) (rate(http_request_duration_seconds_bucket{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3"}[5m])))');
-  expect(plan.batches[2]!.query).toBe('kube_deployment_status_replicas_available{namespace=~"ns1|ns2|ns3",deployment=~"d1|d2|d3"}');
+  expect(plan.batches[1]!.query).toBe('histogram_quantile(0.95, sum by (le, namespace, job) (rate(http_request_duration_seconds_bucket{namespace!="",job!=""}[5m])))');
+  expect(plan.batches[2]!.query).toBe('kube_deployment_status_replicas_available{namespace!="",deployment!=""}');
   // The pod pattern varies as a regex: kept apart by the rule's own `by (pod)`, the namespace added.
-  expect(plan.batches[3]!.query).toBe(
-    'max by (pod, namespace) (container_memory_usage_bytes{namespace=~"ns1|ns2|ns3",pod=~"(?:d1-.*)|(?:d2-.*)|(?:d3-.*)"} / container_spec_memory_limit_bytes{namespace=~"ns1|ns2|ns3",pod=~"(?:d1-.*)|(?:d2-.*)|(?:d3-.*)"})',
-  );
+  expect(plan.batches[3]!.query).toBe('max by (pod, namespace) (container_memory_usage_bytes{namespace!="",pod!=""} / container_spec_memory_limit_bytes{namespace!="",pod!=""})');
   expect(plan.batches[2]!.conditions[1]).toEqual([
     { label: 'namespace', op: '=', value: 'ns2' },
     { label: 'deployment', op: '=', value: 'd2' },
   ]);
+});
+
+test('a shape is asked in the same words whichever services share it (evaluators of two shares of a fleet ask one query)', () => {
+  const plan = (ids: number[]) => planQueries(ids.flatMap((i) => service(i).map((r) => r.expr))).batches.map((b) => b.query);
+  expect(plan([1, 2, 3])).toEqual(plan([40, 41]));
+});
+
+test('a member whose value also selects series without the label keeps the union of values', () => {
+  const plan = planQueries(['sum(a{ns="x"})', 'sum(a{ns=""})']);
+  expect(plan.batches[0]!.query).toBe('sum by (ns) (a{ns=~"x|"})');
+  const re = planQueries(['max by (pod) (m{pod=~"api-.*"})', 'max by (pod) (m{pod=~"(api)?"})']);
+  expect(re.batches[0]!.query).toBe('max by (pod) (m{pod=~"(?:api-.*)|(?:(api)?)"})');
+  expect(distribute(plan.batches[0]!, [{ labels: {}, value: 1 }, { labels: { ns: 'x' }, value: 2 }])).toEqual([[2], [1]]);
 });
 
 test('one service alone is asked as written', () => {
@@ -54,8 +66,12 @@ test.each([
 test('a prefix or postfix by, topk and nested aggregations get the labels; literal values are escaped', () => {
   const expr = (ns: string) => `topk(1, sum(rate(a{ns="${ns}"}[1m])) by (code)) > bool max(b{ns="${ns}"})`;
   const plan = planQueries([expr('a.b'), expr('c|d')]);
-  expect(plan.batches[0]!.query).toBe('topk by (ns) (1, sum(rate(a{ns=~"a\\\\.b|c\\\\|d"}[1m])) by (code, ns)) > bool max by (ns) (b{ns=~"a\\\\.b|c\\\\|d"})');
+  expect(plan.batches[0]!.query).toBe('topk by (ns) (1, sum(rate(a{ns!=""}[1m])) by (code, ns)) > bool max by (ns) (b{ns!=""})');
   expect(checkPromql(plan.batches[0]!.query)).toBeUndefined();
+  // In a union (a member also selects series without the label), literal values are escaped.
+  const union = planQueries([expr('a.b'), expr('c|d'), expr('')]);
+  expect(union.batches[0]!.query).toBe('topk by (ns) (1, sum(rate(a{ns=~"a\\\\.b|c\\\\|d|"}[1m])) by (code, ns)) > bool max by (ns) (b{ns=~"a\\\\.b|c\\\\|d|"})');
+  expect(checkPromql(union.batches[0]!.query)).toBeUndefined();
 });
 
 test('the same expression twice (two directions) is one query whose series belong to both', () => {
