@@ -1,8 +1,8 @@
 /**
  * Issue 12's scale part: N watch windows opened quickly (deployments started with a carried state
  * already past the forward path, as continue-as-new hands one over, so they open their window at
- * once) on the real worker with lean fake ports, in one of two designs: `evaluator` (one watch
- * evaluator per Prometheus) or `per-window` (each window checks on its own, the design before).
+ * once) on the real worker with lean fake ports, in one of two designs: `evaluator` (the watch
+ * evaluators of one Prometheus, each a shard of the windows) or `per-window` (each window checks on its own, the design before).
  * Measures timeline query and rollback reaction latency, check lateness, worker and server CPU
  * and RSS, history events per window per hour and the queries per second sent to "Prometheus"
  * (counted at the metrics port, where the real adapter would send them).
@@ -10,7 +10,8 @@
 import type { Client } from '@temporalio/client';
 import type { DeploymentHandle } from '../src/deployments';
 import { initialAlertStates } from '../src/workflows/alert-evaluator';
-import { evaluatorStatusQuery, evaluatorWorkflowId } from '../src/workflows/evaluator-messages';
+import { allEvaluatorIds, evaluatorStatusQuery } from '../src/workflows/evaluator-messages';
+import type { EvaluatorStatus } from '../src/workflows/evaluator-messages';
 import { TASK_QUEUE, deploymentWorkflowId, searchAttributes, timelineQuery } from '../src/workflows/messages';
 import type { DeploymentInput } from '../src/workflows/messages';
 import { initialState } from '../src/workflows/state';
@@ -60,7 +61,7 @@ export interface WindowsResult {
   rulesPerSecond: number;
   prometheus: 'real' | 'fake port';
   loadAverage: { start: string; end: string };
-  evaluator?: { windows: number; distinctQueries: number; ruleSets: number; evaluations: number; signalsSent: number; runs: number };
+  evaluator?: { shards: number; windows: number; distinctQueries: number; ruleSets: number; evaluations: number; signalsSent: number; runs: number };
 }
 
 /** A deployment's state as continue-as-new hands it over, past its forward path, the watch window not yet open. */
@@ -136,7 +137,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const now = rssMiB(pid);
     if (now !== undefined && now > peak) peak = now;
   }, 500);
-  const evaluatorId = evaluatorWorkflowId({ prometheusUrl: stack.prometheusUrl, intervalMs: options.intervalMs });
+  const evaluatorIds = allEvaluatorIds({ prometheusUrl: stack.prometheusUrl, intervalMs: options.intervalMs });
   // A stack started with a real Prometheus (the fleet exporter's metrics): count the queries it answered.
   const realPrometheus = stack.prometheusUrl !== FAKE_PROMETHEUS_URL;
   try {
@@ -151,8 +152,9 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const idPrefix = `deploy-${options.prefix}`;
     await waitUntil(`${options.windows} windows open`, 30 * 60_000, async () => {
       if (options.design === 'evaluator') {
-        const s = await stack.client.workflow.getHandle(evaluatorId).query(evaluatorStatusQuery);
-        return s.windows >= options.windows ? true : `${s.windows}/${options.windows} windows registered with the evaluator, worker ${rssMiB(pid)} MiB`;
+        const s = await shardStatuses(stack.client, evaluatorIds);
+        const windows = s.reduce((n, x) => n + x.windows, 0);
+        return windows >= options.windows ? true : `${windows}/${options.windows} windows registered with ${s.length} evaluators, worker ${rssMiB(pid)} MiB`;
       }
       const c = await stack.ask({ type: 'count', prefix: idPrefix });
       return c.inWatch >= options.windows ? true : `${c.inWatch}/${options.windows} windows checked once, worker ${rssMiB(pid)} MiB`;
@@ -196,9 +198,11 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     let lateness: Distribution;
     let evaluator: WindowsResult['evaluator'];
     if (options.design === 'evaluator') {
-      const s = await stack.client.workflow.getHandle(evaluatorId).query(evaluatorStatusQuery);
-      lateness = distribution(s.lateness.slice(-Math.max(1, Math.ceil((steadyTo - steadyFrom) / options.intervalMs) + 2)));
-      evaluator = { windows: s.windows, distinctQueries: s.distinctQueries, ruleSets: s.ruleSets, evaluations: s.evaluations, signalsSent: s.signalsSent, runs: s.runs };
+      const shards = await shardStatuses(stack.client, evaluatorIds);
+      // Every shard's evaluations in the steady interval.
+      lateness = distribution(shards.flatMap((s) => s.lateness.slice(-Math.max(1, Math.ceil((steadyTo - steadyFrom) / options.intervalMs) + 2))));
+      const sum = (f: (s: EvaluatorStatus) => number): number => shards.reduce((n, s) => n + f(s), 0);
+      evaluator = { shards: shards.length, windows: sum((s) => s.windows), distinctQueries: sum((s) => s.distinctQueries), ruleSets: sum((s) => s.ruleSets), evaluations: sum((s) => s.evaluations), signalsSent: sum((s) => s.signalsSent), runs: sum((s) => s.runs) };
     } else {
       lateness = perWindowLateness(times.checks, { prefix: idPrefix, intervalMs: options.intervalMs, from: steadyFrom, to: steadyTo });
     }
@@ -220,7 +224,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     // Close the windows so the next part starts from an idle worker.
     progress(`  terminating the ${ids.length} windows…`);
     await pool(ids, 50, (id) => stack.client.workflow.getHandle(id).terminate('bench part over').catch(() => undefined));
-    await stack.client.workflow.getHandle(evaluatorId).terminate('bench part over').catch(() => undefined);
+    for (const id of evaluatorIds) await stack.client.workflow.getHandle(id).terminate('bench part over').catch(() => undefined);
     return {
       design: options.design,
       windows: options.windows,
@@ -242,4 +246,10 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
   } finally {
     clearInterval(sampler);
   }
+}
+
+/** The status of every evaluator of the Prometheus that is running (the shards started so far). */
+async function shardStatuses(client: Client, ids: string[]): Promise<EvaluatorStatus[]> {
+  const answers = await Promise.all(ids.map((id) => client.workflow.getHandle(id).query(evaluatorStatusQuery).catch(() => undefined)));
+  return answers.filter((a): a is EvaluatorStatus => a !== undefined);
 }

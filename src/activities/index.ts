@@ -155,7 +155,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
       return mapErrors(() => deps.metrics.compare(input));
     },
 
-    async evaluateAlertRules(input: { prometheusUrl: string; rules: AlertQuery[] }): Promise<RuleEvaluation[]> {
+    async evaluateAlertRules(input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }): Promise<RuleEvaluation[]> {
       return mapErrors(() => deps.metrics.evaluateRules(input));
     },
 

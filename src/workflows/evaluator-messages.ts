@@ -61,11 +61,59 @@ export const watchReportSignal = defineSignal<[WatchReport]>('watchReport');
 export const evaluatorStatusQuery = defineQuery<EvaluatorStatus>('evaluatorStatus');
 
 /**
- * The evaluator of one Prometheus at one interval: one ID, so every window of that Prometheus in
- * the namespace finds the same one. It runs on the task queue of the window that started it
- * (signals reach windows on any queue). Not derived from the task queue: a replay runs under a
- * made-up one, and the ID is part of the history (the child's start).
+ * The evaluators of one Prometheus at one interval share its windows out by the hash of the
+ * window's workflow ID, so no evaluator carries more than a share of the fleet in its state, its
+ * continue-as-new input and its evaluation activity's input (one evaluator for 10,000 windows went
+ * past what one workflow task can do in the SDK's 5 s, and past Temporal's 2 MB payload limit).
+ * They evaluate on one grid of instants and ask Prometheus for the same queries, which the metrics
+ * adapter sends once per instant (src/activities/metrics.ts), so the queries sent do not grow with
+ * the number of shards. Shards are started on demand: a few windows start a few evaluators.
  */
-export function evaluatorWorkflowId(args: { prometheusUrl: string; intervalMs: number }): string {
-  return `watch-evaluator/${args.intervalMs}ms/${args.prometheusUrl}`;
+export const EVALUATOR_SHARDS = 32;
+
+/** FNV-1a of a string (stable across releases: a window's shard is part of its history). */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/**
+ * Which of the EVALUATOR_SHARDS evaluators watches the window of `workflowId`: FNV-1a mixed by
+ * MurmurHash3's finaliser (FNV's low bits alone leave half the shards empty for IDs that differ
+ * in a number).
+ */
+export function evaluatorShard(workflowId: string): number {
+  let h = fnv1a(workflowId);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return (h >>> 0) % EVALUATOR_SHARDS;
+}
+
+/**
+ * The evaluator of one Prometheus at one interval, and one shard: one ID, so every window of that
+ * Prometheus in the shard finds the same one. It runs on the task queue of the window that started
+ * it (signals reach windows on any queue). Not derived from the task queue: a replay runs under a
+ * made-up one, and the ID is part of the history (the child's start). Without a shard: the single
+ * evaluator of windows opened before shards (their histories name it).
+ */
+export function evaluatorWorkflowId(args: { prometheusUrl: string; intervalMs: number; shard?: number }): string {
+  const base = `watch-evaluator/${args.intervalMs}ms/${args.prometheusUrl}`;
+  return args.shard === undefined ? base : `${base}/shard-${args.shard}`;
+}
+
+/** The evaluator a window of `workflowId` registers with (windows opened since shards). */
+export function windowEvaluatorId(args: { prometheusUrl: string; intervalMs: number; workflowId: string }): string {
+  return evaluatorWorkflowId({ prometheusUrl: args.prometheusUrl, intervalMs: args.intervalMs, shard: evaluatorShard(args.workflowId) });
+}
+
+/** Every evaluator of one Prometheus at one interval (the shards, then the evaluator from before them). */
+export function allEvaluatorIds(args: { prometheusUrl: string; intervalMs: number }): string[] {
+  return [...Array.from({ length: EVALUATOR_SHARDS }, (_, shard) => evaluatorWorkflowId({ ...args, shard })), evaluatorWorkflowId(args)];
 }

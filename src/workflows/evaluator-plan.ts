@@ -9,7 +9,7 @@
 import type { RuleEvaluation } from '../activities/types';
 import { breaches } from '../model';
 import type { AlertQuery } from '../spec/types';
-import { HEARTBEAT_MS } from './evaluator-messages';
+import { HEARTBEAT_MS, fnv1a } from './evaluator-messages';
 import type { WatchRegistration, WatchReport } from './evaluator-messages';
 
 export interface WindowEntry {
@@ -41,8 +41,14 @@ export interface EvaluatorState {
   lateness: number[];
 }
 
-export function newEvaluatorState(args: { prometheusUrl: string; intervalMs: number; nowMs: number }): EvaluatorState {
-  return { prometheusUrl: args.prometheusUrl, intervalMs: args.intervalMs, originMs: args.nowMs, k: 0, ruleSets: {}, windows: {}, evaluations: 0, signalsSent: 0, runs: 1, lateness: [] };
+/**
+ * A new evaluator's state. `onGrid`: its slots fall on multiples of the interval since the epoch,
+ * so every shard of one Prometheus evaluates at the same instants (their queries then share one
+ * answer); before shards, slots counted from the evaluator's start.
+ */
+export function newEvaluatorState(args: { prometheusUrl: string; intervalMs: number; nowMs: number; onGrid?: boolean }): EvaluatorState {
+  const originMs = args.onGrid ? Math.floor(args.nowMs / args.intervalMs) * args.intervalMs : args.nowMs;
+  return { prometheusUrl: args.prometheusUrl, intervalMs: args.intervalMs, originMs, k: 0, ruleSets: {}, windows: {}, evaluations: 0, signalsSent: 0, runs: 1, lateness: [] };
 }
 
 /** The state a previous run carried, counted as the next run. */
@@ -58,12 +64,7 @@ function alertQuery(rule: AlertQuery): AlertQuery {
 
 /** FNV-1a of a string, as 8 hex digits (a rule set's key; collisions are checked). */
 function fnv(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
+  return fnv1a(text).toString(16).padStart(8, '0');
 }
 
 function ruleSetKey(state: EvaluatorState, rules: AlertQuery[]): string {

@@ -17,6 +17,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   startChild,
   workflowInfo,
@@ -31,7 +32,7 @@ import { messageOf } from './deployment/failures';
 import { HISTORY_BUDGET } from './deployment/run-budget';
 import type { WindowActions } from './deployment/watch-window';
 import { watchEvaluatorWorkflow } from './evaluator';
-import { HEARTBEAT_MS, evaluatorWorkflowId, registerWatchSignal, unregisterWatchSignal } from './evaluator-messages';
+import { HEARTBEAT_MS, evaluatorWorkflowId, registerWatchSignal, unregisterWatchSignal, windowEvaluatorId } from './evaluator-messages';
 import type { WatchRegistration, WatchReport } from './evaluator-messages';
 import { signature } from './evaluator-plan';
 import { alertDecisionAt } from './evaluator-schedule';
@@ -71,7 +72,9 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
   const watch = state.watch!;
   const over = () => state.rollbackRequest !== undefined || watch.outcome !== undefined;
   if (!state.watchFeed) {
-    const evaluatorId = evaluatorWorkflowId({ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs });
+    const of = { prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs };
+    // Windows opened before shards keep the single evaluator their history names.
+    const evaluatorId = patched('evaluator-shards') ? windowEvaluatorId({ ...of, workflowId: workflowInfo().workflowId }) : evaluatorWorkflowId(of);
     state.watchFeed = { evaluatorId, lastHeardMs: Date.now(), lastSig: '', evaluations: [], lastRoundMs: Date.now() };
     ctx.watchReports.length = 0;
     await registerWindow(ctx, state.watchFeed);

@@ -1,6 +1,7 @@
 /**
- * The watch evaluator: one long-lived workflow per Prometheus (and interval and task queue) that
- * watches every open window of that Prometheus at once. At fixed times (start + k × interval, so
+ * The watch evaluator: one long-lived workflow per Prometheus, interval and shard (a share of the
+ * windows by the hash of their workflow IDs, ./evaluator-messages.ts) that watches those windows at
+ * once. At fixed times (start + k × interval, so
  * lateness never adds up to drift) it runs ONE evaluation activity with one query per distinct
  * rule expression across all windows, then signals only the windows whose alert state changed,
  * plus each window's periodic heartbeat so a window can tell it is still watched. Deployment
@@ -9,7 +10,7 @@
  * grows, carrying its registry. The `for`, page and rollback decisions are not made here: each
  * deployment applies ./alert-evaluator.ts to the evaluations it is sent.
  */
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { DeploymentActivities } from '../activities';
 import { WATCH_CHECK } from '../activities/options';
 import type { RuleEvaluation } from '../activities/types';
@@ -26,7 +27,9 @@ export const SIGNALS_PER_TASK = 500;
 const { evaluateAlertRules } = proxyActivities<Pick<DeploymentActivities, 'evaluateAlertRules'>>(WATCH_CHECK);
 
 export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<void> {
-  const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now() });
+  // On the grid: slots at multiples of the interval, evaluated at their own instant (shards' queries share answers).
+  const onGrid = patched('evaluator-grid');
+  const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now(), onGrid });
   for (const reg of input.initial ?? []) register(state, reg);
   setHandler(registerWatchSignal, (reg) => register(state, reg));
   setHandler(unregisterWatchSignal, ({ workflowId }) => unregister(state, workflowId));
@@ -56,7 +59,7 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     const queries = distinctQueries(state);
     let answers: RuleEvaluation[] | { error: string };
     try {
-      answers = await evaluateAlertRules({ prometheusUrl: state.prometheusUrl, rules: queries });
+      answers = await evaluateAlertRules({ prometheusUrl: state.prometheusUrl, rules: queries, ...(onGrid ? { atMs: at } : {}) });
     } catch (err) {
       if (isCancellation(err)) throw err;
       answers = { error: err instanceof Error ? err.message : String(err) };

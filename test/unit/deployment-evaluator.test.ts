@@ -6,7 +6,7 @@
 import type { RuleEvaluation } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { evaluateAlerts, initialAlertStates } from '../../src/workflows/alert-evaluator';
-import { HEARTBEAT_MS } from '../../src/workflows/evaluator-messages';
+import { EVALUATOR_SHARDS, HEARTBEAT_MS, allEvaluatorIds, evaluatorShard, evaluatorWorkflowId, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
 import { distinctQueries, heartbeatSlots, newEvaluatorState, nextSlot, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
 import { alertDecisionAt } from '../../src/workflows/evaluator-schedule';
 import { initialSight, observeCheck, sightDecisionAt, sightDue } from '../../src/workflows/sight';
@@ -71,6 +71,32 @@ describe('evaluator registry and reports', () => {
     s.k = 1;
     expect(nextSlot(s, T0 + 30_000 + 12_000)).toBe(2);
     expect(nextSlot(s, T0 + 10 * MIN + 5_000)).toBe(20);
+  });
+});
+
+describe('evaluator shards and their grid', () => {
+  test('windows are shared out evenly, each always to the same shard; the evaluator from before shards keeps its ID', () => {
+    const per = new Array<number>(EVALUATOR_SHARDS).fill(0);
+    for (let i = 0; i < 10_000; i++) per[evaluatorShard(`deploy-production-svc-${i}/svc-${i}`)]!++;
+    // 312.5 each on average: no shard holds twice its share.
+    expect(Math.min(...per)).toBeGreaterThan(200);
+    expect(Math.max(...per)).toBeLessThan(450);
+    expect(evaluatorShard('deploy-production/user-management')).toBe(evaluatorShard('deploy-production/user-management'));
+    const of = { prometheusUrl: 'http://prom:9090', intervalMs: 30_000 };
+    expect(evaluatorWorkflowId(of)).toBe('watch-evaluator/30000ms/http://prom:9090');
+    expect(windowEvaluatorId({ ...of, workflowId: 'deploy-production/user-management' })).toBe(`watch-evaluator/30000ms/http://prom:9090/shard-${evaluatorShard('deploy-production/user-management')}`);
+    expect(new Set(allEvaluatorIds(of)).size).toBe(EVALUATOR_SHARDS + 1);
+  });
+
+  test('on the grid, slots are multiples of the interval whenever an evaluator starts; before it, they counted from its start', () => {
+    const started = [T0 + 1234, T0 + 17_000, T0 + 29_999];
+    const slots = started.map((nowMs) => {
+      const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs, onGrid: true });
+      return s.originMs + nextSlot(s, nowMs) * s.intervalMs;
+    });
+    expect(slots).toEqual([T0 + 30_000, T0 + 30_000, T0 + 30_000]);
+    const old = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 + 1234 });
+    expect(old.originMs + nextSlot(old, T0 + 1234) * old.intervalMs).toBe(T0 + 31_234);
   });
 });
 

@@ -20,9 +20,9 @@ import { startDeployment } from '../../src/deployments';
 import type { DeploymentHandle } from '../../src/deployments';
 import type { DeploymentReport } from '../../src/model';
 import type { DeploySpec } from '../../src/spec/types';
-import { evaluatorStatusQuery, evaluatorWorkflowId } from '../../src/workflows/evaluator-messages';
+import { evaluatorShard, evaluatorStatusQuery, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
 import type { EvaluatorStatus } from '../../src/workflows/evaluator-messages';
-import { statusQuery } from '../../src/workflows/messages';
+import { deploymentWorkflowId, statusQuery } from '../../src/workflows/messages';
 
 jest.setTimeout(600_000);
 
@@ -45,6 +45,13 @@ function withNamespace(spec: DeploySpec, n: number): DeploySpec {
   return { ...spec, namespace: `${spec.namespace}-ev${n}` };
 }
 
+const shardOf = (spec: DeploySpec): number => evaluatorShard(deploymentWorkflowId(spec.namespace, spec.service));
+
+/** The first namespace suffix from `from` on that puts every spec's window in one evaluator's shard. */
+function oneShard(specs: DeploySpec[], from: number): number {
+  for (let n = from; ; n++) if (new Set(specs.map((s) => shardOf(withNamespace(s, n)))).size === 1) return n;
+}
+
 async function history(client: Client, workflowId: string, runId?: string) {
   return client.workflow.getHandle(workflowId, runId).fetchHistory();
 }
@@ -61,7 +68,7 @@ function recordEvaluator(h: Awaited<ReturnType<typeof history>>, name: string): 
 
 /** Waits (skipping time) until the evaluator of `spec` runs; returns its handle. */
 async function runningEvaluator(spec: DeploySpec) {
-  const handle = env.client.workflow.getHandle(evaluatorWorkflowId({ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs }));
+  const handle = env.client.workflow.getHandle(windowEvaluatorId({ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs, workflowId: deploymentWorkflowId(spec.namespace, spec.service) }));
   for (let i = 0; i < 200; i++) {
     const running = await handle
       .describe()
@@ -83,8 +90,10 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   const world = createFakeDeps({
     ruleValue: (rule, elapsed) => (rule.name === 'HighErrorRate' && rule.expr.includes('billing') && elapsed >= 10 * MIN ? 0.2 : rule.op === '<' ? 3 : 0),
   });
-  const quiet = withNamespace(await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '3h' } }), 1);
-  const bad = withNamespace(await testSpec({ service: 'billing', kubernetes: { deployment: 'billing', stepPods: 0 }, watch: { duration: '3h' } }), 1);
+  const specs = [await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '3h' } }), await testSpec({ service: 'billing', kubernetes: { deployment: 'billing', stepPods: 0 }, watch: { duration: '3h' } })];
+  // Two windows of one evaluator: namespaces whose windows hash to the same shard.
+  const n = oneShard(specs, 1);
+  const [quiet, bad] = specs.map((s) => withNamespace(s, n)) as [DeploySpec, DeploySpec];
   let status!: EvaluatorStatus;
   let evaluatorHistory!: Awaited<ReturnType<typeof history>>;
   const { a, b, reportA, reportB } = await runWorker(world, async (taskQueue) => {
@@ -119,6 +128,8 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   // One evaluation activity per interval carries both windows' rules (4 + 4 distinct queries).
   const batched = world.calls.filter((c) => c.op === 'evaluateRules' && (c.input as { rules: unknown[] }).rules.length === 8);
   expect(batched.length).toBeGreaterThan(10);
+  // Each evaluated at its slot's instant, on the grid every shard shares (multiples of the interval).
+  expect(batched.map((c) => (c.input as { atMs?: number }).atMs! % bad.watch.intervalMs)).toEqual(batched.map(() => 0));
   // The quiet window's watch: no activity, no timer per check; reports when its state changes, heartbeats, one at its end.
   const events = (await history(env.client, a.workflowId, a.firstExecutionRunId)).events ?? [];
   const started = events.findIndex((e) => e.childWorkflowExecutionStartedEventAttributes || e.signalExternalWorkflowExecutionInitiatedEventAttributes);
@@ -133,10 +144,10 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   console.log(`evaluator test figures: ${JSON.stringify({ quietEventsPerWindowHour: quietPerHour, watchEvents: watchEvents.length, signals, evaluatorFirstRunEvents: evaluatorHistory.events?.length, batchedEvaluations: batched.length })}`);
   expect(quietPerHour).toBeLessThanOrEqual(10);
   if (process.env.RECORD_HISTORIES === '1') {
-    await recordHistory(env, a, 'evaluator-watch-quiet');
-    await recordHistory(env, b, 'evaluator-watch-alert-rollback');
+    await recordHistory(env, a, 'evaluator-watch-quiet-sharded');
+    await recordHistory(env, b, 'evaluator-watch-alert-rollback-sharded');
   }
-  recordEvaluator(evaluatorHistory, 'evaluator-two-windows');
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-grid');
 });
 
 test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {
@@ -162,5 +173,5 @@ test('an evaluator terminated mid-watch: the window turns blind (paged), starts 
   expect(find(report, /^Watch restored after/)).toBeDefined();
   expect(world.notifications.some((n) => n.kind === 'paged' && n.dedupKey?.includes(':paged:blind'))).toBe(true);
   expect(report.watch?.watched).toMatch(/^watched \d+% of 3h; blind .*watch evaluator/);
-  if (process.env.RECORD_HISTORIES === '1') await recordHistory(env, handle, 'evaluator-watch-silent-restarted');
+  if (process.env.RECORD_HISTORIES === '1') await recordHistory(env, handle, 'evaluator-watch-silent-restarted-sharded');
 });

@@ -18,7 +18,7 @@ import type { DeploymentReport } from '../../src/model';
 import type { FakeWorld } from '../helpers/fakes';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { searchAttributes } from '../../src/workflows/messages';
-import { evaluatorWorkflowId } from '../../src/workflows/evaluator-messages';
+import { allEvaluatorIds } from '../../src/workflows/evaluator-messages';
 
 export function quietLogger() {
   const noop = () => undefined;
@@ -88,10 +88,12 @@ export async function runScenario(env: TestWorkflowEnvironment, bundle: Workflow
     // The watch evaluator closes once its last window unregistered; one still open (a window that
     // ended before it could) would hold the clock the same way.
     if (spec.metrics) {
-      await env.client.workflow
-        .getHandle(evaluatorWorkflowId({ prometheusUrl: spec.metrics.prometheusUrl, intervalMs: spec.watch.intervalMs }))
-        .terminate('test scenario over')
-        .catch(() => undefined);
+      for (const id of allEvaluatorIds({ prometheusUrl: spec.metrics.prometheusUrl, intervalMs: spec.watch.intervalMs })) {
+        await env.client.workflow
+          .getHandle(id)
+          .terminate('test scenario over')
+          .catch(() => undefined);
+      }
     }
     return h;
   });

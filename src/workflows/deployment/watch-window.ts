@@ -83,7 +83,7 @@ async function windowEnds(ctx: DeploymentContext): Promise<void> {
   if (watch.sight) {
     watch.sight = closeSight(watch.sight, Date.now());
     if (blindAtEnd(watch.sight, sightPolicy(spec.watch)) && patched(BLIND_WATCH_PATCH)) {
-      const sentence = watchedSentence(watch.sight, { elapsedMs: Date.now() - Date.parse(watch.startedAt), nowMs: Date.now() });
+      const sentence = watchedSentence(watch.sight, { elapsedMs: Math.min(Date.now(), Date.parse(watch.endsAt)) - Date.parse(watch.startedAt), nowMs: Date.now() });
       await applyOnBlind(ctx, { why: `the watch window ended blind: ${sentence}`, about: 'blind:end' });
       if (state.rollbackRequest) return;
     }
