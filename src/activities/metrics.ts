@@ -12,6 +12,7 @@ import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsSna
 export { breaches };
 import type { MetricsPort, RuleEvaluation } from './types';
 import { distribute, planQueries } from './promql-batch';
+import type { Widen } from './promql-batch';
 
 export interface PrometheusMetricsOptions {
   dispatcher?: Dispatcher;
@@ -109,13 +110,13 @@ type Ask = (promql: string) => Promise<SeriesResult>;
  * rest one query each. A batched query Prometheus refuses is asked again rule by rule, so one
  * rule's error stays that rule's.
  */
-async function evaluateAll(rules: AlertQuery[], ask: Ask): Promise<RuleEvaluation[]> {
+async function evaluateAll(rules: AlertQuery[], ask: Ask, widen: Widen): Promise<RuleEvaluation[]> {
   const out: RuleEvaluation[] = new Array<RuleEvaluation>(rules.length);
   const one = async (i: number): Promise<void> => {
     const answer = await ask(rules[i]!.expr);
     out[i] = ruleEvaluation(rules[i]!, resultOf(answer, answer.series.map((s) => s.value)));
   };
-  const plan = planQueries(rules.map((r) => r.expr));
+  const plan = planQueries(rules.map((r) => r.expr), widen);
   await Promise.all([
     ...plan.alone.map(one),
     ...plan.batches.map(async (batch) => {
@@ -220,9 +221,11 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     },
     async evaluateRules(input): Promise<RuleEvaluation[]> {
       const { prometheusUrl, atMs } = input;
-      if (atMs === undefined) return evaluateAll(input.rules, (promql) => querySeries(prometheusUrl, promql, options));
+      if (atMs === undefined) return evaluateAll(input.rules, (promql) => querySeries(prometheusUrl, promql, options), 'varying');
+      // An instant several evaluators ask for: every selector label widened, so a shard with one
+      // service asks the same query as one with many, and the answer is shared.
       const pinned = { ...options, evaluationTime: () => new Date(atMs) };
-      return evaluateAll(input.rules, (promql) => shared.ask({ prometheusUrl, promql, atMs }, () => querySeries(prometheusUrl, promql, pinned)));
+      return evaluateAll(input.rules, (promql) => shared.ask({ prometheusUrl, promql, atMs }, () => querySeries(prometheusUrl, promql, pinned)), 'selectors');
     },
   };
 }

@@ -7,7 +7,7 @@
  * of distinct rule shapes, not with the number of services watched, and a shape's query is the
  * same text whichever services it is asked for: evaluators that each watch a share of the fleet
  * (src/workflows/evaluator.ts) ask Prometheus the same few queries, which the metrics adapter
- * sends once per instant. Where a member's value matches the empty string (a series without the
+ * sends once per instant (for those asks every widenable label is widened, `Widen`). Where a member's value matches the empty string (a series without the
  * label), or its pattern is one JavaScript and RE2 may read differently, the matcher is widened to
  * the union of the members' values instead.
  *
@@ -172,30 +172,47 @@ function plainPattern(pattern: string): boolean {
   return anchored(pattern) !== undefined && !/\(\?|\\[0-9k]/.test(pattern);
 }
 
-/** One shape's members as one query, or undefined when the rewrite would not keep each member's answer exact. */
-function batchOf(members: number[], parsed: Parsed[]): Batch | undefined {
+/**
+ * Which labels of a shape are widened. `varying`: those whose values differ between the members
+ * (a batch of one is asked as written). `selectors`: every label the rewrite can widen exactly,
+ * varying or not, so the query reads the same whichever services are asked for, one of them too:
+ * what several evaluators asking at one instant need to send each shape once.
+ */
+export type Widen = 'varying' | 'selectors';
+
+/** Whether every member names `label` in every selector, one way, in a form the rewrite keeps exact. */
+function widenable(label: string, op: MatchOp, members: number[], parsed: Parsed[]): boolean {
+  const first = parsed[members[0]!]!;
+  if (op !== '=' && op !== '=~') return false;
+  for (const i of members) {
+    const on = parsed[i]!.matchers.filter((m) => m.label === label);
+    if (new Set(on.map((m) => m.selector)).size !== first.selectors) return false;
+    if (new Set(on.map((m) => `${m.op}\u0000${m.value}`)).size !== 1) return false;
+    if (op === '=~' && !anchored(on[0]!.value)) return false;
+  }
+  // A regex selects several values in one member: only an aggregation already grouped by the label keeps them apart as the member's own query does.
+  return op === '=' || first.aggregations.every((a) => a.by?.labels.includes(label));
+}
+
+/** One shape's members as one query, or undefined when the rewrite would not keep each member's answer exact (or, for one member, would change nothing). */
+function batchOf(members: number[], parsed: Parsed[], widen: Widen): Batch | undefined {
   const first = parsed[members[0]!]!;
   const varying = first.matchers.map((_, p) => new Set(members.map((i) => parsed[i]!.matchers[p]!.value)).size > 1);
-  const labels = new Map<string, MatchOp>();
+  const candidates = new Map<string, MatchOp>();
   first.matchers.forEach((m, p) => {
-    if (varying[p]) labels.set(m.label, m.op);
+    if ((widen === 'selectors' || varying[p]) && !candidates.has(m.label)) candidates.set(m.label, m.op);
   });
-  for (const [label, op] of labels) {
-    if (op !== '=' && op !== '=~') return undefined;
-    // Every selector names the label, and names it the same way within a member.
-    for (const i of members) {
-      const on = parsed[i]!.matchers.filter((m) => m.label === label);
-      if (new Set(on.map((m) => m.selector)).size !== first.selectors) return undefined;
-      if (new Set(on.map((m) => `${m.op}\u0000${m.value}`)).size !== 1) return undefined;
-      if (op === '=~' && !anchored(on[0]!.value)) return undefined;
-    }
-    // A regex selects several values in one member: only an aggregation already grouped by the label keeps them apart as the member's own query does.
-    if (op === '=~' && !first.aggregations.every((a) => a.by?.labels.includes(label))) return undefined;
+  const labels = new Map<string, MatchOp>();
+  for (const [label, op] of candidates) {
+    if (widenable(label, op, members, parsed)) labels.set(label, op);
+    // A label whose values differ must be widened, or the members cannot share a query.
+    else if (first.matchers.some((m, p) => m.label === label && varying[p])) return undefined;
   }
+  if (labels.size === 0) return members.length > 1 ? { query: first.expr, members, conditions: members.map(() => []) } : undefined;
   const grouped = [...labels].filter(([, op]) => op === '=').map(([label]) => label);
   const edits: { from: number; to: number; text: string }[] = [];
   first.matchers.forEach((m, p) => {
-    if (!varying[p]) return;
+    if (!labels.has(m.label)) return;
     const values = [...new Set(members.map((i) => parsed[i]!.matchers[p]!.value))];
     if (values.every((v) => (m.op === '=' ? v !== '' : plainPattern(v) && !anchored(v)!.test('')))) {
       edits.push({ from: m.opFrom, to: m.valueTo, text: '!=""' });
@@ -218,7 +235,7 @@ function batchOf(members: number[], parsed: Parsed[]): Batch | undefined {
 }
 
 /** Which expressions are asked together, and how; each index of `exprs` is in exactly one batch or in `alone`. */
-export function planQueries(exprs: string[]): QueryPlan {
+export function planQueries(exprs: string[], widen: Widen = 'varying'): QueryPlan {
   const parsed = exprs.map(parse);
   const shapes = new Map<string, number[]>();
   const alone: number[] = [];
@@ -228,7 +245,7 @@ export function planQueries(exprs: string[]): QueryPlan {
   });
   const batches: Batch[] = [];
   for (const members of shapes.values()) {
-    const batch = members.length > 1 ? batchOf(members, parsed) : undefined;
+    const batch = members.length > 1 || widen === 'selectors' ? batchOf(members, parsed, widen) : undefined;
     if (batch) batches.push(batch);
     else alone.push(...members);
   }

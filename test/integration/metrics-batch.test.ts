@@ -89,8 +89,9 @@ test('a service with nothing scraped is no data in the batch, as alone; one serv
 test('evaluations of two shares of the fleet at one instant send each shape once (the watch evaluators’ shards)', async () => {
   const metrics = createPrometheusMetrics();
   const atMs = Date.now() - 1000;
-  const shareA = [0, 1, 2, 3, 4, 5].flatMap(rulesOf);
-  const shareB = [6, 7, 8, 9, 10, 11].flatMap(rulesOf);
+  // One share holds a single service: it asks the same queries as the other.
+  const shareA = [0].flatMap(rulesOf);
+  const shareB = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].flatMap(rulesOf);
   const before = await queriesSent();
   const [a, b] = await Promise.all([metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareA, atMs }), metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareB, atMs })]);
   // Asked again later for the same instant: answered from the same answers.
@@ -102,7 +103,7 @@ test('evaluations of two shares of the fleet at one instant send each shape once
   expect(again).toEqual(b);
   // Another instant is asked anew.
   await metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareA, atMs: atMs + 500 });
-  expect((await queriesSent()) - before).toBe(4 + 4 + 4 * 6 * 2);
+  expect((await queriesSent()) - before).toBe(4 + 4 + 4 * 12);
 });
 
 test('a batched query Prometheus refuses is asked rule by rule, so the error stays with the rule that has it', async () => {

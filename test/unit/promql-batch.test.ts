@@ -35,6 +35,27 @@ test('a shape is asked in the same words whichever services share it (evaluators
   expect(plan([1, 2, 3])).toEqual(plan([40, 41]));
 });
 
+test("asked for an instant several evaluators share ('selectors'), one service's rules read as the fleet's, whatever its labels", () => {
+  const queries = (ids: number[], widen: 'varying' | 'selectors') => planQueries(ids.flatMap((i) => service(i).map((r) => r.expr)), widen).batches.map((b) => b.query);
+  const fleet = queries([1, 2, 3], 'selectors');
+  expect(fleet).toEqual(queries([1, 2, 3], 'varying'));
+  expect(queries([7], 'selectors')).toEqual(fleet);
+  // Services that share a namespace (not varying among them) still widen it.
+  const oneNamespace = (i: number) => defaultAlertRules({ service: `s${i}`, namespace: 'prod', deployment: `d${i}`, selector: `namespace="prod",job="s${i}"`, window: '5m' });
+  expect(planQueries([1, 2].flatMap((i) => oneNamespace(i).map((r) => r.expr)), 'selectors').batches.map((b) => b.query)).toEqual(fleet);
+  // A matcher that is not in every selector (status) stays as written; its member's own series are found by its values.
+  const single = planQueries(service(7).map((r) => r.expr), 'selectors');
+  expect(single.alone).toEqual([]);
+  expect(single.batches[0]!.conditions).toEqual([
+    [
+      { label: 'namespace', op: '=', value: 'ns7' },
+      { label: 'job', op: '=', value: 's7' },
+    ],
+  ]);
+  // An expression with nothing to widen is asked as written.
+  expect(planQueries(['sum(rate(a[5m]))'], 'selectors')).toEqual({ batches: [], alone: [0] });
+});
+
 test('a member whose value also selects series without the label keeps the union of values', () => {
   const plan = planQueries(['sum(a{ns="x"})', 'sum(a{ns=""})']);
   expect(plan.batches[0]!.query).toBe('sum by (ns) (a{ns=~"x|"})');
