@@ -76,7 +76,8 @@ async function startBenchTemporal(dbFile: string | undefined): Promise<DevServer
 export const FAKE_PROMETHEUS_URL = 'http://127.0.0.1:9090';
 
 /** `prometheusUrl`: the watch's rules are evaluated by the real metrics adapter against this Prometheus. */
-export async function startFakeStack(options: { dbFile?: string; prometheusUrl?: string } = {}): Promise<FakeStack> {
+/** `maxCachedWorkflows` and `heapMiB`: the worker's sticky cache and V8 old-space limit, when measured at other than their defaults. */
+export async function startFakeStack(options: { dbFile?: string; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number } = {}): Promise<FakeStack> {
   const dir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-'));
   const temporal = await startBenchTemporal(options.dbFile);
   const connection = await Connection.connect({ address: temporal.address });
@@ -89,7 +90,7 @@ export async function startFakeStack(options: { dbFile?: string; prometheusUrl?:
   // --require tsx/cjs keeps the worker in this one process (no tsx launcher in between), so its
   // pid is the one whose memory we read.
   const worker = fork(join(__dirname, 'fake-worker.ts'), [], {
-    execArgv: ['--require', 'tsx/cjs'],
+    execArgv: ['--require', 'tsx/cjs', ...(options.heapMiB !== undefined ? [`--max-old-space-size=${options.heapMiB}`] : [])],
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: temporal.address,
@@ -98,6 +99,7 @@ export async function startFakeStack(options: { dbFile?: string; prometheusUrl?:
       SHIPWATCH_LOG_LEVEL: 'warn',
       SHIPWATCH_WORKFLOW_BUNDLE: bundlePath,
       ...(options.prometheusUrl ? { BENCH_PROMETHEUS_URL: options.prometheusUrl } : {}),
+      ...(options.maxCachedWorkflows !== undefined ? { SHIPWATCH_MAX_CACHED_WORKFLOWS: String(options.maxCachedWorkflows) } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

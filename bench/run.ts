@@ -2,7 +2,7 @@
  * `npm run bench`: the figures of issue 6 on the local stack — rollback reaction, timeline query
  * latency with many deployments open, worker memory and check drift with 1,000 watch windows,
  * and deploy/rollback wall time against raw kubectl. Prints a summary and writes the figures as
- * JSON to bench/results/. Parts: --only reaction,scale,kubectl.
+ * JSON to bench/results/. Parts: --only reaction,scale,kubectl,memory.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,10 +15,12 @@ import { startPrometheus, type LocalPrometheus } from '../tools/local/prometheus
 import type { WatchDesign, WindowsResult } from './scale-evaluator';
 import { benchKubectl } from './real-stack';
 import type { KubectlResult } from './real-stack';
+import { benchMemory } from './memory';
+import type { ProbeResult } from './memory-probe';
 import { formatDistribution, machine, progress, round } from './lib';
 import type { Machine } from './lib';
 
-const PARTS = ['reaction', 'scale', 'kubectl'] as const;
+const PARTS = ['reaction', 'scale', 'kubectl', 'memory'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Results {
@@ -28,6 +30,8 @@ interface Results {
   /** Issue 12: N windows open, per design (the evaluator, and the per-window checks before it). */
   scale?: WindowsResult[];
   kubectl?: KubectlResult;
+  /** What one cached workflow costs the worker, by what its bundle holds. */
+  memory?: ProbeResult[];
   errors: Record<string, string>;
   totalSeconds?: number;
 }
@@ -85,6 +89,10 @@ function summary(r: Results): string {
     if (k.failures.length) lines.push(`  ${k.failures.length} run(s) failed and were retried (see the JSON): ${k.failures.map((f) => f.slice(0, 160)).join(' | ')}`);
     if (k.reactionToApiMs) lines.push(`  rollback request → Deployment changed in the API: ${formatDistribution(k.reactionToApiMs)}`);
   }
+  if (r.memory) {
+    lines.push('worker memory per cached workflow (resident, after a GC):');
+    for (const m of r.memory) lines.push(`  ${m.name}: ${m.perWorkflowKiB} KiB each (${m.workflows} cached: ${m.rssBeforeMiB} → ${m.rssAfterMiB} MiB)`);
+  }
   for (const [part, error] of Object.entries(r.errors)) lines.push(`${part}: FAILED — ${error}`);
   return lines.join('\n');
 }
@@ -100,12 +108,16 @@ async function main(): Promise<void> {
     .option('--steady <s>', 'seconds to observe the steady state of the scale part', (v) => Number(v), 150)
     .option('--queries <n>', 'timeline queries', (v) => Number(v), 500)
     .option('--rollbacks-under-load <n>', 'rollbacks timed with the windows open', (v) => Number(v), 10)
+    .option('--memory-workflows <n>', 'memory part: workflows held in the sticky cache per configuration', (v) => Number(v), 300)
     .option('--kubectl-runs <n>', 'deploy/rollback runs each for shipwatch and kubectl', (v) => Number(v), 3)
     .option('--prometheus', 'scale part: evaluate the watch rules with the real metrics adapter against a real Prometheus scraping a synthetic fleet (one healthy service per window), and count the queries it answered')
+    .option('--scrape <s>', 'with --prometheus: how often Prometheus scrapes the synthetic fleet, seconds', (v) => Number(v), 10)
+    .option('--worker-cache <n>', "the worker's sticky cache (SHIPWATCH_MAX_CACHED_WORKFLOWS; default: the worker's own default)", (v) => Number(v))
+    .option('--worker-heap <MiB>', "the worker process's V8 old-space limit (node --max-old-space-size; default: node's own)", (v) => Number(v))
     .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; prometheus?: boolean; temporalDb?: string; out: string }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; memoryWorkflows: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; temporalDb?: string; out: string }>();
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
 
@@ -121,13 +133,18 @@ async function main(): Promise<void> {
     let fleet: { exporter: FleetExporter; prometheus: LocalPrometheus } | undefined;
     if (o.prometheus && parts.includes('scale')) {
       const services = plan.flatMap((step) => windowNamespaces(step.prefix, step.windows)).map((namespace) => ({ namespace, name: 'user-management' }));
-      progress(`starting a Prometheus scraping a synthetic fleet of ${services.length} healthy services (every 10 s)…`);
+      progress(`starting a Prometheus scraping a synthetic fleet of ${services.length} healthy services (every ${o.scrape} s)…`);
       const exporter = await startFleetExporter(services, { healthy: true });
-      const prometheus = await startPrometheus({ scrapeInterval: '10s', rawJobs: [{ job_name: 'fleet', honor_labels: true, static_configs: [{ targets: [exporter.address] }] }] });
+      const prometheus = await startPrometheus({ scrapeInterval: `${o.scrape}s`, rawJobs: [{ job_name: 'fleet', honor_labels: true, static_configs: [{ targets: [exporter.address] }] }] });
       fleet = { exporter, prometheus };
     }
     progress('starting the Temporal dev server and the bench worker (real worker, fake ports)…');
-    const stack = await startFakeStack({ ...(o.temporalDb ? { dbFile: o.temporalDb } : {}), ...(fleet ? { prometheusUrl: fleet.prometheus.url } : {}) });
+    const stack = await startFakeStack({
+      ...(o.temporalDb ? { dbFile: o.temporalDb } : {}),
+      ...(fleet ? { prometheusUrl: fleet.prometheus.url } : {}),
+      ...(o.workerCache !== undefined ? { maxCachedWorkflows: o.workerCache } : {}),
+      ...(o.workerHeap !== undefined ? { heapMiB: o.workerHeap } : {}),
+    });
     const stopAll = async (): Promise<void> => {
       await stack.stop();
       await fleet?.prometheus.stop();
@@ -168,6 +185,14 @@ async function main(): Promise<void> {
     progress(`deploy and rollback against kubectl on the local stack: ${o.kubectlRuns} runs each…`);
     results.kubectl = await benchKubectl({ runs: o.kubectlRuns }).catch((err: Error) => {
       results.errors.kubectl = err.message;
+      return undefined;
+    });
+  }
+
+  if (parts.includes('memory')) {
+    progress(`worker memory per cached workflow: ${o.memoryWorkflows} workflows per configuration…`);
+    results.memory = await benchMemory(o.memoryWorkflows).catch((err: Error) => {
+      results.errors.memory = err.message;
       return undefined;
     });
   }
