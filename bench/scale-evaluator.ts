@@ -158,8 +158,9 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       }
       const c = await stack.ask({ type: 'count', prefix: idPrefix });
       return c.inWatch >= options.windows ? true : `${c.inWatch}/${options.windows} windows checked once, worker ${rssMiB(pid)} MiB`;
-      // Every 10 s: each poll queries the 32 evaluators, and a query of one the worker's cache has evicted replays its history.
-    }, options.design === 'evaluator' ? 10_000 : 2_000);
+    },
+    // The evaluator design every 10 s: each poll queries the 33 evaluators, and a query of one the worker's cache has evicted replays its history.
+    options.design === 'evaluator' ? 10_000 : 2_000);
     const openMs = Date.now() - started;
     const workerOpen = rssMiB(pid) ?? Number.NaN;
     progress(`  ${options.windows} windows open after ${round(openMs / 1000)} s (${options.design}); letting the first reports settle, then ${options.steadyMs / 1000} s of steady state…`);

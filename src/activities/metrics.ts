@@ -80,8 +80,8 @@ export async function querySeries(prometheusUrl: string, promql: string, options
   return { outcome: 'error', series: [], error: `expected an instant vector or scalar, got a ${resultType}` };
 }
 
-/** An answer's outcome with `values` (the values of the series that are the asker's; NaN dropped), or why there are none. */
-function resultOf(answer: SeriesResult, values: number[]): QueryResult {
+/** An answer's outcome with `values` (the values of the series that are the asker's, by default all of them; NaN dropped), or why there are none. */
+function resultOf(answer: SeriesResult, values: number[] = answer.series.map((s) => s.value)): QueryResult {
   if (answer.outcome !== 'ok') return { outcome: answer.outcome, values: [], ...(answer.error ? { error: answer.error } : {}) };
   const numbers = values.filter((v) => !Number.isNaN(v));
   if (numbers.length > 0) return { outcome: 'ok', values: numbers };
@@ -90,8 +90,7 @@ function resultOf(answer: SeriesResult, values: number[]): QueryResult {
 
 /** Runs one instant query; every failure becomes an outcome with a sentence, never an exception. */
 export async function queryPrometheus(prometheusUrl: string, promql: string, options: PrometheusMetricsOptions = {}): Promise<QueryResult> {
-  const answer = await querySeries(prometheusUrl, promql, options);
-  return resultOf(answer, answer.series.map((s) => s.value));
+  return resultOf(await querySeries(prometheusUrl, promql, options));
 }
 
 /** A rule's evaluation from its series' values: the worst series decides (Prometheus fires an alert per series). */
@@ -101,7 +100,7 @@ function ruleEvaluation(rule: AlertQuery, result: QueryResult): RuleEvaluation {
   return { rule: rule.name, value: worst, breaching: breaches(worst, rule.op, rule.threshold), outcome: 'ok' };
 }
 
-/** Sends a query and answers it; `at` pins the instant. */
+/** Sends one query (at the instant the caller pinned, if any) and gives its answer. */
 type Ask = (promql: string) => Promise<SeriesResult>;
 
 /**
@@ -113,8 +112,7 @@ type Ask = (promql: string) => Promise<SeriesResult>;
 async function evaluateAll(rules: AlertQuery[], ask: Ask, widen: Widen): Promise<RuleEvaluation[]> {
   const out: RuleEvaluation[] = new Array<RuleEvaluation>(rules.length);
   const one = async (i: number): Promise<void> => {
-    const answer = await ask(rules[i]!.expr);
-    out[i] = ruleEvaluation(rules[i]!, resultOf(answer, answer.series.map((s) => s.value)));
+    out[i] = ruleEvaluation(rules[i]!, resultOf(await ask(rules[i]!.expr)));
   };
   const plan = planQueries(rules.map((r) => r.expr), widen);
   await Promise.all([
@@ -138,7 +136,8 @@ async function evaluateAll(rules: AlertQuery[], ask: Ask, widen: Widen): Promise
  * send each rule shape's query once per instant. Failed answers are not kept.
  */
 class SharedAnswers {
-  private readonly answers = new Map<string, { atMs: number; answer: Promise<SeriesResult> }>();
+  /** By query and instant, in the order they were stored. */
+  private readonly answers = new Map<string, { storedMs: number; answer: Promise<SeriesResult> }>();
 
   constructor(private readonly keepMs: number) {}
 
@@ -151,13 +150,13 @@ class SharedAnswers {
       if (a.outcome !== 'ok') this.answers.delete(id);
       return a;
     });
-    this.answers.set(id, { atMs: Date.now(), answer });
+    this.answers.set(id, { storedMs: Date.now(), answer });
     return answer;
   }
 
   private prune(nowMs: number): void {
     for (const [id, entry] of this.answers) {
-      if (nowMs - entry.atMs <= this.keepMs) break;
+      if (nowMs - entry.storedMs <= this.keepMs) break;
       this.answers.delete(id);
     }
   }

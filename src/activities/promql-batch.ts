@@ -7,9 +7,10 @@
  * of distinct rule shapes, not with the number of services watched, and a shape's query is the
  * same text whichever services it is asked for: evaluators that each watch a share of the fleet
  * (src/workflows/evaluator.ts) ask Prometheus the same few queries, which the metrics adapter
- * sends once per instant (for those asks every widenable label is widened, `Widen`). Where a member's value matches the empty string (a series without the
- * label), or its pattern is one JavaScript and RE2 may read differently, the matcher is widened to
- * the union of the members' values instead.
+ * sends once per instant (for those asks every widenable label is widened, `Widen`). Where a
+ * member's value matches the empty string (a series without the label), or its pattern is one
+ * JavaScript and RE2 may read differently, the matcher is widened to the union of the members'
+ * values instead.
  *
  * The rewrite is used only where each member's series are exactly those its own query would give:
  * every selector carries every varying label, a member gives one label one value everywhere, and

@@ -120,7 +120,9 @@ class DeploymentOtelInbound extends OpenTelemetryInboundInterceptor {
  * The SDK's spans of an evicted run can end after the run is gone: the sandbox's clock
  * (`performance.now`, which OpenTelemetry reads and the SDK's runtime bases on the workflow's
  * `Date.now`) then keeps its last reading instead of throwing, and the exporter drops the span
- * instead of calling a sink that has no run. Patched once, when the bundle is loaded.
+ * instead of calling a sink that has no run. Runs when this module is instantiated: the SDK's
+ * reusable context instantiates a bundle's modules once per workflow, so it patches that workflow's
+ * own clock and exporter class.
  */
 function guardSdkSpansOutsideRuns(): void {
   const clock = (globalThis as { performance?: { now(): number } }).performance;

@@ -1,8 +1,9 @@
 /**
  * The watch evaluator: one long-lived workflow per Prometheus, interval and shard (a share of the
  * windows by the hash of their workflow IDs, ./evaluator-messages.ts) that watches those windows at
- * once. At fixed times (start + k × interval, so
- * lateness never adds up to drift) it runs ONE evaluation activity with one query per distinct
+ * once. At fixed times (multiples of the interval since the epoch, the same for every shard; an
+ * evaluator from before patch `evaluator-grid` counts from its start; lateness never adds up to
+ * drift) it runs ONE evaluation activity with one query per distinct
  * rule expression across all windows, then signals only the windows whose alert state changed,
  * plus each window's periodic heartbeat so a window can tell it is still watched. Deployment
  * windows register on entering their watch (signal, or start this as an abandoned child) and

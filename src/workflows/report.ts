@@ -69,9 +69,11 @@ function withWatched(watch: NonNullable<DeploymentReport['watch']>, nowMs: numbe
   return { ...watch, watched: watchedSentence(watch.sight, { elapsedMs: watchElapsed(watch, nowMs), nowMs }) };
 }
 
-/** How much of the watch window has passed at `nowMs` (all of it once it ended). */
-/** The part of the window that has passed, up to its planned end (a window that waited past it for the last evaluation's report was still that long). */
-function watchElapsed(watch: NonNullable<DeploymentReport['watch']>, nowMs: number): number {
+/**
+ * How much of the watch window has passed at `nowMs`, up to its planned end (a window that waited
+ * past it for the last evaluation's report was still that long).
+ */
+export function watchElapsed(watch: NonNullable<DeploymentReport['watch']>, nowMs: number): number {
   const end = Math.min(watch.endedAt ? Date.parse(watch.endedAt) : nowMs, Date.parse(watch.endsAt));
   return Math.max(0, end - Date.parse(watch.startedAt));
 }

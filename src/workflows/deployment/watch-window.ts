@@ -18,6 +18,7 @@ import { blindAtEnd, blindReason, closeSight, initialSight, observeCheck, sightP
 import type { SightAction } from '../sight';
 import { runBudgetSpent } from './run-budget';
 import { fedWatch } from '../evaluator-window';
+import { watchElapsed } from '../report';
 
 /** Blind-watch pages and `watch.onBlind` (new commands): histories from before them replay without. */
 export const BLIND_WATCH_PATCH = 'blind-watch';
@@ -83,7 +84,7 @@ async function windowEnds(ctx: DeploymentContext): Promise<void> {
   if (watch.sight) {
     watch.sight = closeSight(watch.sight, Date.now());
     if (blindAtEnd(watch.sight, sightPolicy(spec.watch)) && patched(BLIND_WATCH_PATCH)) {
-      const sentence = watchedSentence(watch.sight, { elapsedMs: Math.min(Date.now(), Date.parse(watch.endsAt)) - Date.parse(watch.startedAt), nowMs: Date.now() });
+      const sentence = watchedSentence(watch.sight, { elapsedMs: watchElapsed(watch, Date.now()), nowMs: Date.now() });
       await applyOnBlind(ctx, { why: `the watch window ended blind: ${sentence}`, about: 'blind:end' });
       if (state.rollbackRequest) return;
     }
