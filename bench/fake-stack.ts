@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/observability';
+import { workflowInterceptorModules } from '../src/observability';
 import { startDeployment } from '../src/deployments';
 import type { DeploymentHandle } from '../src/deployments';
 import { resolveSpec } from '../src/spec/load';
@@ -83,9 +83,10 @@ export async function startFakeStack(options: { dbFile?: string; prometheusUrl?:
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const metricsPort = await freeLoopbackPort();
-  // The worker loads a bundle made ahead, as a built worker does (dist/workflow-bundle.js), not webpack in its own process.
+  // The worker loads a bundle made ahead, as a built worker with tracing off does
+  // (dist/workflow-bundle-untraced.js), not webpack in its own process.
   const bundlePath = join(dir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error } });
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), workflowInterceptorModules: workflowInterceptorModules(false), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error } });
   writeFileSync(bundlePath, code);
   // --require tsx/cjs keeps the worker in this one process (no tsx launcher in between), so its
   // pid is the one whose memory we read.

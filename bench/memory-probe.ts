@@ -4,7 +4,7 @@
  * resident memory before and after (after a full GC, node --expose-gc) as one JSON line.
  */
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/observability';
+import { workflowInterceptorModules } from '../src/observability';
 import { createLocalEnv } from '../test/helpers/temporal';
 import { parkedWorkflow } from './fixtures/parked-workflows';
 
@@ -12,8 +12,8 @@ export interface ProbeConfig {
   name: string;
   /** Bundle the shipwatch workflows beside the parked one (each cached workflow instantiates their modules). */
   shipwatchModules: boolean;
-  /** Bundle shipwatch's workflow interceptor modules (metrics and OpenTelemetry tracing). */
-  interceptors: boolean;
+  /** Which of shipwatch's workflow interceptor modules the bundle holds (workflowInterceptorModules). */
+  interceptors: 'none' | 'metrics' | 'traced';
   /** Modules loaded once in the reusable context and shared by every workflow (bundler `preloadModules`). */
   preload: string[];
   workflows: number;
@@ -38,7 +38,7 @@ async function probe(config: ProbeConfig): Promise<ProbeResult> {
   try {
     const workflowBundle = await bundleWorkflowCode({
       workflowsPath: require.resolve(config.shipwatchModules ? './fixtures/parked-with-shipwatch' : './fixtures/parked-workflows'),
-      workflowInterceptorModules: config.interceptors ? WORKFLOW_INTERCEPTOR_MODULES : [],
+      workflowInterceptorModules: config.interceptors === 'none' ? [] : workflowInterceptorModules(config.interceptors === 'traced'),
       preloadModules: config.preload,
       logger: quiet,
     });

@@ -10,10 +10,11 @@ import type { ProbeConfig, ProbeResult } from './memory-probe';
 import { progress } from './lib';
 
 const CONFIGS: Omit<ProbeConfig, 'workflows'>[] = [
-  { name: 'parked workflow alone, no interceptors', shipwatchModules: false, interceptors: false, preload: [] },
-  { name: '+ shipwatch workflow interceptors (metrics, OpenTelemetry)', shipwatchModules: false, interceptors: true, preload: [] },
-  { name: '+ every shipwatch workflow module in the bundle (the worker as shipped)', shipwatchModules: true, interceptors: true, preload: [] },
-  { name: 'as shipped, shipwatch workflow modules preloaded (shared)', shipwatchModules: true, interceptors: true, preload: [join(__dirname, '..', 'src', 'workflows', 'index.ts')] },
+  { name: 'parked workflow alone, no interceptors', shipwatchModules: false, interceptors: 'none', preload: [] },
+  { name: '+ the metrics workflow interceptor', shipwatchModules: false, interceptors: 'metrics', preload: [] },
+  { name: '+ the metrics and OpenTelemetry tracing interceptors', shipwatchModules: false, interceptors: 'traced', preload: [] },
+  { name: '+ every shipwatch workflow module, tracing off (the worker as shipped, dist/workflow-bundle-untraced.js)', shipwatchModules: true, interceptors: 'metrics', preload: [] },
+  { name: '+ every shipwatch workflow module, tracing on (dist/workflow-bundle.js)', shipwatchModules: true, interceptors: 'traced', preload: [] },
 ];
 
 function runProbe(config: ProbeConfig): Promise<ProbeResult> {

@@ -33,6 +33,19 @@ export const WORKFLOW_INTERCEPTOR_MODULE = require.resolve('./workflow-intercept
 /** Every workflow interceptor module of a shipwatch bundle: metrics, then tracing. */
 export const WORKFLOW_INTERCEPTOR_MODULES = [WORKFLOW_INTERCEPTOR_MODULE, TRACING_WORKFLOW_INTERCEPTOR_MODULE];
 
+/**
+ * The workflow interceptor modules of a worker that does or does not export traces. The tracing
+ * module costs every cached workflow about 550 KiB (its own OpenTelemetry modules and tracer
+ * provider; docs/benchmarks.md), so a worker with tracing off leaves it out. Neither module issues
+ * a command, so a run started under one bundle replays under the other.
+ */
+export function workflowInterceptorModules(tracing: boolean): string[] {
+  return tracing ? WORKFLOW_INTERCEPTOR_MODULES : [WORKFLOW_INTERCEPTOR_MODULE];
+}
+
+/** The bundles `npm run build` writes into dist/ (tools/bundle-workflows.ts): with and without the tracing interceptors. */
+export const WORKFLOW_BUNDLES = { traced: 'workflow-bundle.js', untraced: 'workflow-bundle-untraced.js' } as const;
+
 export interface ObservabilityOptions {
   /** Address of the /metrics, /healthz, /readyz server; default 0.0.0.0 (a container's probe comes from outside). */
   host?: string;
@@ -111,13 +124,29 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
       // Core's own logs go through the same JSON logger instead of straight to the console.
       logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } },
       ...(sdkPort !== undefined
-        ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkPort}`, countersTotalSuffix: true, useSecondsForDurations: true } } }
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: `127.0.0.1:${sdkPort}`,
+                countersTotalSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          }
         : {}),
     },
   };
 
-  const tracing = setupTracing(options.tracing ?? { enabled: false, reason: 'not configured' }, { warn: (message) => logger.warn(message) });
-  logger.info({ tracing: tracing.settings.enabled, ...(tracing.settings.enabled ? { otlpTracesUrl: tracing.settings.tracesUrl } : {}) }, tracing.description);
+  const tracing = setupTracing(options.tracing ?? { enabled: false, reason: 'not configured' }, {
+    warn: (message) => logger.warn(message),
+  });
+  logger.info(
+    {
+      tracing: tracing.settings.enabled,
+      ...(tracing.settings.enabled ? { otlpTracesUrl: tracing.settings.tracesUrl } : {}),
+    },
+    tracing.description,
+  );
 
   const sinks: InjectedSinks<ShipwatchSinks & OpenTelemetrySinks> = {
     ...tracing.sinks,
@@ -126,7 +155,10 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
       started: {
         fn: (info, ref) => {
           metrics.deploymentStarted(ref, info.runId);
-          logger.info({ workflowId: ref.workflowId, service: ref.service, namespace: ref.namespace, release: ref.release }, 'deployment started');
+          logger.info(
+            { workflowId: ref.workflowId, service: ref.service, namespace: ref.namespace, release: ref.release },
+            'deployment started',
+          );
         },
       },
       watchReported: { fn: (_info, r) => metrics.watchCheckCompleted(r.workflowId, Date.parse(r.at), r.heardEveryMs) },
@@ -134,7 +166,14 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
         fn: (info, end) => {
           metrics.deploymentFinished(end, info.runId);
           logger.info(
-            { workflowId: end.workflowId, service: end.service, namespace: end.namespace, release: end.release, outcome: end.outcome, rollbackTrigger: end.rollbackTrigger },
+            {
+              workflowId: end.workflowId,
+              service: end.service,
+              namespace: end.namespace,
+              release: end.release,
+              outcome: end.outcome,
+              rollbackTrigger: end.rollbackTrigger,
+            },
             'deployment finished',
           );
         },
@@ -155,8 +194,11 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
     logger,
     metrics,
     runtimeOptions,
-    interceptors: { activity: [activityMetricsInterceptor(metrics), ...tracing.activityInterceptors], workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    interceptors: {
+      activity: [activityMetricsInterceptor(metrics), ...tracing.activityInterceptors],
+      workflowModules: workflowInterceptorModules(tracing.settings.enabled),
+    },
+    workflowInterceptorModules: workflowInterceptorModules(tracing.settings.enabled),
     sinks,
     tracing,
     server,

@@ -145,7 +145,7 @@ const SECRETS = {
 
 /** Compiles the project once if its output is missing: the pods run the compiled sample service. */
 export async function ensureBuilt(log: (line: string) => void = () => undefined): Promise<void> {
-  const outputs = [join('examples', 'user-management', 'src', 'main.js'), join('examples', 'audit-log', 'src', 'main.js'), 'workflow-bundle.js'];
+  const outputs = [join('examples', 'user-management', 'src', 'main.js'), join('examples', 'audit-log', 'src', 'main.js'), 'workflow-bundle.js', 'workflow-bundle-untraced.js'];
   if (outputs.every((file) => existsSync(join(REPO, 'dist', file)))) return;
   log('compiling the project (npm run build)…');
   await run('npm', ['run', 'build'], { cwd: REPO });
