@@ -46,7 +46,7 @@ async function main(): Promise<void> {
         return;
       }
       case 'stop':
-        shipwatch.worker.shutdown();
+        shipwatch.shutdown();
         return;
     }
   });

@@ -3,26 +3,33 @@
  * adapters. Settings: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_*
  * (Temporal), KUBECONFIG (Kubernetes), SHIPWATCH_TASK_QUEUE (default "shipwatch"),
  * SHIPWATCH_METRICS_ADDRESS (host:port of /metrics, /healthz, /readyz; default 0.0.0.0:9464,
- * "off" to disable), SHIPWATCH_LOG_LEVEL, SHIPWATCH_MAX_CACHED_WORKFLOWS (workflows kept in memory
- * between tasks, default 500; fewer trades memory for replays), SHIPWATCH_WORKFLOW_BUNDLE (a workflow bundle
- * made ahead; default dist/workflow-bundle.js beside the built worker, else bundled at start),
+ * "off" to disable), SHIPWATCH_LOG_LEVEL, SHIPWATCH_MAX_CACHED_WORKFLOWS (deployment and release
+ * workflows kept in memory between tasks, default 500; fewer trades memory for replays),
+ * SHIPWATCH_MAX_CACHED_EVALUATORS (watch evaluators kept in memory, default 128), SHIPWATCH_WORKFLOW_BUNDLE (a workflow bundle
+ * made ahead; default dist/workflow-bundle.js, or dist/workflow-bundle-untraced.js when tracing is
+ * off, beside the built worker, else bundled at start),
  * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), OTEL_SERVICE_NAME and
  * SHIPWATCH_TRACE_URL (deployment traces over OTLP/HTTP, off when no endpoint is set; src/tracing,
  * the start-up log says which). Secrets that specs reference as env:NAME are read from
  * this process's environment. `npm run worker` (this file) and `shipwatch worker` (an installed
  * package, src/commands/worker.ts) both start it through runWorker().
+ *
+ * One process polls two task queues: the deployments' (SHIPWATCH_TASK_QUEUE) and the watch
+ * evaluators' (the same name + "-evaluators", evaluatorTaskQueue). Each has its own workflow
+ * thread and sticky cache, so thousands of windows neither push the evaluators out of the cache
+ * nor queue their tasks behind the windows' (docs/benchmarks.md, Session 6).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { createWatchActivities } from './activities/alert-watch';
+import { createWatchActivities, evaluatorTaskQueue } from './activities/alert-watch';
 import { createReleaseActivities } from './releases';
 import type { ActivityDeps } from './activities/types';
 import { createRealDeps } from './adapters';
 import { temporalSettings } from './connection';
-import { setupObservability } from './observability';
+import { WORKFLOW_BUNDLES, setupObservability } from './observability';
 import type { Observability } from './observability';
 import { TracingSettingError, tracingSettings } from './tracing';
 import type { TracingSettings } from './tracing';
@@ -36,10 +43,15 @@ export interface ShipwatchWorkerOptions {
 }
 
 export interface ShipwatchWorker {
+  /** Deployments and releases, on the task queue they are started on. */
   worker: Worker;
+  /** The watch evaluators, on evaluatorTaskQueue(worker's queue). */
+  evaluatorWorker: Worker;
   observability?: Observability;
   /** Runs until SIGINT/SIGTERM or shutdown(); then closes the connection and the endpoint. */
   run(): Promise<void>;
+  /** Stops polling both queues; run() resolves once both workers are done. */
+  shutdown(): void;
 }
 
 /** A worker setting is malformed; the message names the variable and the accepted form. */
@@ -71,12 +83,19 @@ function metricsAddress(env: NodeJS.ProcessEnv): { host: string; port: number } 
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
 
-function maxCachedWorkflows(env: NodeJS.ProcessEnv): number {
-  const value = env.SHIPWATCH_MAX_CACHED_WORKFLOWS;
-  if (value === undefined || value === '') return DEFAULT_MAX_CACHED_WORKFLOWS;
+/**
+ * Watch evaluators kept in the evaluators' own sticky cache (SHIPWATCH_MAX_CACHED_EVALUATORS): 32
+ * shards per Prometheus and interval (src/workflows/evaluator-messages.ts), each holding 1/32 of the
+ * windows. Cached, an evaluator's task is a few milliseconds; evicted, it replays its whole history.
+ */
+export const DEFAULT_MAX_CACHED_EVALUATORS = 128;
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, what: string): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) {
-    throw new WorkerSettingError(`SHIPWATCH_MAX_CACHED_WORKFLOWS must be a whole number of workflows (0 or more), not "${value}".`);
+    throw new WorkerSettingError(`${name} must be a whole number of ${what} (0 or more), not "${value}".`);
   }
   return n;
 }
@@ -125,38 +144,84 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
     );
   }
   // `npm run build` bundles the workflows ahead (tools/bundle-workflows.ts, with the observability
-  // interceptors inside); from source, the worker bundles them itself at start.
-  // SHIPWATCH_WORKFLOW_BUNDLE names a bundle made ahead (the bench points at dist/workflow-bundle.js from source).
-  const prebuilt = env.SHIPWATCH_WORKFLOW_BUNDLE || join(__dirname, '..', 'workflow-bundle.js');
-  if (env.SHIPWATCH_WORKFLOW_BUNDLE && !existsSync(prebuilt)) {
-    throw new WorkerSettingError(`SHIPWATCH_WORKFLOW_BUNDLE names ${prebuilt}, which does not exist: run 'npm run build' (it writes dist/workflow-bundle.js) or unset it.`);
+  // interceptors inside: the untraced bundle when tracing is off); from source, the worker bundles
+  // them itself at start. SHIPWATCH_WORKFLOW_BUNDLE names a bundle made ahead (the bench's).
+  const tracingOn = observability?.tracing.settings.enabled ?? false;
+  const built = (tracingOn ? [WORKFLOW_BUNDLES.traced] : [WORKFLOW_BUNDLES.untraced, WORKFLOW_BUNDLES.traced]).map(
+    (f) => join(__dirname, '..', f),
+  );
+  if (env.SHIPWATCH_WORKFLOW_BUNDLE && !existsSync(env.SHIPWATCH_WORKFLOW_BUNDLE)) {
+    throw new WorkerSettingError(
+      `SHIPWATCH_WORKFLOW_BUNDLE names ${env.SHIPWATCH_WORKFLOW_BUNDLE}, which does not exist: run 'npm run build' (it writes dist/${WORKFLOW_BUNDLES.traced} and dist/${WORKFLOW_BUNDLES.untraced}) or unset it.`,
+    );
   }
-  const workflows = existsSync(prebuilt)
+  const prebuilt = env.SHIPWATCH_WORKFLOW_BUNDLE || built.find((f) => existsSync(f));
+  const workflows = prebuilt
     ? { workflowBundle: { codePath: prebuilt } }
     : { workflowsPath: require.resolve('./workflows') };
-  const maxCached = maxCachedWorkflows(env);
-  const worker = await Worker.create({
+  const taskQueue = options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE;
+  const common = {
     connection,
     namespace: settings.namespace,
-    taskQueue: options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE,
     ...workflows,
-    maxCachedWorkflows: maxCached,
-    activities: { ...createActivities(deps), ...createWatchActivities(), ...createReleaseActivities() },
+    activities: {
+      ...createActivities(deps),
+      ...createWatchActivities({ evaluatorTaskQueue: evaluatorTaskQueue(taskQueue) }),
+      ...createReleaseActivities(),
+    },
     ...(observability
       ? {
           interceptors:
-            'workflowBundle' in workflows ? { activity: observability.interceptors.activity ?? [] } : observability.interceptors,
+            'workflowBundle' in workflows
+              ? { activity: observability.interceptors.activity ?? [] }
+              : observability.interceptors,
           sinks: observability.sinks,
         }
       : {}),
+  };
+  const worker = await Worker.create({
+    ...common,
+    taskQueue,
+    maxCachedWorkflows: wholeNumber(env, 'SHIPWATCH_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS, 'workflows'),
   });
-  observability?.attachWorker(worker);
+  const evaluatorWorker = await Worker.create({
+    ...common,
+    taskQueue: evaluatorTaskQueue(taskQueue),
+    maxCachedWorkflows: wholeNumber(
+      env,
+      'SHIPWATCH_MAX_CACHED_EVALUATORS',
+      DEFAULT_MAX_CACHED_EVALUATORS,
+      'evaluators',
+    ),
+  });
+  const workers = [worker, evaluatorWorker];
+  const shutdown = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  // Ready while both poll; otherwise the state of the one that does not.
+  observability?.attachWorker({
+    getState: () => workers.map((w) => w.getState()).find((state) => state !== 'RUNNING') ?? 'RUNNING',
+  });
   return {
     worker,
+    evaluatorWorker,
     ...(observability ? { observability } : {}),
+    shutdown,
     async run() {
       try {
-        await worker.run();
+        // One worker failing stops the other: a process polling one of its two queues would look alive.
+        const runs = await Promise.allSettled(
+          workers.map(async (w) => {
+            try {
+              await w.run();
+            } catch (err) {
+              shutdown();
+              throw err;
+            }
+          }),
+        );
+        const failed = runs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       } finally {
         await connection.close();
         await observability?.close();
@@ -173,7 +238,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   const shipwatch = await createShipwatchWorker({ env });
   const { worker, observability } = shipwatch;
   const log = observability?.logger;
-  const line = `shipwatch worker polling task queue "${worker.options.taskQueue}" in namespace "${worker.options.namespace}"`;
+  const line = `shipwatch worker polling task queues "${worker.options.taskQueue}" and "${shipwatch.evaluatorWorker.options.taskQueue}" in namespace "${worker.options.namespace}"`;
   if (log) log.info(line);
   else console.log(line);
   await shipwatch.run();

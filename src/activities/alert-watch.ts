@@ -2,7 +2,9 @@
  * Signal-with-start of the watch evaluator (src/workflows/evaluator.ts), for a window entering its
  * watch: the registration is delivered, and the evaluator started first if none runs. An activity,
  * because only a client can start a workflow that is nobody's child (the worker's own client:
- * `Context.current().client`); the evaluator runs on the task queue of the window that started it.
+ * `Context.current().client`). A new evaluator starts on `evaluatorTaskQueue` when the worker names
+ * one (the shipwatch worker polls it with a worker of its own), else on the window's queue. One
+ * already running stays on the queue it started on: a window only signals it.
  */
 import { Context } from '@temporalio/activity';
 import { registerWatchSignal } from '../workflows/evaluator-messages';
@@ -17,14 +19,19 @@ export interface StartEvaluatorInput {
   summary: string;
 }
 
-export function createWatchActivities() {
+/** The evaluators' task queue beside a deployments' queue. */
+export function evaluatorTaskQueue(deploymentQueue: string): string {
+  return `${deploymentQueue}-evaluators`;
+}
+
+export function createWatchActivities(options: { evaluatorTaskQueue?: string } = {}) {
   return {
     async startWatchEvaluator(input: StartEvaluatorInput): Promise<{ runId: string }> {
       const ctx = Context.current();
       const args: EvaluatorInput = { prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs };
       const handle = await ctx.client.workflow.signalWithStart('watchEvaluatorWorkflow', {
         workflowId: input.evaluatorId,
-        taskQueue: ctx.info.taskQueue,
+        taskQueue: options.evaluatorTaskQueue ?? ctx.info.taskQueue,
         args: [args],
         signal: registerWatchSignal,
         signalArgs: [input.registration],
