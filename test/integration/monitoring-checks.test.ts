@@ -67,6 +67,12 @@ async function podNames(app: string): Promise<string[]> {
   return list.items.map((p) => p.metadata!.name!).sort();
 }
 
+/** Prometheus's active targets of the sample service's job. */
+async function activeTargetCount(): Promise<number> {
+  const body = (await (await fetch(`${prom.url}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { labels: Record<string, string> }[] } };
+  return body.data.activeTargets.filter((t) => t.labels.job === 'user-management').length;
+}
+
 /** One static target per pod (the same sample service answers for both), labelled with the pod's name. */
 function jobsFor(targets: Record<string, string>): ScrapeTarget[] {
   const [first, ...rest] = Object.entries(targets).map(([pod, address]) => ({ targets: [address], labels: { namespace: NS, pod } }));
@@ -158,10 +164,24 @@ describe('scrape', () => {
       const r = await checks.scrape(input());
       return r.status === 'failed' && /not scraped/.test(r.detail) ? r : undefined;
     }, 30_000, 250);
-    expect(missing.detail).toBe(`1 of 2 pods of v1.0.1 are not scraped: ${pods[1]}`);
+    // Before it says so, the check looked again for two scrape intervals (1 s here) + 5 s.
+    expect(missing.detail).toMatch(new RegExp(`^1 of 2 pods of v1\\.0\\.1 are not scraped: ${pods[1]} \\(looked again for [67] s\\)$`));
 
     await prom.setTargets(jobsFor(Object.fromEntries(pods.map((p) => [p, `127.0.0.1:${service.port}`]))));
     await eventually('both targets up again', async () => ((await checks.scrape(input())).status === 'passed' ? true : undefined), 30_000, 250);
+  });
+
+  test('a new pod Prometheus has not seen yet is waited for, and the detail says how long', async () => {
+    await prom.setTargets(jobsFor({ [pods[0]!]: `127.0.0.1:${service.port}` }));
+    await eventually('the second target to be gone', async () => ((await activeTargetCount()) === 1 ? true : undefined), 30_000, 250);
+    const atOnce = createMonitoringChecks({ kubeConfig: cluster.kc, scrapeWaitMs: 0 });
+    await eventually('its series to be stale', async () => (/not scraped/.test((await atOnce.scrape(input())).detail) ? true : undefined), 30_000, 250);
+    // The pod's target appears 2 s into the check (as after a service-discovery refresh).
+    const appear = new Promise((r) => setTimeout(r, 2_000)).then(() => prom.setTargets(jobsFor(Object.fromEntries(pods.map((p) => [p, `127.0.0.1:${service.port}`])))));
+    const r = await checks.scrape(input());
+    await appear;
+    expect(r).toMatchObject({ status: 'passed' });
+    expect(r.detail).toMatch(/^2 targets up, up\{job="user-management"\} = 1, all 2 pods of v1\.0\.1 scraped \(seen after [2-7] s\)$/);
   });
 
   test('without a Prometheus in the spec it did not run, and says why', async () => {

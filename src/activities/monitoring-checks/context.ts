@@ -13,9 +13,20 @@ export interface MonitoringChecksOptions {
   dispatcher?: Dispatcher;
   /** Per HTTP call to Prometheus or the tracker (default 10s). */
   timeoutMs?: number;
+  /**
+   * How long the scrape check looks again for new pods Prometheus has not seen yet before it calls
+   * them not scraped (default: two of the targets' scrape intervals + 5 s, at most 40 s), and how
+   * often (default 2 s).
+   */
+  scrapeWaitMs?: number;
+  scrapePollMs?: number;
 }
 
-export function result(check: MonitoringCheckName, checked: string, outcome: Pick<MonitoringCheckResult, 'status' | 'detail'> & { found?: string[] }): MonitoringCheckResult {
+export function result(
+  check: MonitoringCheckName,
+  checked: string,
+  outcome: Pick<MonitoringCheckResult, 'status' | 'detail'> & { found?: string[] },
+): MonitoringCheckResult {
   return { check, status: outcome.status, checked, found: outcome.found ?? [], detail: outcome.detail };
 }
 

@@ -18,6 +18,8 @@ export interface ActiveTarget {
   scrapeUrl: string;
   health: 'up' | 'down' | 'unknown';
   lastError: string;
+  /** The target's scrape interval, e.g. "15s" (Prometheus 2.39 and later). */
+  scrapeInterval?: string;
 }
 
 export interface LoadedRule {
