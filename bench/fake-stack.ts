@@ -4,14 +4,13 @@
  * Measures the rollback reaction, the timeline query with many deployments open, and the worker's
  * memory and check-time drift with every deployment in its watch window.
  */
-import { fork, spawn } from 'node:child_process';
+import { execFile, fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowInterceptorModules } from '../src/observability';
+import ts from 'typescript';
 import { startDeployment } from '../src/deployments';
 import type { DeploymentHandle } from '../src/deployments';
 import { resolveSpec } from '../src/spec/load';
@@ -73,32 +72,60 @@ async function startBenchTemporal(dbFile: string | undefined): Promise<DevServer
 }
 
 /** The Prometheus address of the bench's specs when the fake metrics port answers the rules. */
+const REPO = join(__dirname, '..');
+
+/**
+ * The bench worker's entry, compiled: `npm run build` (dist/src and the workflow bundles, so the
+ * bench measures the code as it is now), then bench/fake-worker.ts and bench/fake-ports.ts
+ * transpiled into `dir`, beside links to dist/src and node_modules so their imports resolve.
+ */
+async function compiledBenchWorker(dir: string): Promise<string> {
+  progress('  compiling the worker (npm run build)…');
+  await new Promise<void>((resolve, reject) =>
+    execFile('npm', ['run', 'build'], { cwd: REPO, maxBuffer: 1 << 24 }, (err, _stdout, stderr) => (err ? reject(new BenchWorkerError(`npm run build failed: ${stderr.slice(-600)}`)) : resolve())),
+  );
+  mkdirSync(join(dir, 'bench'));
+  for (const name of ['fake-worker', 'fake-ports']) {
+    const { outputText } = ts.transpileModule(readFileSync(join(__dirname, `${name}.ts`), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    });
+    writeFileSync(join(dir, 'bench', `${name}.js`), outputText);
+  }
+  symlinkSync(join(REPO, 'dist', 'src'), join(dir, 'src'));
+  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  return join(dir, 'bench', 'fake-worker.js');
+}
+
 export const FAKE_PROMETHEUS_URL = 'http://127.0.0.1:9090';
 
 /** `prometheusUrl`: the watch's rules are evaluated by the real metrics adapter against this Prometheus. */
-/** `maxCachedWorkflows` and `heapMiB`: the worker's sticky cache and V8 old-space limit, when measured at other than their defaults. */
-export async function startFakeStack(options: { dbFile?: string; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number } = {}): Promise<FakeStack> {
+/**
+ * `maxCachedWorkflows`, `heapMiB` and `semiSpaceMiB`: the worker's sticky cache, V8 old-space limit
+ * and young-generation semi-space limit (per isolate: the main thread and each workflow thread),
+ * when measured at other than their defaults.
+ */
+export async function startFakeStack(
+  options: { dbFile?: string; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number; semiSpaceMiB?: number } = {},
+): Promise<FakeStack> {
   const dir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-'));
   const temporal = await startBenchTemporal(options.dbFile);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const metricsPort = await freeLoopbackPort();
-  // The worker loads a bundle made ahead, as a built worker with tracing off does
-  // (dist/workflow-bundle-untraced.js), not webpack in its own process.
-  const bundlePath = join(dir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), workflowInterceptorModules: workflowInterceptorModules(false), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error } });
-  writeFileSync(bundlePath, code);
-  // --require tsx/cjs keeps the worker in this one process (no tsx launcher in between), so its
-  // pid is the one whose memory we read.
-  const worker = fork(join(__dirname, 'fake-worker.ts'), [], {
-    execArgv: ['--require', 'tsx/cjs', ...(options.heapMiB !== undefined ? [`--max-old-space-size=${options.heapMiB}`] : [])],
+  // The worker runs as a user runs one: the compiled worker (dist/src) and the bundle made ahead
+  // that a worker with tracing off loads (dist/workflow-bundle-untraced.js), no TypeScript loader
+  // or webpack in its process (tsx added about 140 MiB to its resident memory).
+  const worker = fork(await compiledBenchWorker(dir), [], {
+    execArgv: [
+      ...(options.heapMiB !== undefined ? [`--max-old-space-size=${options.heapMiB}`] : []),
+      ...(options.semiSpaceMiB !== undefined ? [`--max-semi-space-size=${options.semiSpaceMiB}`] : []),
+    ],
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: 'default',
       SHIPWATCH_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
       SHIPWATCH_LOG_LEVEL: 'warn',
-      SHIPWATCH_WORKFLOW_BUNDLE: bundlePath,
       ...(options.prometheusUrl ? { BENCH_PROMETHEUS_URL: options.prometheusUrl } : {}),
       ...(options.maxCachedWorkflows !== undefined ? { SHIPWATCH_MAX_CACHED_WORKFLOWS: String(options.maxCachedWorkflows) } : {}),
     },

@@ -8,10 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { TimelineEvent } from '../src/model';
 import { startDeployment } from '../src/deployments';
+import type { DeploymentHandle } from '../src/deployments';
+import type { DeploymentReport } from '../src/model';
 import { loadSpecFile } from '../src/spec/load';
 import { rollbackUpdate, statusQuery } from '../src/workflows/messages';
 import { deploymentManifest, startStack } from '../tools/local/stack';
@@ -84,8 +86,24 @@ function phaseDurations(events: TimelineEvent[]): Record<string, number> {
 }
 
 /** A spec of the sample service for `release`: one plain rolling update (stepPods 0), no step window. */
-function writeSpec(stack: LocalStack, release: string, watch: string): string {
-  const path = stack.writeSpec({ release, stepWindow: '0s', watch, interval: '5s' });
+/** `watch` and its check `interval`: the spec refuses an interval longer than the window. */
+/**
+ * The deployment's final report, whatever its outcome: a rolled-back or failed deployment ends its
+ * workflow failed (src/workflows/deployment/finish.ts), with the report as the failure's details.
+ */
+async function finalReport(handle: DeploymentHandle): Promise<DeploymentReport> {
+  try {
+    return await handle.result();
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+    const report = cause instanceof ApplicationFailure ? (cause.details?.[0] as DeploymentReport | undefined) : undefined;
+    if (!report) throw err;
+    return report;
+  }
+}
+
+function writeSpec(stack: LocalStack, release: string, watch: { duration: string; interval: string }): string {
+  const path = stack.writeSpec({ release, stepWindow: '0s', watch: watch.duration, interval: watch.interval });
   const doc = parseYaml(readFileSync(path, 'utf8')) as { kubernetes: Record<string, unknown> };
   doc.kubernetes.stepPods = 0;
   writeFileSync(path, stringifyYaml(doc));
@@ -157,10 +175,10 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
     async function oneRun(i: number): Promise<KubectlRun> {
       const base = `v1.${i + 1}`;
       // 1. shipwatch deploys base.0 through every phase, with a 1 s watch window.
-      const deployed = await loadSpecFile(writeSpec(stack, `${base}.0`, '1s'));
+      const deployed = await loadSpecFile(writeSpec(stack, `${base}.0`, { duration: '1s', interval: '1s' }));
       const t0 = Date.now();
       const handle = await startDeployment(client, deployed, { requestedBy: 'bench' });
-      const report = await handle.result();
+      const report = await finalReport(handle);
       if (report.outcome !== 'SUCCEEDED') throw new Error(`shipwatch deploy of ${base}.0 ended ${report.outcome}: ${report.issues.join('; ')}`);
       const watchAt = at(report.timeline, (e) => e.title.startsWith('Watch window started'), 'Watch window started');
       const rolloutMs =
@@ -178,13 +196,13 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
       progress(`  run ${i + 1}: kubectl set image ${base}.1 + rollout status: ${kubectlDeployMs} ms`);
 
       // 3. shipwatch deploys base.2 and is rolled back from its watch window.
-      const toRollBack = await loadSpecFile(writeSpec(stack, `${base}.2`, '10m'));
+      const toRollBack = await loadSpecFile(writeSpec(stack, `${base}.2`, { duration: '10m', interval: '5s' }));
       const h2 = await startDeployment(client, toRollBack, { requestedBy: 'bench' });
       for (;;) {
         const s = await h2.query(statusQuery);
         if (s.phase === 'WATCH' && (s.watch?.checks ?? 0) >= 1) break;
         if (s.outcome !== 'IN_PROGRESS') {
-          const ended = await h2.result().catch((err: Error) => ({ issues: [err.message] }));
+          const ended = await finalReport(h2).catch((err: Error) => ({ issues: [err.message] }));
           throw new Error(`shipwatch deploy of ${base}.2 ended ${s.outcome} before its watch window: ${ended.issues.join('; ')}`);
         }
         await sleep(200);
@@ -194,7 +212,7 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
       await sleep(300); // the watch is established before the request
       const r0 = Date.now();
       await h2.executeUpdate(rollbackUpdate, { args: [{ reason: 'bench: rollback vs kubectl rollout undo', requestedBy: 'bench' }] });
-      const rolledBack = await h2.result();
+      const rolledBack = await finalReport(h2);
       const shipwatchRollbackMs = Date.now() - r0;
       const changedAt = await Promise.race([watcher.changed, sleep(1_000).then(() => undefined)]);
       watcher.stop();

@@ -114,10 +114,11 @@ async function main(): Promise<void> {
     .option('--scrape <s>', 'with --prometheus: how often Prometheus scrapes the synthetic fleet, seconds', (v) => Number(v), 10)
     .option('--worker-cache <n>', "the worker's sticky cache (SHIPWATCH_MAX_CACHED_WORKFLOWS; default: the worker's own default)", (v) => Number(v))
     .option('--worker-heap <MiB>', "the worker process's V8 old-space limit (node --max-old-space-size; default: node's own)", (v) => Number(v))
+    .option('--worker-semi-space <MiB>', "the worker process's V8 young-generation semi-space limit, per isolate (node --max-semi-space-size; default: node's own)", (v) => Number(v))
     .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; memoryWorkflows: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; temporalDb?: string; out: string }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; memoryWorkflows: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; temporalDb?: string; out: string }>();
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
 
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
       ...(fleet ? { prometheusUrl: fleet.prometheus.url } : {}),
       ...(o.workerCache !== undefined ? { maxCachedWorkflows: o.workerCache } : {}),
       ...(o.workerHeap !== undefined ? { heapMiB: o.workerHeap } : {}),
+      ...(o.workerSemiSpace !== undefined ? { semiSpaceMiB: o.workerSemiSpace } : {}),
     });
     const stopAll = async (): Promise<void> => {
       await stack.stop();
