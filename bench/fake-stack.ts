@@ -4,7 +4,7 @@
  * Measures the rollback reaction, the timeline query with many deployments open, and the worker's
  * memory and check-time drift with every deployment in its watch window.
  */
-import { execFile, fork, spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ import { ensureTool } from '../tools/local/tools';
 import type { DevServer } from '../tools/local/temporal';
 import type { FromWorker, ToWorker } from './fake-worker';
 import type { PortTimes } from './fake-ports';
-import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep } from './lib';
+import { buildProject, cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep } from './lib';
 import type { Distribution } from './lib';
 
 /** The benchmark worker could not start or stopped answering. */
@@ -80,10 +80,7 @@ const REPO = join(__dirname, '..');
  * transpiled into `dir`, beside links to dist/src and node_modules so their imports resolve.
  */
 async function compiledBenchWorker(dir: string): Promise<string> {
-  progress('  compiling the worker (npm run build)…');
-  await new Promise<void>((resolve, reject) =>
-    execFile('npm', ['run', 'build'], { cwd: REPO, maxBuffer: 1 << 24 }, (err, _stdout, stderr) => (err ? reject(new BenchWorkerError(`npm run build failed: ${stderr.slice(-600)}`)) : resolve())),
-  );
+  await buildProject();
   mkdirSync(join(dir, 'bench'));
   for (const name of ['fake-worker', 'fake-ports']) {
     const { outputText } = ts.transpileModule(readFileSync(join(__dirname, `${name}.ts`), 'utf8'), {

@@ -1,7 +1,8 @@
 /** Small helpers shared by the benchmark parts: percentiles, progress lines, process memory, the machine. */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 
 export interface Distribution {
   n: number;
@@ -39,6 +40,14 @@ export function formatDistribution(d: Distribution, unit = 'ms'): string {
 const started = Date.now();
 
 /** A progress line on stderr, prefixed with the time since the bench started. */
+/** `npm run build` (dist/src and the workflow bundles), so a part measures the code as it is now, not a dist/ left from before. */
+export async function buildProject(): Promise<void> {
+  progress('  compiling the project (npm run build)…');
+  await new Promise<void>((resolve, reject) =>
+    execFile('npm', ['run', 'build'], { cwd: join(__dirname, '..'), maxBuffer: 1 << 24 }, (err, _stdout, stderr) => (err ? reject(new Error(`npm run build failed: ${stderr.slice(-600)}`)) : resolve())),
+  );
+}
+
 export function progress(line: string): void {
   const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
   process.stderr.write(`[${s}s] ${line}\n`);

@@ -18,7 +18,7 @@ import { loadSpecFile } from '../src/spec/load';
 import { rollbackUpdate, statusQuery } from '../src/workflows/messages';
 import { deploymentManifest, startStack } from '../tools/local/stack';
 import type { LocalStack } from '../tools/local/stack';
-import { distribution, progress, round, sleep } from './lib';
+import { buildProject, distribution, progress, round, sleep } from './lib';
 import type { Distribution } from './lib';
 
 const NAMESPACE = 'production';
@@ -142,6 +142,7 @@ function watchGeneration(kubeconfig: string, after: number): { changed: Promise<
 
 export async function benchKubectl(options: { runs: number; keepState?: boolean }): Promise<KubectlResult> {
   const stateDir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-stack-'));
+  await buildProject();
   const stack = await startStack({ name: 'bench', stateDir, log: (line) => progress(`  ${line}`) });
   let connection: Connection | undefined;
   try {
