@@ -96,7 +96,7 @@ async function waitEndpoints(c: KubeClients, d: V1Deployment, w: EndpointsWait):
         events.push({ at: nowIso(), status: 'warning', title: `Service ${name}: endpoints not settled after ${Math.round(timeoutMs / 1000)}s`, detail: last, key: `endpoints:${name}:${w.image}` });
         break;
       }
-      await sleep(w.pollMs ?? 250, w.signal);
+      await sleep(w.pollMs ?? 100, w.signal);
     }
   }
   return events;
