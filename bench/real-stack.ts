@@ -102,6 +102,18 @@ async function finalReport(handle: DeploymentHandle): Promise<DeploymentReport> 
   }
 }
 
+/** Waits (at most 30 s) until Prometheus has memory series of the service's pods, then 5 s more to let them settle. */
+async function untilPodsScraped(prometheusUrl: string): Promise<void> {
+  const query = encodeURIComponent(`container_memory_usage_bytes{namespace="${NAMESPACE}",pod=~"${DEPLOYMENT}-.*"}`);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const body = (await (await fetch(`${prometheusUrl}/api/v1/query?query=${query}`)).json()) as { data?: { result?: unknown[] } };
+    if ((body.data?.result?.length ?? 0) > 0) break;
+    await sleep(500);
+  }
+  await sleep(5_000);
+}
+
 function writeSpec(stack: LocalStack, release: string, watch: { duration: string; interval: string }): string {
   const path = stack.writeSpec({ release, stepWindow: '0s', watch: watch.duration, interval: watch.interval });
   const doc = parseYaml(readFileSync(path, 'utf8')) as { kubernetes: Record<string, unknown> };
@@ -163,6 +175,10 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
     // retried with the next release, up to twice the runs asked for.
     for (let i = 0; samples.length < options.runs && i < options.runs * 2; i++) {
       try {
+        // The previous run's last step (kubectl rollout undo) started new pods a moment ago: the
+        // next deploy's baseline needs Prometheus to have scraped them (else its pre-deploy check
+        // fails with "no baseline data", as it would for a person deploying that fast).
+        await untilPodsScraped(stack.prometheus.url);
         samples.push(await oneRun(i));
       } catch (err) {
         failures.push(`run ${i + 1}: ${(err as Error).message}`);
