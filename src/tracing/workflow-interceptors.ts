@@ -126,7 +126,10 @@ class DeploymentOtelInbound extends OpenTelemetryInboundInterceptor {
  */
 function guardSdkSpansOutsideRuns(): void {
   const clock = (globalThis as { performance?: { now(): number } }).performance;
-  if (clock) {
+  // Only the SDK's own clock (a plain object its OpenTelemetry runtime puts in the sandbox). A
+  // sandbox that sees the host's Performance (a replay worker in debug mode runs workflows on the
+  // process's main thread) must not patch it: that froze performance.now() for the whole process.
+  if (clock && Object.getPrototypeOf(clock) === Object.prototype) {
     const now = clock.now.bind(clock);
     let last = 0;
     clock.now = (): number => {
