@@ -125,10 +125,11 @@ class DeploymentOtelInbound extends OpenTelemetryInboundInterceptor {
  * own clock and exporter class.
  */
 function guardSdkSpansOutsideRuns(): void {
+  // Imported outside any sandbox (a test reads TRACE_NAMES from this module), it must patch
+  // nothing: it once froze the host process's performance.now(), so every latency measured later
+  // in that process read 0 ms. Inside, it patches only the SDK's own clock, a plain object.
+  if (!inWorkflowContext()) return;
   const clock = (globalThis as { performance?: { now(): number } }).performance;
-  // Only the SDK's own clock (a plain object its OpenTelemetry runtime puts in the sandbox). A
-  // sandbox that sees the host's Performance (a replay worker in debug mode runs workflows on the
-  // process's main thread) must not patch it: that froze performance.now() for the whole process.
   if (clock && Object.getPrototypeOf(clock) === Object.prototype) {
     const now = clock.now.bind(clock);
     let last = 0;

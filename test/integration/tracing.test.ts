@@ -290,9 +290,9 @@ test('spans that cannot be exported (no backend at the endpoint) are reported in
 });
 
 test("after the traced workflows above ran in this process, the process's own clock still runs", async () => {
-  // The tracing module's guard of the SDK's sandbox clock once patched a Performance object that
-  // was the host's, which froze performance.now() for every later test in the process (the
-  // smoke suite's latencies then read 0 ms). It now patches only the SDK's own clock object.
+  // This file imports the tracing workflow module (TRACE_NAMES) outside any sandbox. Its guard of
+  // the SDK's sandbox clock once patched this process's performance.now() at that import and froze
+  // it for every later test in the process (the smoke suite's latencies then read 0 ms).
   const before = performance.now();
   await new Promise((r) => setTimeout(r, 50));
   expect(performance.now() - before).toBeGreaterThanOrEqual(40);
