@@ -147,18 +147,14 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
   // interceptors inside: the untraced bundle when tracing is off); from source, the worker bundles
   // them itself at start. SHIPWATCH_WORKFLOW_BUNDLE names a bundle made ahead (the bench's).
   const tracingOn = observability?.tracing.settings.enabled ?? false;
-  const built = (tracingOn ? [WORKFLOW_BUNDLES.traced] : [WORKFLOW_BUNDLES.untraced, WORKFLOW_BUNDLES.traced]).map(
-    (f) => join(__dirname, '..', f),
-  );
+  const built = (tracingOn ? [WORKFLOW_BUNDLES.traced] : [WORKFLOW_BUNDLES.untraced, WORKFLOW_BUNDLES.traced]).map((f) => join(__dirname, '..', f));
   if (env.SHIPWATCH_WORKFLOW_BUNDLE && !existsSync(env.SHIPWATCH_WORKFLOW_BUNDLE)) {
     throw new WorkerSettingError(
       `SHIPWATCH_WORKFLOW_BUNDLE names ${env.SHIPWATCH_WORKFLOW_BUNDLE}, which does not exist: run 'npm run build' (it writes dist/${WORKFLOW_BUNDLES.traced} and dist/${WORKFLOW_BUNDLES.untraced}) or unset it.`,
     );
   }
   const prebuilt = env.SHIPWATCH_WORKFLOW_BUNDLE || built.find((f) => existsSync(f));
-  const workflows = prebuilt
-    ? { workflowBundle: { codePath: prebuilt } }
-    : { workflowsPath: require.resolve('./workflows') };
+  const workflows = prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: require.resolve('./workflows') };
   const taskQueue = options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE;
   const common = {
     connection,
@@ -172,9 +168,7 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
     ...(observability
       ? {
           interceptors:
-            'workflowBundle' in workflows
-              ? { activity: observability.interceptors.activity ?? [] }
-              : observability.interceptors,
+            'workflowBundle' in workflows ? { activity: observability.interceptors.activity ?? [] } : observability.interceptors,
           sinks: observability.sinks,
         }
       : {}),
@@ -187,21 +181,14 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
   const evaluatorWorker = await Worker.create({
     ...common,
     taskQueue: evaluatorTaskQueue(taskQueue),
-    maxCachedWorkflows: wholeNumber(
-      env,
-      'SHIPWATCH_MAX_CACHED_EVALUATORS',
-      DEFAULT_MAX_CACHED_EVALUATORS,
-      'evaluators',
-    ),
+    maxCachedWorkflows: wholeNumber(env, 'SHIPWATCH_MAX_CACHED_EVALUATORS', DEFAULT_MAX_CACHED_EVALUATORS, 'evaluators'),
   });
   const workers = [worker, evaluatorWorker];
   const shutdown = () => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   };
   // Ready while both poll; otherwise the state of the one that does not.
-  observability?.attachWorker({
-    getState: () => workers.map((w) => w.getState()).find((state) => state !== 'RUNNING') ?? 'RUNNING',
-  });
+  observability?.attachWorker({ getState: () => workers.map((w) => w.getState()).find((state) => state !== 'RUNNING') ?? 'RUNNING' });
   return {
     worker,
     evaluatorWorker,

@@ -11,14 +11,7 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOW_BUNDLES, workflowInterceptorModules } from '../src/observability';
 
-const quiet = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: console.warn,
-  error: console.error,
-};
+const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error };
 
 async function main(): Promise<void> {
   for (const traced of [true, false]) {

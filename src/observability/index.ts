@@ -124,29 +124,13 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
       // Core's own logs go through the same JSON logger instead of straight to the console.
       logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } },
       ...(sdkPort !== undefined
-        ? {
-            metrics: {
-              prometheus: {
-                bindAddress: `127.0.0.1:${sdkPort}`,
-                countersTotalSuffix: true,
-                useSecondsForDurations: true,
-              },
-            },
-          }
+        ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkPort}`, countersTotalSuffix: true, useSecondsForDurations: true } } }
         : {}),
     },
   };
 
-  const tracing = setupTracing(options.tracing ?? { enabled: false, reason: 'not configured' }, {
-    warn: (message) => logger.warn(message),
-  });
-  logger.info(
-    {
-      tracing: tracing.settings.enabled,
-      ...(tracing.settings.enabled ? { otlpTracesUrl: tracing.settings.tracesUrl } : {}),
-    },
-    tracing.description,
-  );
+  const tracing = setupTracing(options.tracing ?? { enabled: false, reason: 'not configured' }, { warn: (message) => logger.warn(message) });
+  logger.info({ tracing: tracing.settings.enabled, ...(tracing.settings.enabled ? { otlpTracesUrl: tracing.settings.tracesUrl } : {}) }, tracing.description);
 
   const sinks: InjectedSinks<ShipwatchSinks & OpenTelemetrySinks> = {
     ...tracing.sinks,
@@ -155,10 +139,7 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
       started: {
         fn: (info, ref) => {
           metrics.deploymentStarted(ref, info.runId);
-          logger.info(
-            { workflowId: ref.workflowId, service: ref.service, namespace: ref.namespace, release: ref.release },
-            'deployment started',
-          );
+          logger.info({ workflowId: ref.workflowId, service: ref.service, namespace: ref.namespace, release: ref.release }, 'deployment started');
         },
       },
       watchReported: { fn: (_info, r) => metrics.watchCheckCompleted(r.workflowId, Date.parse(r.at), r.heardEveryMs) },
@@ -166,14 +147,7 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
         fn: (info, end) => {
           metrics.deploymentFinished(end, info.runId);
           logger.info(
-            {
-              workflowId: end.workflowId,
-              service: end.service,
-              namespace: end.namespace,
-              release: end.release,
-              outcome: end.outcome,
-              rollbackTrigger: end.rollbackTrigger,
-            },
+            { workflowId: end.workflowId, service: end.service, namespace: end.namespace, release: end.release, outcome: end.outcome, rollbackTrigger: end.rollbackTrigger },
             'deployment finished',
           );
         },
@@ -190,15 +164,13 @@ export async function setupObservability(options: ObservabilityOptions = {}): Pr
   });
   logger.info({ url: server.url, sdkMetricsUrl }, 'observability endpoint listening (/metrics, /healthz, /readyz)');
 
+  const workflowModules = workflowInterceptorModules(tracing.settings.enabled);
   return {
     logger,
     metrics,
     runtimeOptions,
-    interceptors: {
-      activity: [activityMetricsInterceptor(metrics), ...tracing.activityInterceptors],
-      workflowModules: workflowInterceptorModules(tracing.settings.enabled),
-    },
-    workflowInterceptorModules: workflowInterceptorModules(tracing.settings.enabled),
+    interceptors: { activity: [activityMetricsInterceptor(metrics), ...tracing.activityInterceptors], workflowModules },
+    workflowInterceptorModules: workflowModules,
     sinks,
     tracing,
     server,

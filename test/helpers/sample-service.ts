@@ -21,10 +21,7 @@ export async function migrateDatabase(url: string, target?: number): Promise<voi
   }
 }
 
-export async function startSampleService(
-  databaseUrl: string,
-  overrides: Partial<ServiceConfig> = {},
-): Promise<RunningService> {
+export async function startSampleService(databaseUrl: string, overrides: Partial<ServiceConfig> = {}): Promise<RunningService> {
   return startService({
     port: 0,
     host: '127.0.0.1',
@@ -64,7 +61,6 @@ export async function setFaults(baseUrl: string, faults: { errorRate?: number; l
   // The service answers with the faults now in force: a test relies on them, so check them here.
   const inForce = (await res.json()) as Record<string, unknown>;
   for (const [name, value] of Object.entries(faults)) {
-    if (inForce[name] !== value)
-      throw new Error(`setting faults: asked ${name}=${value}, the service has ${JSON.stringify(inForce)}`);
+    if (inForce[name] !== value) throw new Error(`setting faults: asked ${name}=${value}, the service has ${JSON.stringify(inForce)}`);
   }
 }

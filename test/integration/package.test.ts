@@ -40,25 +40,16 @@ function shipwatch(args: string[], env: Record<string, string> = {}): Promise<Re
 
 beforeAll(async () => {
   // The tarball packs the compiled output; `npm run build` makes it (tools/test.sh builds first).
-  if (
-    !existsSync(join(REPO, 'dist', 'src', 'client.js')) ||
-    !existsSync(join(REPO, 'dist', 'workflow-bundle-untraced.js'))
-  ) {
+  if (!existsSync(join(REPO, 'dist', 'src', 'client.js')) || !existsSync(join(REPO, 'dist', 'workflow-bundle-untraced.js'))) {
     await run('npm', ['run', 'build'], { cwd: REPO });
   }
   dir = mkdtempSync(join(tmpdir(), 'shipwatch-package-'));
-  const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
-    cwd: REPO,
-    maxBuffer: 1 << 24,
-  });
+  const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: REPO, maxBuffer: 1 << 24 });
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   tarball = join(dir, info!.filename);
   files = info!.files.map((f) => f.path);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shipwatch-install-test', private: true }));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
-    cwd: dir,
-    maxBuffer: 1 << 24,
-  });
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: dir, maxBuffer: 1 << 24 });
   bin = join(dir, 'node_modules', '.bin', 'shipwatch');
 });
 
@@ -67,17 +58,7 @@ afterAll(() => {
 });
 
 test('the tarball holds the compiled CLI and worker, the workflow bundle and the JSON Schema, and no tests or sources', () => {
-  for (const f of [
-    'bin/shipwatch.js',
-    'dist/src/client.js',
-    'dist/src/worker.js',
-    'dist/src/commands/worker.js',
-    'dist/workflow-bundle.js',
-    'dist/workflow-bundle-untraced.js',
-    'dist/package.json',
-    'schema/deploy-spec.schema.json',
-    'deploy/rbac.yaml',
-  ]) {
+  for (const f of ['bin/shipwatch.js', 'dist/src/client.js', 'dist/src/worker.js', 'dist/src/commands/worker.js', 'dist/workflow-bundle.js', 'dist/workflow-bundle-untraced.js', 'dist/package.json', 'schema/deploy-spec.schema.json', 'deploy/rbac.yaml']) {
     expect(files).toContain(f);
   }
   expect(files.filter((f) => /(^|\/)test\/|\.test\.|^src\/|\.ts$/.test(f))).toEqual([]);
@@ -93,11 +74,7 @@ test('shipwatch validate checks the sample spec', async () => {
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('valid');
-  const bad = await shipwatch([
-    'validate',
-    '-f',
-    join(REPO, 'test', 'fixtures', 'schema', 'invalid', 'image-without-tag.yaml'),
-  ]);
+  const bad = await shipwatch(['validate', '-f', join(REPO, 'test', 'fixtures', 'schema', 'invalid', 'image-without-tag.yaml')]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('image');
 });
@@ -107,11 +84,7 @@ describe('against a Temporal dev server', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    server = await startDevServer({
-      port: await freePort(),
-      uiPort: await freePort(),
-      dbFile: join(dir, 'temporal.db'),
-    });
+    server = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: join(dir, 'temporal.db') });
     env = { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' };
   });
 
@@ -151,11 +124,7 @@ describe('against a Temporal dev server', () => {
         );
         if (!ready) await new Promise((r) => setTimeout(r, 250));
       }
-      expect({ ready, exitCode: child.exitCode, output: ready ? '' : output }).toEqual({
-        ready: true,
-        exitCode: null,
-        output: '',
-      });
+      expect({ ready, exitCode: child.exitCode, output: ready ? '' : output }).toEqual({ ready: true, exitCode: null, output: '' });
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,12 +1,6 @@
 /** The smoke runner against the real sample service on a real PostgreSQL: the seed's checks pass on a good build, faults name the failing step. */
 import { startPostgres, type LocalPostgres } from '../helpers/postgres';
-import {
-  loadSmokeSuite,
-  migrateDatabase,
-  setFaults,
-  smokeSecrets,
-  startSampleService,
-} from '../helpers/sample-service';
+import { loadSmokeSuite, migrateDatabase, setFaults, smokeSecrets, startSampleService } from '../helpers/sample-service';
 import { createSmokeRunner } from '../../src/activities/smoke';
 import type { RunningService } from '../../examples/user-management/src/server';
 import type { ProgressContext } from '../../src/activities/types';
@@ -75,53 +69,27 @@ test('with every request failing, the failing step is named with expected vs act
 test('a slow build fails the suite average with expected vs actual', async () => {
   await setFaults(service.url, { latencyMs: 600 });
   const suite = loadSmokeSuite();
-  const result = await createSmokeRunner().run(
-    { ...input(), suite: { ...suite, steps: suite.steps.slice(0, 1) } },
-    ctx(),
-  );
+  const result = await createSmokeRunner().run({ ...input(), suite: { ...suite, steps: suite.steps.slice(0, 1) } }, ctx());
   const health = result.steps[0]!;
   expect(health.ok).toBe(true);
   // The step's own latency: this test read 0 ms when an earlier test file in the same process had
   // frozen performance.now() (src/tracing/workflow-interceptors.ts, guardSdkSpansOutsideRuns).
   expect(health.latencyMs).toBeGreaterThanOrEqual(600);
   const times = result.steps.at(-1)!;
-  expect(times).toMatchObject({
-    name: 'Response times',
-    ok: false,
-    expected: 'avg <= 500ms',
-    actual: `avg ${health.latencyMs}ms`,
-  });
+  expect(times).toMatchObject({ name: 'Response times', ok: false, expected: 'avg <= 500ms', actual: `avg ${health.latencyMs}ms` });
   expect(result.passed).toBe(false);
 });
 
 test('a wrong JSON field names the path, the expected and the actual value', async () => {
   const result = await createSmokeRunner().run(
-    {
-      ...input(),
-      suite: {
-        name: 'x',
-        steps: [
-          {
-            name: 'Version',
-            method: 'GET',
-            path: '/health',
-            headers: {},
-            expect: { status: 200, json: { version: 'v2.0.0' } },
-            capture: {},
-          },
-        ],
-      },
-    },
+    { ...input(), suite: { name: 'x', steps: [{ name: 'Version', method: 'GET', path: '/health', headers: {}, expect: { status: 200, json: { version: 'v2.0.0' } }, capture: {} }] } },
     ctx(),
   );
   expect(result.steps[0]).toMatchObject({ ok: false, expected: 'version = "v2.0.0"', actual: 'version = "v1.0.0"' });
 });
 
 test('an unreachable service is a failed step, not an exception', async () => {
-  const result = await createSmokeRunner({ stepTimeoutMs: 2000 }).run(
-    { ...input(), baseUrl: 'http://127.0.0.1:1' },
-    ctx(),
-  );
+  const result = await createSmokeRunner({ stepTimeoutMs: 2000 }).run({ ...input(), baseUrl: 'http://127.0.0.1:1' }, ctx());
   expect(result.passed).toBe(false);
   expect(result.steps[0]!.detail).toMatch(/^FAILED: GET \/health: .*ECONNREFUSED/);
 });

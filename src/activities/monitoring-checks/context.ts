@@ -22,11 +22,7 @@ export interface MonitoringChecksOptions {
   scrapePollMs?: number;
 }
 
-export function result(
-  check: MonitoringCheckName,
-  checked: string,
-  outcome: Pick<MonitoringCheckResult, 'status' | 'detail'> & { found?: string[] },
-): MonitoringCheckResult {
+export function result(check: MonitoringCheckName, checked: string, outcome: Pick<MonitoringCheckResult, 'status' | 'detail'> & { found?: string[] }): MonitoringCheckResult {
   return { check, status: outcome.status, checked, found: outcome.found ?? [], detail: outcome.detail };
 }
 
