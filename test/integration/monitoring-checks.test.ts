@@ -164,8 +164,11 @@ describe('scrape', () => {
       const r = await checks.scrape(input());
       return r.status === 'failed' && /not scraped/.test(r.detail) ? r : undefined;
     }, 30_000, 250);
-    // Before it says so, the check looked again for two scrape intervals (1 s here) + 5 s.
-    expect(missing.detail).toMatch(new RegExp(`^1 of 2 pods of v1\\.0\\.1 are not scraped: ${pods[1]} \\(looked again for [67] s\\)$`));
+    // Before it says so, the check looked again for two scrape intervals (1 s here) + 5 s: at least
+    // that long (how much longer a loaded machine takes is the bench's business, not this test's).
+    const waited = new RegExp(`^1 of 2 pods of v1\\.0\\.1 are not scraped: ${pods[1]} \\(looked again for (\\d+) s\\)$`).exec(missing.detail);
+    expect(waited).not.toBeNull();
+    expect(Number(waited![1])).toBeGreaterThanOrEqual(6);
 
     await prom.setTargets(jobsFor(Object.fromEntries(pods.map((p) => [p, `127.0.0.1:${service.port}`]))));
     await eventually('both targets up again', async () => ((await checks.scrape(input())).status === 'passed' ? true : undefined), 30_000, 250);
@@ -181,7 +184,9 @@ describe('scrape', () => {
     const r = await checks.scrape(input());
     await appear;
     expect(r).toMatchObject({ status: 'passed' });
-    expect(r.detail).toMatch(/^2 targets up, up\{job="user-management"\} = 1, all 2 pods of v1\.0\.1 scraped \(seen after [2-7] s\)$/);
+    const seen = /^2 targets up, up\{job="user-management"\} = 1, all 2 pods of v1\.0\.1 scraped \(seen after (\d+) s\)$/.exec(r.detail);
+    expect(seen).not.toBeNull();
+    expect(Number(seen![1])).toBeGreaterThanOrEqual(2);
   });
 
   test('without a Prometheus in the spec it did not run, and says why', async () => {
