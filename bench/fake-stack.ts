@@ -16,7 +16,7 @@ import type { DeploymentHandle } from '../src/deployments';
 import { resolveSpec } from '../src/spec/load';
 import type { DeploySpec } from '../src/spec/types';
 import { deploymentWorkflowId, rollbackUpdate, statusQuery, timelineQuery } from '../src/workflows/messages';
-import { freeLoopbackPort } from '../tools/local/stack';
+import { REPO, freeLoopbackPort } from '../tools/local/stack';
 import { devServerArgs, startDevServer, waitForPort } from '../tools/local/temporal';
 import { ensureTool } from '../tools/local/tools';
 import type { DevServer } from '../tools/local/temporal';
@@ -71,9 +71,6 @@ async function startBenchTemporal(dbFile: string | undefined): Promise<DevServer
   };
 }
 
-/** The Prometheus address of the bench's specs when the fake metrics port answers the rules. */
-const REPO = join(__dirname, '..');
-
 /**
  * The bench worker's entry, compiled: `npm run build` (dist/src and the workflow bundles, so the
  * bench measures the code as it is now), then bench/fake-worker.ts and bench/fake-ports.ts
@@ -93,6 +90,7 @@ async function compiledBenchWorker(dir: string): Promise<string> {
   return join(dir, 'bench', 'fake-worker.js');
 }
 
+/** The Prometheus address of the bench's specs when the fake metrics port answers the rules. */
 export const FAKE_PROMETHEUS_URL = 'http://127.0.0.1:9090';
 
 /** `prometheusUrl`: the watch's rules are evaluated by the real metrics adapter against this Prometheus. */

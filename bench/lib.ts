@@ -39,7 +39,6 @@ export function formatDistribution(d: Distribution, unit = 'ms'): string {
 
 const started = Date.now();
 
-/** A progress line on stderr, prefixed with the time since the bench started. */
 /** `npm run build` (dist/src and the workflow bundles), so a part measures the code as it is now, not a dist/ left from before. */
 export async function buildProject(): Promise<void> {
   progress('  compiling the project (npm run build)…');
@@ -48,6 +47,7 @@ export async function buildProject(): Promise<void> {
   );
 }
 
+/** A progress line on stderr, prefixed with the time since the bench started. */
 export function progress(line: string): void {
   const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
   process.stderr.write(`[${s}s] ${line}\n`);

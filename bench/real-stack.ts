@@ -85,8 +85,6 @@ function phaseDurations(events: TimelineEvent[]): Record<string, number> {
   return out;
 }
 
-/** A spec of the sample service for `release`: one plain rolling update (stepPods 0), no step window. */
-/** `watch` and its check `interval`: the spec refuses an interval longer than the window. */
 /**
  * The deployment's final report, whatever its outcome: a rolled-back or failed deployment ends its
  * workflow failed (src/workflows/deployment/finish.ts), with the report as the failure's details.
@@ -114,6 +112,10 @@ async function untilPodsScraped(prometheusUrl: string): Promise<void> {
   await sleep(5_000);
 }
 
+/**
+ * A spec of the sample service for `release`: one plain rolling update (stepPods 0), no step
+ * window; `watch` and its check `interval` (the spec refuses an interval longer than the window).
+ */
 function writeSpec(stack: LocalStack, release: string, watch: { duration: string; interval: string }): string {
   const path = stack.writeSpec({ release, stepWindow: '0s', watch: watch.duration, interval: watch.interval });
   const doc = parseYaml(readFileSync(path, 'utf8')) as { kubernetes: Record<string, unknown> };
