@@ -157,6 +157,8 @@ describe('with only the permissions of deploy/rbac.yaml', () => {
     await k8s.rolloutStep(step(1), ctx());
     const done = await k8s.rolloutStep(step(3), ctx());
     expect(done.complete).toBe(true);
+    // The Role lets the rollout watch (no "followed by polling" note).
+    expect(done.events.filter((e) => e.key?.startsWith('bell:'))).toEqual([]);
     expect((await k8s.verifyPods({ ...target, image: NEW, maxRestarts: 0 })).ok).toBe(true);
 
     const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=user-management' });
@@ -173,6 +175,7 @@ describe('with only the permissions of deploy/rbac.yaml', () => {
 
     const undone = await k8s.rollback({ ...target, toRevision: before.revision, expectedImage: OLD, progressDeadlineMs: 20_000 }, ctx());
     expect(undone.image).toBe(OLD);
+    expect(undone.events.filter((e) => e.key?.startsWith('bell:'))).toEqual([]);
     expect((await k8s.verifyPods({ ...target, image: OLD, maxRestarts: 0 })).ok).toBe(true);
   });
 });
@@ -197,6 +200,17 @@ test('a missing permission is a ForbiddenError naming verb, resource and namespa
   expect(err).toBeInstanceOf(ForbiddenError);
   expect((err as Error).message).toContain('missing permission: patch deployments.apps in namespace production for system:serviceaccount:shipwatch:limited');
   expect((err as ForbiddenError).details).toMatchObject({ status: 403, permission: { verb: 'patch', resource: 'deployments', group: 'apps', namespace: NS } });
+  // Without "watch", the rollout is followed by polling and says so.
+  const fresh = parseAllDocuments(RBAC).map((d) => d.toJSON() as typeof role);
+  const full = fresh.find((d) => d.kind === 'Role')!;
+  const noWatch = { ...full, metadata: { ...full.metadata, name: 'no-watch' }, rules: full.rules!.map((r) => ({ ...r, verbs: r.verbs.filter((v) => v !== 'watch') })) };
+  const noWatchBinding = { ...binding, metadata: { ...binding.metadata, name: 'no-watch' }, roleRef: { ...binding.roleRef!, name: 'no-watch' }, subjects: [{ ...binding.subjects![0]!, name: 'no-watch' }] };
+  await cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ ...sa, metadata: { ...sa.metadata, name: 'no-watch' } }, noWatch, noWatchBinding] }));
+  const polling = createKubernetesAdapter(await serviceAccountConfig('shipwatch', 'no-watch'), { pollMs: 200 });
+  await cluster.kubectl('-n', NS, 'rollout', 'status', 'deployment/forbidden', '--timeout=90s');
+  const done = await polling.rolloutStep({ ...target, image: NEW, release: 'v1.0.0', targetNewPods: 3, progressDeadlineMs: 20_000 }, ctx());
+  expect(done.complete).toBe(true);
+  expect(done.events).toContainEqual(expect.objectContaining({ status: 'info', title: 'Rollout followed by polling, not watching', detail: expect.stringMatching(/^the watch of .* could not start \(HTTP 403 /) }));
   // And a namespace the Role does not cover at all.
   const elsewhere = await k8s.readTarget({ ...target, namespace: 'default' }).catch((e: unknown) => e);
   expect(elsewhere).toBeInstanceOf(ForbiddenError);

@@ -2,10 +2,13 @@
  * The Kubernetes adapter's rollout, stepped hold, interruption and rollback on a real local control
  * plane (kube-apiserver, controller-manager, scheduler; kwok's fake nodes and pods).
  */
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { Agent } from 'node:https';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { makeClients } from '../../src/activities/kubernetes/api';
 import { createKubernetesAdapter } from '../../src/activities/kubernetes';
 import { NotFoundError, ProgressDeadlineExceededError, RolloutFailedError } from '../../src/activities/errors';
 import { readHeartbeat } from '../../src/activities/heartbeat';
+import { bellEvents, ChangeBell, rolloutBell } from '../../src/activities/kubernetes/bell';
 import type { ProgressContext, RolloutProgress, RolloutStepInput } from '../../src/activities/types';
 import { startCluster } from '../helpers/cluster';
 import type { TestCluster } from '../helpers/cluster';
@@ -275,4 +278,61 @@ test('not found: the deployment, or the namespace, is named', async () => {
   const noNs = await k8s.readTarget({ namespace: 'staging', deployment: 'user-management', container: 'app' }).catch((e: unknown) => e);
   expect(noNs).toBeInstanceOf(NotFoundError);
   expect((noNs as Error).message).toMatch(/^namespace staging does not exist/);
+});
+
+test('the change bell: a watch on the Deployment, its ReplicaSets and pods wakes a wait when the API server reports a change', async () => {
+  await createReady('bell');
+  const d = await apps.readNamespacedDeployment({ name: 'bell', namespace: NS });
+  const bell = rolloutBell(cluster.kc, d);
+  await bell.ready;
+  try {
+    expect(bell.live).toBe(true);
+    expect(bell.problem).toBeUndefined();
+    // The watches' first events (the objects as they are) have rung: drain them, then nothing changes.
+    while ((await bell.wait(2_000)) === 'changed') bell.heard();
+    expect(await bell.wait(300)).toBe('slept');
+    // A change the wait did not cause (one more replica) ends a 10-minute wait.
+    bell.heard();
+    const woken = bell.wait(600_000);
+    await cluster.kubectl('-n', NS, 'scale', 'deployment/bell', '--replicas=4');
+    expect(await woken).toBe('changed');
+    // A change between a look (`heard`) and the next wait is not lost: that wait returns at once,
+    // not after its 10 minutes (nothing else changes to wake it).
+    await cluster.kubectl('-n', NS, 'rollout', 'status', 'deployment/bell', '--timeout=90s');
+    while ((await bell.wait(2_000)) === 'changed') bell.heard();
+    await cluster.kubectl('-n', NS, 'annotate', 'deployment/bell', 'shipwatch.dev/test=bell');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const next = await Promise.race([bell.wait(600_000), new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5_000))]);
+    expect(next).toBe('changed');
+  } finally {
+    bell.close();
+  }
+  expect(bell.live).toBe(false);
+});
+
+test('a watch the API server refuses leaves the bell polling, and the reason is kept for the timeline', async () => {
+  const bell = ChangeBell.open(cluster.kc, [
+    { path: `/api/v1/namespaces/${NS}/pods`, query: { labelSelector: 'app in (' }, what: 'its pods' },
+    { path: `/apis/apps/v1/namespaces/${NS}/replicasets`, query: {}, what: 'its replicasets' },
+  ]);
+  await bell.ready;
+  try {
+    expect(bell.live).toBe(false);
+    expect(bell.problem).toMatch(/^the watch of its pods could not start \(HTTP 400 /);
+    expect(bellEvents(bell, 'x')).toEqual([expect.objectContaining({ status: 'info', title: 'Rollout followed by polling, not watching', detail: bell.problem })]);
+  } finally {
+    bell.close();
+  }
+});
+
+test('the calls of one KubeConfig share one keep-alive connection (the client library opens one per call)', async () => {
+  const kc = new KubeConfig();
+  kc.loadFromString(cluster.kc.exportConfig());
+  const c = makeClients(kc);
+  for (let i = 0; i < 5; i++) await c.core.listNamespacedPod({ namespace: NS });
+  await c.apps.readNamespacedDeployment({ name: 'bell', namespace: NS });
+  const agent = (await kc.applyToFetchOptions({})).agent as Agent;
+  expect((await kc.applyToFetchOptions({})).agent).toBe(agent);
+  expect(Object.values(agent.freeSockets).flat()).toHaveLength(1);
+  agent.destroy();
 });

@@ -12,6 +12,7 @@ import type { ActivityEvent } from '../../model';
 import { sleep } from '../abort';
 import type { KubeClients } from './api';
 import { kube, nowIso } from './api';
+import type { ChangeBell } from './bell';
 import { selectorPods } from './snapshot';
 
 export interface EndpointsWait {
@@ -23,6 +24,8 @@ export interface EndpointsWait {
   timeoutMs?: number;
   pollMs?: number;
   signal?: AbortSignal;
+  /** Wakes the wait when the endpoints or pods change (./bell.ts); the poll stays its fallback. */
+  bell?: ChangeBell;
 }
 
 /** "v1.0.0" of "ghcr.io/org/app:v1.0.0" (the whole reference when it has no tag). */
@@ -78,6 +81,7 @@ async function waitEndpoints(c: KubeClients, d: V1Deployment, w: EndpointsWait):
     const name = svc.metadata!.name!;
     let last = '';
     for (;;) {
+      w.bell?.heard();
       const pods = (await selectorPods(c, d)).filter((p) => !p.metadata?.deletionTimestamp);
       const wanted = pods
         .filter((p) => p.spec?.containers.find((x) => x.name === w.container)?.image === w.image)
@@ -96,7 +100,8 @@ async function waitEndpoints(c: KubeClients, d: V1Deployment, w: EndpointsWait):
         events.push({ at: nowIso(), status: 'warning', title: `Service ${name}: endpoints not settled after ${Math.round(timeoutMs / 1000)}s`, detail: last, key: `endpoints:${name}:${w.image}` });
         break;
       }
-      await sleep(w.pollMs ?? 100, w.signal);
+      const pollMs = w.pollMs ?? (w.bell?.live ? 500 : 100);
+      await (w.bell ? w.bell.wait(pollMs, w.signal) : sleep(pollMs, w.signal));
     }
   }
   return events;

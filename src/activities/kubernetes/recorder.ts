@@ -66,7 +66,10 @@ export class RolloutRecorder {
       const oldPods = forward ? s.oldReady : s.newReady;
       const newPercent = Math.round((newPods / total) * 100);
       const last = this.traffic[this.traffic.length - 1];
-      if (!last || last.newPods !== newPods || last.oldPods !== oldPods) {
+      // A forward watch that looks before the first new pod sees the split the rollout started
+      // from (0% new), which the workflow records itself.
+      const unmoved = forward && newPods === 0;
+      if (!unmoved && (!last || last.newPods !== newPods || last.oldPods !== oldPods)) {
         this.traffic.push({ at: nowIso(), newPods, oldPods, newPercent });
       }
     }

@@ -14,6 +14,8 @@ import type { DeploymentRef } from '../../model';
 import type { ProgressContext, RolloutProgress, RolloutStepInput } from '../types';
 import type { KubeClients } from './api';
 import { FIELD_MANAGER, kube, revisionOf } from './api';
+import { bellEvents, rolloutBell } from './bell';
+import type { ChangeBell } from './bell';
 import { RolloutRecorder } from './recorder';
 import { readDeployment, STEPPED_ANNOTATION, steppedState, templateImage } from './snapshot';
 import type { SteppedState } from './snapshot';
@@ -57,7 +59,7 @@ function manifestImage(m: ReturnType<typeof parseManifest>, container: string): 
  * Changes the Deployment to the new release in one write: the image (or the manifest), the
  * progress deadline, and `extra` (pause, strategy, annotation) so no controller sync sees half of it.
  */
-async function applyRelease(c: KubeClients, o: RolloutOptions, input: RolloutStepInput, extra: { spec: Record<string, unknown>; annotations?: Record<string, string | null> }): Promise<void> {
+async function applyRelease(c: KubeClients, o: RolloutOptions, input: RolloutStepInput, extra: { spec: Record<string, unknown>; annotations?: Record<string, string | null> }): Promise<V1Deployment> {
   const deadlineSeconds = Math.max(1, Math.ceil(input.progressDeadlineMs / 1000));
   if (input.manifest) {
     const m = parseManifest(input.manifest, input);
@@ -68,12 +70,11 @@ async function applyRelease(c: KubeClients, o: RolloutOptions, input: RolloutSte
       metadata: { ...m.metadata, annotations },
       spec: { ...m.spec, progressDeadlineSeconds: deadlineSeconds, ...extra.spec },
     };
-    await kube(`server-side apply the manifest of deployment/${input.deployment} in namespace ${input.namespace}`, () =>
-      o.objects.patch(body as never, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+    return kube(`server-side apply the manifest of deployment/${input.deployment} in namespace ${input.namespace}`, () =>
+      o.objects.patch(body as V1Deployment, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
     );
-    return;
   }
-  await patchDeployment(
+  return patchDeployment(
     c,
     input,
     {
@@ -99,6 +100,17 @@ export function restoreSpec(state: SteppedState): Record<string, unknown> {
 }
 
 export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: RolloutStepInput, ctx: ProgressContext): Promise<RolloutProgress> {
+  const d = await readDeployment(c, input);
+  // Its watches connect while the release is written; their first events ring it.
+  const bell = rolloutBell(c.kc, d);
+  try {
+    return await stepWithBell(c, o, input, ctx, d, bell);
+  } finally {
+    bell.close();
+  }
+}
+
+async function stepWithBell(c: KubeClients, o: RolloutOptions, input: RolloutStepInput, ctx: ProgressContext, read: V1Deployment, bell: ChangeBell): Promise<RolloutProgress> {
   const watch = new RolloutWatch({
     clients: c,
     options: o,
@@ -107,9 +119,9 @@ export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: Roll
     recorder: new RolloutRecorder({ release: input.release, direction: 'forward' }),
     identity: { kind: 'rollout-step', release: input.release, targetNewPods: input.targetNewPods },
     what: `rollout of ${input.release} to deployment/${input.deployment}`,
+    bell,
   });
-
-  let d = await readDeployment(c, input);
+  let d = read;
   if (!d.spec?.template?.spec?.containers?.some((x) => x.name === input.container)) {
     throw new InvalidInputError(`deployment/${input.deployment} has no container named "${input.container}"`);
   }
@@ -124,7 +136,7 @@ export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: Roll
     const previous: SteppedState | undefined = stepped;
     if (finish) {
       // One step to 100%: the Deployment's own rolling update does it.
-      await applyRelease(c, o, input, {
+      d = await applyRelease(c, o, input, {
         spec: previous ? restoreSpec(previous) : { paused: false },
         ...(previous ? { annotations: { [STEPPED_ANNOTATION]: null } } : {}),
       });
@@ -138,13 +150,13 @@ export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: Roll
         minReadySeconds: d.spec.minReadySeconds ?? 0,
       };
       const gate = Math.max(1, Math.min(60, Math.ceil(input.progressDeadlineMs / 1000) - 1));
-      await applyRelease(c, o, input, {
+      d = await applyRelease(c, o, input, {
         spec: { paused: false, minReadySeconds: Math.max(gate, state.minReadySeconds), strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } },
         annotations: { [STEPPED_ANNOTATION]: JSON.stringify({ ...state, release: input.release, image: wanted }) },
       });
     }
+    // The write's answer is the Deployment as written: no second read.
     watch.beat('applied');
-    d = await readDeployment(c, input);
     stepped = steppedState(d);
   }
 
@@ -164,14 +176,14 @@ export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: Roll
 
   const final = finish ? await watch.untilComplete() : await watch.stepTo(Math.min(input.targetNewPods, replicas));
   // The last step: the log scan and smoke suite come next; wait (bounded) until the Service routes to the new pods only.
-  const endpoints = finish ? await serviceEndpointsReady(c, final.deployment, { namespace: input.namespace, container: input.container, image: input.image, signal: ctx.signal }) : [];
+  const endpoints = finish ? await serviceEndpointsReady(c, final.deployment, { namespace: input.namespace, container: input.container, image: input.image, signal: ctx.signal, bell }) : [];
   return {
     newReady: final.newReady,
     oldReady: final.oldReady,
     replicas: final.replicas,
     revision: revisionOf(final.deployment),
     complete: finish,
-    events: [...watch.recorder.list(), ...endpoints],
+    events: [...watch.recorder.list(), ...endpoints, ...bellEvents(bell, `step:${input.release}:${input.targetNewPods}`)],
     traffic: watch.recorder.traffic,
   };
 }

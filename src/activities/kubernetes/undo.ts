@@ -12,6 +12,8 @@ import type { KubeClients } from './api';
 import { releaseOfImage } from '../../format';
 import { FIELD_MANAGER, kube, revisionOf } from './api';
 import { serviceEndpointsReady } from './endpoints';
+import { bellEvents, rolloutBell } from './bell';
+import type { ChangeBell } from './bell';
 import { RolloutRecorder } from './recorder';
 import { ownedReplicaSets, readDeployment, sameTemplate, STEPPED_ANNOTATION, steppedState, templateImage } from './snapshot';
 import { restoreSpec } from './stepped';
@@ -55,6 +57,17 @@ export async function rollback(c: KubeClients, o: RolloutOptions, input: Rollbac
       c.apps.patchNamespacedDeployment({ name: input.deployment, namespace: input.namespace, body: ops, fieldManager: FIELD_MANAGER }, jsonPatch),
     );
   }
+  // The watch's first look sees what the write did, the bell what follows.
+  const bell = rolloutBell(c.kc, d);
+  try {
+    return await followUndo(c, o, input, ctx, { started, what, bell });
+  } finally {
+    bell.close();
+  }
+}
+
+async function followUndo(c: KubeClients, o: RolloutOptions, input: RollbackInput, ctx: ProgressContext, u: { started: number; what: string; bell: ChangeBell }): Promise<RollbackResult> {
+  const { started, what, bell } = u;
   const watch = new RolloutWatch({
     clients: c,
     options: o,
@@ -63,6 +76,7 @@ export async function rollback(c: KubeClients, o: RolloutOptions, input: Rollbac
     recorder: new RolloutRecorder({ release: releaseOfImage(input.expectedImage), since: started - 1000, direction: 'undo' }),
     identity: { kind: 'rollback', toRevision: input.toRevision },
     what,
+    bell,
   });
   watch.beat('applied');
   const final = await watch.untilComplete();
@@ -71,12 +85,12 @@ export async function rollback(c: KubeClients, o: RolloutOptions, input: Rollbac
     throw new RollbackImpossibleError(`${what}: after the undo deployment/${input.deployment} runs ${running}, not ${input.expectedImage}`);
   }
   // The smoke suite on the old version comes next: wait (bounded) until the Service routes to the old pods only.
-  const endpoints = await serviceEndpointsReady(c, final.deployment, { namespace: input.namespace, container: input.container, image: input.expectedImage, signal: ctx.signal });
+  const endpoints = await serviceEndpointsReady(c, final.deployment, { namespace: input.namespace, container: input.container, image: input.expectedImage, signal: ctx.signal, bell });
   return {
     revision: revisionOf(final.deployment),
     image: running,
     durationMs: Date.now() - started,
-    events: [...watch.recorder.list(), ...endpoints],
+    events: [...watch.recorder.list(), ...endpoints, ...bellEvents(bell, `rollback:${input.toRevision}`)],
     traffic: watch.recorder.traffic,
   };
 }

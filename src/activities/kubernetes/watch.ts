@@ -12,6 +12,7 @@ import type { DeploymentRef } from '../../model';
 import type { ProgressContext } from '../types';
 import type { KubeClients } from './api';
 import { FIELD_MANAGER, withConflictRetries } from './api';
+import type { ChangeBell } from './bell';
 import type { RolloutRecorder } from './recorder';
 import { isReady, snapshot } from './snapshot';
 import type { Snapshot } from './snapshot';
@@ -39,6 +40,8 @@ export interface RolloutWatchParts {
   identity: WatchIdentity;
   /** What is being watched, opening every failure message ("rollout of v1.0.0 to deployment/x"). */
   what: string;
+  /** Wakes the loop when the API server reports a change (./bell.ts); without one, the loop only polls. */
+  bell?: ChangeBell;
 }
 
 /** Waiting reasons of a new pod that fail the step at once: an image that cannot be pulled, a crash loop. */
@@ -142,20 +145,23 @@ export class RolloutWatch {
   /** One poll: stop if cancelled, look, record what the pods did. */
   private async look(): Promise<Snapshot> {
     throwIfAborted(this.parts.ctx.signal);
+    this.parts.bell?.heard();
     const s = await snapshot(this.parts.clients, this.parts.input);
     this.recorder.observe(s);
     // While the rollout moves, look again soon (what `kubectl rollout status` learns from its watch
     // at once); while it stands still, back off to pollMs. A 1 s rollout took 2 × kubectl's time
-    // at a fixed 500 ms (docs/benchmarks.md).
+    // at a fixed 500 ms (docs/benchmarks.md). A live watch wakes the loop on every change, so then
+    // the poll is only its fallback.
     const now = fingerprint(s);
-    const fast = Math.min(FAST_POLL_MS, this.parts.options.pollMs);
+    const fast = this.parts.bell?.live ? this.parts.options.pollMs : Math.min(FAST_POLL_MS, this.parts.options.pollMs);
     this.delayMs = now !== this.seen ? fast : Math.min(Math.max(this.delayMs * 2, fast), this.parts.options.pollMs);
     this.seen = now;
     return s;
   }
 
-  private pause(): Promise<void> {
-    return sleep(this.delayMs, this.parts.ctx.signal);
+  private async pause(): Promise<void> {
+    const { bell, ctx } = this.parts;
+    await (bell ? bell.wait(this.delayMs, ctx.signal) : sleep(this.delayMs, ctx.signal));
   }
 
   /** Polls until `done(snapshot)`, failing on bad new pods or no progress within the deadline. */
@@ -191,7 +197,9 @@ export class RolloutWatch {
       const newSpec = s.newRS.spec?.replicas ?? 0;
       const oldSpec = s.oldRSs.reduce((n, rs) => n + (rs.spec?.replicas ?? 0), 0);
       const oldTarget = Math.max(0, replicas - Math.max(newSpec, 0));
-      if (s.newReady >= desired && newSpec >= desired && oldSpec <= oldTarget && s.oldReady >= oldSpec && s.newReady + s.oldReady >= replicas) {
+      // Held: the new pods Ready, the old ReplicaSets scaled down and their surplus pods gone (the
+      // ReplicaSet controller deletes them a moment after the scale).
+      if (s.newReady >= desired && newSpec >= desired && oldSpec <= oldTarget && s.oldReady >= oldSpec && s.oldPods.length <= oldSpec && s.newReady + s.oldReady >= replicas) {
         this.beat('held', s);
         return s;
       }
