@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { sleep } from './abort';
+import { captureBaseline } from './baseline';
 import { isPermanentError } from './errors';
 import { readHeartbeat } from './heartbeat';
 import { createMonitoringActivities } from './monitoring-checks';
@@ -51,11 +52,14 @@ const AUTO_HEARTBEAT_MS = 5_000;
 export interface ActivitySettings {
   /** How long the health check of a rollout step's window probes the health endpoint (default 2s). */
   stepProbeMs?: number;
+  /** How long the baseline looks again for queries with no data, and how often (./baseline.ts: 35 s, 2 s). */
+  baselineWait?: { waitMs?: number; pollMs?: number };
 }
 
 /** Builds the activities the worker registers; tests pass fake ports, the worker real adapters. */
 export function createActivities(deps: ActivityDeps, settings: ActivitySettings = {}) {
   const stepProbeMs = settings.stepProbeMs ?? 2_000;
+  const baselineWait = settings.baselineWait ?? {};
   const onCall = deps.onCall ?? createOnCallResolver();
   const uptime = deps.uptime ?? createUptimeChecker();
   return {
@@ -64,8 +68,9 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
       return mapErrors(() => deps.kubernetes.readTarget(target));
     },
 
+    /** The pre-deploy baseline; queries with no data yet are asked again, bounded (./baseline.ts). */
     async captureBaseline(input: { prometheusUrl: string; checks: ResolvedMetricCheck[] }): Promise<MetricsSnapshot> {
-      return mapErrors(() => deps.metrics.snapshot(input));
+      return mapErrors(() => captureBaseline(deps.metrics, input, { ...baselineWait, signal: Context.current().cancellationSignal }));
     },
 
     async notify(input: { notification: Notification; channels: NotificationChannels }): Promise<DeliveryResult[]> {

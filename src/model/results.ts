@@ -86,6 +86,8 @@ export interface MetricValue {
 export interface MetricsSnapshot {
   takenAt: string;
   values: MetricValue[];
+  /** The baseline looked again this long for queries with no data yet (new pods not scraped yet); absent: it did not wait. */
+  waitedMs?: number;
 }
 
 export interface MetricsComparisonRow {

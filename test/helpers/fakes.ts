@@ -33,6 +33,11 @@ export interface FakeOptions {
   smokeFails?: boolean;
   smokeFailsAfterRollback?: boolean;
   metricsRegression?: boolean;
+  /**
+   * The baseline's query of this check has no data for the first `looks` snapshots (the series of
+   * pods Prometheus has not scraped yet: test/integration/baseline.test.ts shows the real adapter's).
+   */
+  baselineNoData?: { check: string; looks: number };
   /** Value of a rule at `elapsedMs` after the first watch evaluation; null means no data. Default: healthy. */
   ruleValue?: (rule: AlertQuery, elapsedMs: number) => number | null;
   /** Availability probe failures per probe run. */
@@ -308,7 +313,14 @@ export class FakeWorld {
       metrics: {
         snapshot: async (input) => {
           this.log('snapshot', input);
-          return { takenAt: new Date(clock()).toISOString(), values: input.checks.map((c) => ({ name: c.name, value: 0.1, outcome: 'ok' as const })) };
+          const looks = this.calls.filter((c) => c.op === 'snapshot').length;
+          const empty = (name: string) => o.baselineNoData?.check === name && looks <= o.baselineNoData.looks;
+          return {
+            takenAt: new Date(clock()).toISOString(),
+            values: input.checks.map((c) =>
+              empty(c.name) ? { name: c.name, value: null, outcome: 'no-data' as const, error: 'the query returned no series (nothing scraped yet, or the metric does not exist)' } : { name: c.name, value: 0.1, outcome: 'ok' as const },
+            ),
+          };
         },
         compare: async (input) => {
           this.log('compare', input);

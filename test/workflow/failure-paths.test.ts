@@ -176,6 +176,18 @@ test('pre-deploy check: metrics.missingBaseline: skip deploys and says on the ti
   expect(recommendations(report).join('\n')).not.toContain('Alert thresholds configured');
 });
 
+test('pre-deploy check: a baseline query with no data yet (pods not scraped yet) is asked again, and the timeline says how long it waited', async () => {
+  const world = createFakeDeps({ baselineNoData: { check: 'Memory Usage', looks: 3 } });
+  const spec = await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '10m' } });
+  let report!: DeploymentReport;
+  await runScenario(env, bundle, { spec, world, after: async (h) => void (report = await settledReport(h)) });
+  expect(world.ops().filter((op) => op === 'snapshot').length).toBeGreaterThanOrEqual(4);
+  const baseline = report.timeline.find((e) => e.title === 'Baseline metrics captured')!;
+  expect(baseline.status).toBe('ok');
+  expect(baseline.detail).toMatch(/^\d+ metrics, after waiting \d+ms for series Prometheus had not scraped yet$/);
+  expect(report.outcome).not.toBe('FAILED');
+});
+
 test('change.required without a plan reference is refused by the workflow itself, before the cluster is touched', async () => {
   const world = createFakeDeps();
   const spec = await testSpec({ kubernetes: { stepPods: 0 } });

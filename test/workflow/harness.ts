@@ -52,7 +52,7 @@ export async function createWorker(env: TestWorkflowEnvironment, bundle: Workflo
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: bundle,
-    activities: { ...createActivities(world.deps, { stepProbeMs: 0 }), ...createWatchActivities() },
+    activities: { ...createActivities(world.deps, { stepProbeMs: 0, baselineWait: { pollMs: 10 } }), ...createWatchActivities() },
     shutdownGraceTime: '1s',
   });
 }

@@ -85,7 +85,7 @@ export async function createReleaseWorker(
     connection: env.nativeConnection,
     taskQueue: options.taskQueue,
     workflowBundle: bundle,
-    activities: { ...createActivities(routedDeps(worlds), { stepProbeMs: 0 }), ...createWatchActivities(), ...createReleaseActivities() },
+    activities: { ...createActivities(routedDeps(worlds), { stepProbeMs: 0, baselineWait: { pollMs: 10 } }), ...createWatchActivities(), ...createReleaseActivities() },
     shutdownGraceTime: '1s',
   });
 }

@@ -6,7 +6,7 @@
 import { patched } from '@temporalio/workflow';
 import { QUICK_CALL, WATCH_CHECK } from '../../activities/options';
 import type { OnCallAssignment, RuleEvaluation } from '../../activities/types';
-import { releaseOfImage } from '../../format';
+import { formatDuration, releaseOfImage } from '../../format';
 import type { MetricsSnapshot, RollbackTarget } from '../../model';
 import { ON_CALL_EVENT_KEY, onCallEvent, pagesToText } from '../../report/on-call';
 import type { DeploySpec, ResolvedAlertRule } from '../../spec/types';
@@ -131,6 +131,9 @@ async function captureBaseline(ctx: DeploymentContext, strict: boolean): Promise
   }
   ctx.state.baseline = baseline;
   const missing = baseline.values.filter((v) => v.outcome !== 'ok');
+  // The activity looked again for queries with no data (the series of pods Prometheus has not scraped yet).
+  const waited = baseline.waitedMs !== undefined ? formatDuration(baseline.waitedMs) : undefined;
+  const lookedAgain = waited ? ` after looking again for ${waited}` : '';
   if (strict && missing.length) {
     const queryOf = (name: string) => metrics.checks.find((c) => c.name === name)?.query ?? '?';
     const broken = missing.filter((m) => m.outcome !== 'no-data');
@@ -139,15 +142,16 @@ async function captureBaseline(ctx: DeploymentContext, strict: boolean): Promise
     }
     if (metrics.missingBaseline === 'fail') {
       throw new DeploymentFailed(
-        `pre-deploy check failed: no baseline data for ${missing.map((m) => `${m.name} (query: ${queryOf(m.name)})`).join('; ')}; fix the query (its selector must match the running service's series), or set metrics.missingBaseline: skip to deploy without comparing it`,
+        `pre-deploy check failed: no baseline data for ${missing.map((m) => `${m.name} (query: ${queryOf(m.name)})`).join('; ')}${lookedAgain}; fix the query (its selector must match the running service's series), or set metrics.missingBaseline: skip to deploy without comparing it`,
       );
     }
-    const skipped = `no baseline data for ${missing.map((m) => m.name).join(', ')}: not compared after the rollout (metrics.missingBaseline: skip)`;
+    const skipped = `no baseline data for ${missing.map((m) => m.name).join(', ')}${lookedAgain}: not compared after the rollout (metrics.missingBaseline: skip)`;
     ctx.record('warning', 'Baseline metrics captured, some skipped', skipped, 'baseline');
     ctx.state.issues.push(skipped);
     return;
   }
-  ctx.record(missing.length ? 'warning' : 'ok', 'Baseline metrics captured', missing.length ? `no value for: ${missing.map((m) => `${m.name} (${m.outcome})`).join(', ')}` : `${baseline.values.length} metrics`, 'baseline');
+  const detail = missing.length ? `no value for: ${missing.map((m) => `${m.name} (${m.outcome})`).join(', ')}${lookedAgain}` : `${baseline.values.length} metrics${waited ? `, after waiting ${waited} for series Prometheus had not scraped yet` : ''}`;
+  ctx.record(missing.length ? 'warning' : 'ok', 'Baseline metrics captured', detail, 'baseline');
 }
 
 /**
