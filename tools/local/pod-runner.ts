@@ -177,6 +177,14 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       if (processes.get(name) === entry) processes.delete(name);
     });
     say(`pod ${name}: started ${version} on 127.0.0.1:${port}`);
+    // kwok marked the pod Ready before this process existed: let the Service use it as soon as it
+    // answers, not at the reconcile loop's next pass (a probe held meanwhile could time out).
+    void (async () => {
+      for (const until = Date.now() + 10_000; !stopped && processes.get(name) === entry && !entry.ready && Date.now() < until; ) {
+        if (await healthy(port, healthPath)) entry.ready = processes.get(name) === entry;
+        else await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
   };
 
   const jobsRun = new Set<string>();
