@@ -40,6 +40,9 @@ import type { DeploymentInput } from './messages';
 import { blindReason, observeCheck, sightDecisionAt, sightDue, sightPolicy } from './sight';
 import type { DeploymentState } from './state';
 
+/** The watch in a run of its own (new commands: a continue-as-new right after registering). */
+export const WATCH_FRESH_RUN_PATCH = 'watch-fresh-run';
+
 /** Signal-with-start of the evaluator: a few quick tries (then the child fallback). */
 const { startWatchEvaluator } = proxyActivities<WatchActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 3 } });
 
@@ -70,6 +73,7 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
   const { spec } = ctx;
   const state = ctx.state as FedState;
   const watch = state.watch!;
+  let freshRun = false;
   const over = () => state.rollbackRequest !== undefined || watch.outcome !== undefined;
   if (!state.watchFeed) {
     const of = { prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs };
@@ -78,6 +82,10 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
     state.watchFeed = { evaluatorId, lastHeardMs: Date.now(), lastSig: '', evaluations: [], lastRoundMs: Date.now() };
     ctx.watchReports.length = 0;
     await registerWindow(ctx, state.watchFeed);
+    // The watch starts a run of its own (continue-as-new, carrying the state): a window's run then
+    // holds the watch's few events, not the whole deployment's, so a worker that evicted it replays
+    // it in a moment (a status query, a report). Windows opened before keep their run.
+    freshRun = patched(WATCH_FRESH_RUN_PATCH);
   }
   const feed = state.watchFeed;
   let continuing = false;
@@ -113,7 +121,7 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
         if (over()) return;
       }
       const info = workflowInfo();
-      if (info.historyLength >= HISTORY_BUDGET || info.continueAsNewSuggested) {
+      if (freshRun || info.historyLength >= HISTORY_BUDGET || info.continueAsNewSuggested) {
         await condition(allHandlersFinished);
         if (over() || ctx.watchReports.length) continue;
         continuing = true;

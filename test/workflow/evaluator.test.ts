@@ -14,7 +14,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { createFakeDeps } from '../helpers/fakes';
 import type { FakeWorld } from '../helpers/fakes';
-import { bundleWorkflows, createDeploymentEnv, createWorker, recordHistory, settledReport } from './harness';
+import { bundleWorkflows, createDeploymentEnv, createWorker, recordHistory, runChain, settledReport } from './harness';
 import { testSpec } from './fixtures/spec';
 import { startDeployment } from '../../src/deployments';
 import type { DeploymentHandle } from '../../src/deployments';
@@ -131,8 +131,24 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   // Each evaluated at its slot's instant, on the grid every shard shares (multiples of the interval).
   expect(batched.map((c) => (c.input as { atMs?: number }).atMs! % bad.watch.intervalMs)).toEqual(batched.map(() => 0));
   // The quiet window's watch: no activity, no timer per check; reports when its state changes, heartbeats, one at its end.
-  const events = (await history(env.client, a.workflowId, a.firstExecutionRunId)).events ?? [];
-  const started = events.findIndex((e) => e.childWorkflowExecutionStartedEventAttributes || e.signalExternalWorkflowExecutionInitiatedEventAttributes);
+  // The watch runs in a run of its own: the deployment's run hands over right after registering.
+  const runs = await runChain(env.client, a.workflowId, a.firstExecutionRunId);
+  expect(runs).toHaveLength(2);
+  const [deployRun, watchRun] = await Promise.all(runs.map(async (r) => (await history(env.client, a.workflowId, r.runId)).events ?? []));
+  const registeredAt = deployRun!.findIndex((e) => e.childWorkflowExecutionStartedEventAttributes || e.signalExternalWorkflowExecutionInitiatedEventAttributes);
+  expect(deployRun!.slice(registeredAt).filter((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toHaveLength(1);
+  // It hands over in the workflow task that saw the registration done: nothing but the patch marker after it.
+  const kinds = deployRun!.slice(registeredAt).map((e) => Object.keys(e).find((k) => k.endsWith('Attributes')));
+  expect(kinds.slice(kinds.lastIndexOf('activityTaskCompletedEventAttributes') + 1)).toEqual([
+    'workflowTaskScheduledEventAttributes',
+    'workflowTaskStartedEventAttributes',
+    'workflowTaskCompletedEventAttributes',
+    'markerRecordedEventAttributes',
+    'upsertWorkflowSearchAttributesEventAttributes',
+    'workflowExecutionContinuedAsNewEventAttributes',
+  ]);
+  const events = [...deployRun!, ...watchRun!];
+  const started = registeredAt;
   const watchEvents = events.slice(started);
   const signals = watchEvents.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
   expect(signals).toBeLessThanOrEqual(3 * 2 + 3);
@@ -143,9 +159,14 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   const quietPerHour = watchEvents.filter((e) => time(e) >= firstReport + 30 * MIN && time(e) < firstReport + 150 * MIN).length / 2;
   console.log(`evaluator test figures: ${JSON.stringify({ quietEventsPerWindowHour: quietPerHour, watchEvents: watchEvents.length, signals, evaluatorFirstRunEvents: evaluatorHistory.events?.length, batchedEvaluations: batched.length })}`);
   expect(quietPerHour).toBeLessThanOrEqual(10);
+  // Recorded for the watch in its own run (patch watch-fresh-run): the deployment's run handing
+  // over, the quiet window's run and the breaching window's run (its rollback). The histories of
+  // windows that kept their run (…-sharded.json) were recorded before it and still replay.
   if (process.env.RECORD_HISTORIES === '1') {
-    await recordHistory(env, a, 'evaluator-watch-quiet-sharded');
-    await recordHistory(env, b, 'evaluator-watch-alert-rollback-sharded');
+    const runsB = await runChain(env.client, b.workflowId, b.firstExecutionRunId);
+    await recordHistory(env, a, 'evaluator-watch-fresh-run', runs[0]!.runId);
+    await recordHistory(env, a, 'evaluator-watch-quiet-own-run', runs[1]!.runId);
+    await recordHistory(env, b, 'evaluator-watch-alert-rollback-own-run', runsB[runsB.length - 1]!.runId);
   }
   recordEvaluator(evaluatorHistory, 'evaluator-two-windows-grid');
 });

@@ -101,9 +101,9 @@ export async function runScenario(env: TestWorkflowEnvironment, bundle: Workflow
   return handle;
 }
 
-/** Writes the first run's history to test/workflow/history_files/<name>.json. */
-export async function recordHistory(env: TestWorkflowEnvironment, handle: DeploymentHandle, name: string): Promise<void> {
-  const first = env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
+/** Writes the history of the first run (or of `runId`) to test/workflow/history_files/<name>.json. */
+export async function recordHistory(env: TestWorkflowEnvironment, handle: DeploymentHandle, name: string, runId = handle.firstExecutionRunId): Promise<void> {
+  const first = env.client.workflow.getHandle(handle.workflowId, runId);
   const history = await first.fetchHistory();
   const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String });
   writeFileSync(join(__dirname, 'history_files', `${name}.json`), `${JSON.stringify(json)}\n`);
