@@ -97,10 +97,11 @@ export const FAKE_PROMETHEUS_URL = 'http://127.0.0.1:9090';
 /**
  * `maxCachedWorkflows`, `heapMiB` and `semiSpaceMiB`: the worker's sticky cache, V8 old-space limit
  * and young-generation semi-space limit (per isolate: the main thread and each workflow thread),
- * when measured at other than their defaults.
+ * when measured at other than their defaults; `nodeFlags`: any other flags of its `node`; `env`:
+ * more of its environment (e.g. MALLOC_ARENA_MAX).
  */
 export async function startFakeStack(
-  options: { dbFile?: string; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number; semiSpaceMiB?: number } = {},
+  options: { dbFile?: string; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number; semiSpaceMiB?: number; nodeFlags?: string[]; env?: Record<string, string> } = {},
 ): Promise<FakeStack> {
   const dir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-'));
   const temporal = await startBenchTemporal(options.dbFile);
@@ -114,6 +115,7 @@ export async function startFakeStack(
     execArgv: [
       ...(options.heapMiB !== undefined ? [`--max-old-space-size=${options.heapMiB}`] : []),
       ...(options.semiSpaceMiB !== undefined ? [`--max-semi-space-size=${options.semiSpaceMiB}`] : []),
+      ...(options.nodeFlags ?? []),
     ],
     env: {
       ...process.env,
@@ -123,6 +125,7 @@ export async function startFakeStack(
       SHIPWATCH_LOG_LEVEL: 'warn',
       ...(options.prometheusUrl ? { BENCH_PROMETHEUS_URL: options.prometheusUrl } : {}),
       ...(options.maxCachedWorkflows !== undefined ? { SHIPWATCH_MAX_CACHED_WORKFLOWS: String(options.maxCachedWorkflows) } : {}),
+      ...options.env,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

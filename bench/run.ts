@@ -115,10 +115,12 @@ async function main(): Promise<void> {
     .option('--worker-cache <n>', "the worker's sticky cache (SHIPWATCH_MAX_CACHED_WORKFLOWS; default: the worker's own default)", (v) => Number(v))
     .option('--worker-heap <MiB>', "the worker process's V8 old-space limit (node --max-old-space-size; default: node's own)", (v) => Number(v))
     .option('--worker-semi-space <MiB>', "the worker process's V8 young-generation semi-space limit, per isolate (node --max-semi-space-size; default: node's own)", (v) => Number(v))
+    .option('--worker-flags <flags>', "other flags of the worker's node, space-separated (e.g. \"--trace-gc\")")
+    .option('--worker-env <pairs>', "more of the worker's environment, space-separated NAME=value (e.g. \"MALLOC_ARENA_MAX=2\")")
     .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; memoryWorkflows: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; temporalDb?: string; out: string }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; memoryWorkflows: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; out: string }>();
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
 
@@ -146,6 +148,8 @@ async function main(): Promise<void> {
       ...(o.workerCache !== undefined ? { maxCachedWorkflows: o.workerCache } : {}),
       ...(o.workerHeap !== undefined ? { heapMiB: o.workerHeap } : {}),
       ...(o.workerSemiSpace !== undefined ? { semiSpaceMiB: o.workerSemiSpace } : {}),
+      ...(o.workerFlags ? { nodeFlags: o.workerFlags.split(/\s+/).filter(Boolean) } : {}),
+      ...(o.workerEnv ? { env: workerEnv(o.workerEnv) } : {}),
     });
     const stopAll = async (): Promise<void> => {
       await stack.stop();
@@ -210,3 +214,14 @@ main().catch((err: Error) => {
   console.error(err.stack ?? err.message);
   process.exit(1);
 });
+
+/** `--worker-env "A=1 B=2"` as an environment; a pair without `=` is refused, naming it. */
+function workerEnv(pairs: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs.split(/\s+/).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--worker-env: "${pair}" is not NAME=value (e.g. --worker-env "MALLOC_ARENA_MAX=2")`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return env;
+}
