@@ -100,18 +100,6 @@ async function finalReport(handle: DeploymentHandle): Promise<DeploymentReport> 
   }
 }
 
-/** Waits (at most 30 s) until Prometheus has memory series of the service's pods, then 5 s more to let them settle. */
-async function untilPodsScraped(prometheusUrl: string): Promise<void> {
-  const query = encodeURIComponent(`container_memory_usage_bytes{namespace="${NAMESPACE}",pod=~"${DEPLOYMENT}-.*"}`);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const body = (await (await fetch(`${prometheusUrl}/api/v1/query?query=${query}`)).json()) as { data?: { result?: unknown[] } };
-    if ((body.data?.result?.length ?? 0) > 0) break;
-    await sleep(500);
-  }
-  await sleep(5_000);
-}
-
 /**
  * A spec of the sample service for `release`: one plain rolling update (stepPods 0), no step
  * window; `watch` and its check `interval` (the spec refuses an interval longer than the window).
@@ -178,9 +166,7 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
     for (let i = 0; samples.length < options.runs && i < options.runs * 2; i++) {
       try {
         // The previous run's last step (kubectl rollout undo) started new pods a moment ago: the
-        // next deploy's baseline needs Prometheus to have scraped them (else its pre-deploy check
-        // fails with "no baseline data", as it would for a person deploying that fast).
-        await untilPodsScraped(stack.prometheus.url);
+        // next deploy's baseline waits for Prometheus to scrape them (precheck, activities/baseline.ts).
         samples.push(await oneRun(i));
       } catch (err) {
         failures.push(`run ${i + 1}: ${(err as Error).message}`);

@@ -30,8 +30,8 @@ export class ChangeBell {
   /** Settles once every watch has an answer from the server (started, or refused: then `problem` says why). */
   readonly ready: Promise<void>;
 
-  private constructor(kc?: KubeConfig, paths: WatchedPath[] = []) {
-    const watch = kc ? new Watch(kc) : undefined;
+  private constructor(kc: KubeConfig, paths: WatchedPath[]) {
+    const watch = new Watch(kc);
     this.ready = Promise.all(
       paths.map(async (p) => {
         let started = false;
@@ -42,7 +42,7 @@ export class ChangeBell {
           this.note(started ? `the watch of ${p.what} ended${why}; following by polling` : `the watch of ${p.what} could not start${why}; following by polling`);
         };
         try {
-          const controller = await watch!.watch(p.path, p.query, () => this.ring(), ended);
+          const controller = await watch.watch(p.path, p.query, () => this.ring(), ended);
           started = true;
           if (this.closed) controller.abort();
           else this.controllers.push(controller);
