@@ -120,25 +120,37 @@ const one = (spans: TraceSpan[], name: string): TraceSpan => {
   return found[0]!;
 };
 
+/** The deployment's two run spans: the first (the trace's root) and the watch's, under the first's ContinueAsNew. */
+const runsOf = (spans: TraceSpan[]): [TraceSpan, TraceSpan] => {
+  const runs = named(spans, 'RunWorkflow:deploymentWorkflow');
+  const first = runs.filter((s) => s.parentSpanId === undefined);
+  if (runs.length !== 2 || first.length !== 1) throw new Error(`expected two run spans, one of them the root; found ${runs.map((s) => `${s.spanId} (parent ${s.parentSpanId ?? 'none'})`).join(', ')}`);
+  const second = runs.find((s) => s !== first[0])!;
+  expect(spans.find((s) => s.spanId === second.parentSpanId)?.name).toBe('ContinueAsNew:deploymentWorkflow');
+  return [first[0]!, second];
+};
+
 test('the worker logs at start that tracing is on and where spans go', () => {
   const line = logLines.find((l) => l.msg?.startsWith('tracing on'));
   expect(line).toMatchObject({ tracing: true });
   expect(line?.msg).toContain(`${jaeger.otlpHttpUrl}/v1/traces`);
 });
 
-test('a deployment is one trace: the run, a span per phase under it, each activity under its phase', async () => {
+test('a deployment is one trace: its two runs (the watch continues the first), a span per phase under its run, each activity under its phase', async () => {
   const report = await deploy('user-management');
   expect(report.outcome).toBe('SUCCEEDED');
-  const spans = await deploymentTrace('user-management', (s) => named(s, 'RunActivity:runSmokeSuite').length === 1 && named(s, 'Phase:DONE').length === 1);
+  const spans = await deploymentTrace('user-management', (s) => named(s, 'RunActivity:runSmokeSuite').length === 1 && named(s, 'Phase:DONE').length === 1 && named(s, 'RunWorkflow:deploymentWorkflow').length === 2);
 
-  const run = one(spans, 'RunWorkflow:deploymentWorkflow');
+  // Two runs, one trace: the watch has a run of its own (continue-as-new, patch watch-fresh-run);
+  // the second run's span is the child of the first run's ContinueAsNew.
+  const [run, watchRun] = runsOf(spans);
   expect(run.attributes).toMatchObject({
     [TRACE_NAMES.attr.service]: 'user-management',
     [TRACE_NAMES.attr.namespace]: 'production',
     [TRACE_NAMES.attr.release]: 'v1.0.0',
-    [TRACE_NAMES.attr.outcome]: 'SUCCEEDED',
     [TRACE_NAMES.attr.workflowId]: 'deploy-production-user-management',
   });
+  expect(watchRun.attributes).toMatchObject({ [TRACE_NAMES.attr.service]: 'user-management', [TRACE_NAMES.attr.outcome]: 'SUCCEEDED', [TRACE_NAMES.attr.workflowId]: 'deploy-production-user-management' });
   expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([run.traceId]));
 
   const phases = spans.filter((s) => s.name.startsWith(TRACE_NAMES.phasePrefix)).sort((a, b) => a.startTime - b.startTime);
@@ -147,8 +159,11 @@ test('a deployment is one trace: the run, a span per phase under it, each activi
   expect(names.slice(-2)).toEqual(['Phase:WATCH', 'Phase:DONE']);
   expect(names).toEqual(expect.arrayContaining(['Phase:ROLLOUT', 'Phase:VERIFY_PODS', 'Phase:SMOKE', 'Phase:REPORT']));
   expect(names).not.toContain('Phase:ROLLBACK');
-  expect(new Set(names).size).toBe(names.length);
-  for (const phase of phases) expect(phase.parentSpanId).toBe(run.spanId);
+  // Each phase once in its run: the forward path in the first, the watch (again) and the end in the second.
+  const inRun = (r: TraceSpan) => phases.filter((p) => p.parentSpanId === r.spanId).map((p) => p.name);
+  expect(inRun(run)).toEqual(names.filter((n) => n !== 'Phase:DONE').slice(0, -1));
+  expect(inRun(watchRun)).toEqual(['Phase:WATCH', 'Phase:DONE']);
+  expect(inRun(run).length + inRun(watchRun).length).toBe(phases.length);
 
   // The smoke suite: scheduled in the SMOKE phase, run on the worker as the child of that schedule.
   const startSmoke = one(spans, 'StartActivity:runSmokeSuite');
@@ -160,7 +175,7 @@ test('a deployment is one trace: the run, a span per phase under it, each activi
   const phaseIds = new Set(phases.map((p) => p.spanId));
   const starts = spans.filter((s) => s.name.startsWith('StartActivity:'));
   expect(starts.filter((s) => phaseIds.has(s.parentSpanId ?? '')).length).toBeGreaterThan(5);
-  expect(starts.filter((s) => s.parentSpanId === run.spanId).map((s) => s.name)).toEqual([]);
+  expect(starts.filter((s) => s.parentSpanId === run.spanId || s.parentSpanId === watchRun.spanId).map((s) => s.name)).toEqual([]);
   // Each activity attempt the worker ran is the child of its schedule, in the same trace.
   const startIds = new Set(starts.map((s) => s.spanId));
   const runs = spans.filter((s) => s.name.startsWith('RunActivity:'));
@@ -188,11 +203,10 @@ test('with no workflow cache (every task replays the history) and status queries
   // signal arrived meanwhile): the worker drops the repeated spans (onlyOnce in src/tracing/worker.ts).
   const report = await deploy('inventory', createFakeDeps(), { maxCachedWorkflows: 0, queries: true });
   expect(report.outcome).toBe('SUCCEEDED');
-  const spans = await deploymentTrace('inventory', (s) => named(s, 'Phase:DONE').length === 1 && named(s, 'RunActivity:runSmokeSuite').length === 1);
+  const spans = await deploymentTrace('inventory', (s) => named(s, 'Phase:DONE').length === 1 && named(s, 'RunActivity:runSmokeSuite').length === 1 && named(s, 'RunWorkflow:deploymentWorkflow').length === 2);
   const ids = spans.map((s) => s.spanId);
   expect(spans.filter((s, i) => ids.indexOf(s.spanId) !== i).map((s) => spans.filter((x) => x.spanId === s.spanId).map((x) => `${x.name}@${x.startTime}/${x.parentSpanId ?? '-'}`).join(' = '))).toEqual([]);
-  const run = one(spans, 'RunWorkflow:deploymentWorkflow');
-  expect(run.parentSpanId).toBeUndefined();
+  const [run] = runsOf(spans);
   // A phase span is created again on every replay: it must get the ID its exported children point to.
   expect(spans.filter((s) => s !== run && !ids.includes(s.parentSpanId ?? '')).map((s) => `${s.name} (parent ${s.parentSpanId ?? 'none'})`)).toEqual([]);
   expect(one(spans, 'StartActivity:runSmokeSuite').parentSpanId).toBe(one(spans, 'Phase:SMOKE').spanId);
