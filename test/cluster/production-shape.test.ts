@@ -297,7 +297,11 @@ test('two deployments at once on two workers: worker A killed mid-rollout, B tak
   // timed out, and completed by B.
   const connection = await Connection.connect({ address: server.address });
   try {
-    const history = await new WorkflowClient({ connection }).getHandle(PROD_ID).fetchHistory();
+    // The rollout is in the deployment's first run (the watch runs in a run of its own: patch watch-fresh-run).
+    const client = new WorkflowClient({ connection });
+    const latest = await client.getHandle(PROD_ID).fetchHistory();
+    const firstRunId = latest.events?.[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId ?? undefined;
+    const history = await client.getHandle(PROD_ID, firstRunId).fetchHistory();
     const scheduled = new Map<string, string>();
     const takeovers: { by: string; at: number; failure: string }[] = [];
     for (const e of history.events ?? []) {
