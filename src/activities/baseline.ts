@@ -27,15 +27,15 @@ export async function captureBaseline(metrics: MetricsPort, input: { prometheusU
   const waitMs = wait.waitMs ?? BASELINE_WAIT_MS;
   const pollMs = wait.pollMs ?? BASELINE_POLL_MS;
   const started = Date.now();
+  const elapsed = () => Date.now() - started;
+  // Worth asking again: some query has no data, and none failed (a failure is an answer, never a pass).
+  const waiting = (s: MetricsSnapshot) => s.values.some((v) => v.outcome === 'no-data') && !s.values.some((v) => v.outcome === 'unreachable' || v.outcome === 'error');
   let snapshot = await metrics.snapshot(input);
-  const noData = () => snapshot.values.some((v) => v.outcome === 'no-data');
-  if (!noData() || waitMs <= 0) return snapshot;
-  while (noData() && Date.now() - started < waitMs) {
-    await sleep(Math.min(pollMs, waitMs - (Date.now() - started)), wait.signal);
-    const again = await metrics.snapshot(input);
-    // A look that cannot read Prometheus ends the wait with what it says: never a pass.
-    snapshot = again;
-    if (again.values.some((v) => v.outcome === 'unreachable' || v.outcome === 'error')) break;
+  let lookedAgain = false;
+  while (waiting(snapshot) && elapsed() < waitMs) {
+    await sleep(Math.min(pollMs, waitMs - elapsed()), wait.signal);
+    snapshot = await metrics.snapshot(input);
+    lookedAgain = true;
   }
-  return { ...snapshot, waitedMs: Date.now() - started };
+  return lookedAgain ? { ...snapshot, waitedMs: elapsed() } : snapshot;
 }
