@@ -106,6 +106,19 @@ test('evaluations of two shares of the fleet at one instant send each shape once
   expect((await queriesSent()) - before).toBe(4 + 4 + 4 * 12);
 });
 
+test('an answer is shared for shareAnswersMs only: an evaluator later than that asks its instant anew', async () => {
+  const metrics = createPrometheusMetrics({ shareAnswersMs: 200 });
+  const atMs = Date.now() - 2000;
+  const before = await queriesSent();
+  const first = await metrics.evaluateRules({ prometheusUrl: prom.url, rules: rulesOf(0), atMs });
+  await metrics.evaluateRules({ prometheusUrl: prom.url, rules: rulesOf(1), atMs });
+  expect((await queriesSent()) - before).toBe(4);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const late = await metrics.evaluateRules({ prometheusUrl: prom.url, rules: rulesOf(0), atMs });
+  expect((await queriesSent()) - before).toBe(8);
+  expect(late).toEqual(first);
+});
+
 test('a batched query Prometheus refuses is asked rule by rule, so the error stays with the rule that has it', async () => {
   // Same shape, so one batch; one member's regex is invalid for Prometheus (RE2 has no lookahead),
   // so the patterns stay in the batched query (their union), which Prometheus refuses.
