@@ -8,7 +8,7 @@
  * plus each window's periodic heartbeat so a window can tell it is still watched. Deployment
  * windows register on entering their watch (signal, or start this as an abandoned child) and
  * unregister when it ends; with no window left it closes. It continues as new when its history
- * grows, carrying its registry. The `for`, page and rollback decisions are not made here: each
+ * grows, or what it has sent (EVALUATOR_INPUT_BUDGET), carrying its registry. The `for`, page and rollback decisions are not made here: each
  * deployment applies ./alert-evaluator.ts to the evaluations it is sent.
  */
 import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
@@ -22,6 +22,17 @@ import type { EvaluatorState } from './evaluator-plan';
 
 /** History length at which a run hands over (continue-as-new) at the next slot. */
 export const EVALUATOR_HISTORY_BUDGET = 4_000;
+/**
+ * Bytes of evaluation input and reports a run sends before it hands over (continue-as-new) at the
+ * next slot. The SDK's core keeps each command's arguments (an evaluation's every rule of the
+ * shard's windows, each report) for as long as the run is cached: at 10,000 windows a shard's
+ * evaluation input is about 225 KB, so without a budget a run held 7 MB more per 30 s across the
+ * 32 shards until its 4,000 events (docs/benchmarks.md, Session 8). 1 MB: a run of a 10,000-window
+ * fleet's shard hands over every few minutes, one of a small fleet after its 4,000 events as before.
+ */
+export const EVALUATOR_INPUT_BUDGET = 1_000_000;
+/** Evaluators started (or continued) since this patch count what they send and hand over at EVALUATOR_INPUT_BUDGET. */
+export const EVALUATOR_INPUT_BUDGET_PATCH = 'evaluator-input-budget';
 /** Reports signalled per workflow task. */
 export const SIGNALS_PER_TASK = 500;
 
@@ -30,6 +41,9 @@ const { evaluateAlertRules } = proxyActivities<Pick<DeploymentActivities, 'evalu
 export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<void> {
   // On the grid: slots at multiples of the interval, evaluated at their own instant (shards' queries share answers).
   const onGrid = patched('evaluator-grid');
+  const inputBudget = patched(EVALUATOR_INPUT_BUDGET_PATCH);
+  /** What this run has sent as command arguments (evaluation inputs, reports), in JSON characters. */
+  let spent = 0;
   const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now(), onGrid });
   for (const reg of input.initial ?? []) register(state, reg);
   setHandler(registerWatchSignal, (reg) => register(state, reg));
@@ -58,6 +72,7 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     state.evaluations++;
     state.lateness = [...state.lateness.slice(-99), Date.now() - at];
     const queries = distinctQueries(state);
+    if (inputBudget) spent += JSON.stringify(queries).length;
     let answers: RuleEvaluation[] | { error: string };
     try {
       answers = await evaluateAlertRules({ prometheusUrl: state.prometheusUrl, rules: queries, ...(onGrid ? { atMs: at } : {}) });
@@ -69,6 +84,7 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     // In chunks: one workflow task completes at most SIGNALS_PER_TASK commands (10,000 windows registering at once would be one huge task).
     for (let from = 0; from < reports.length; from += SIGNALS_PER_TASK) {
       const chunk = reports.slice(from, from + SIGNALS_PER_TASK);
+      if (inputBudget) for (const r of chunk) spent += JSON.stringify(r.report).length;
       const sent = await Promise.allSettled(chunk.map((r) => getExternalWorkflowHandle(r.workflowId).signal(watchReportSignal, r.report)));
       state.signalsSent += chunk.length;
       // A window that cannot be signalled has closed: forget it (a live one re-registers when it hears nothing).
@@ -77,7 +93,7 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
       });
     }
     const info = workflowInfo();
-    if (info.historyLength >= EVALUATOR_HISTORY_BUDGET || info.continueAsNewSuggested) {
+    if (info.historyLength >= EVALUATOR_HISTORY_BUDGET || info.continueAsNewSuggested || (inputBudget && spent >= EVALUATOR_INPUT_BUDGET)) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof watchEvaluatorWorkflow>({ prometheusUrl: state.prometheusUrl, intervalMs: state.intervalMs, carried: state });
     }

@@ -22,6 +22,7 @@ import type { DeploymentReport } from '../../src/model';
 import type { DeploySpec } from '../../src/spec/types';
 import { evaluatorShard, evaluatorStatusQuery, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
 import type { EvaluatorStatus } from '../../src/workflows/evaluator-messages';
+import { EVALUATOR_INPUT_BUDGET } from '../../src/workflows/evaluator';
 import { deploymentWorkflowId, statusQuery } from '../../src/workflows/messages';
 
 jest.setTimeout(600_000);
@@ -195,4 +196,42 @@ test('an evaluator terminated mid-watch: the window turns blind (paged), starts 
   expect(world.notifications.some((n) => n.kind === 'paged' && n.dedupKey?.includes(':paged:blind'))).toBe(true);
   expect(report.watch?.watched).toMatch(/^watched \d+% of 3h; blind .*watch evaluator/);
   if (process.env.RECORD_HISTORIES === '1') await recordHistory(env, handle, 'evaluator-watch-silent-restarted-sharded');
+});
+
+test('an evaluator hands over (continue-as-new) once what it sent passes EVALUATOR_INPUT_BUDGET, and the window it watches sees every slot through the handovers', async () => {
+  const world = createFakeDeps();
+  // Ten extra rules of about 10 KB each: about 100 KB of evaluation input per slot, so a run spends its budget in about ten slots.
+  const longExpr = (i: number) => `max(up{job="pad-${i}-${'x'.repeat(10_000)}"})`;
+  const extraRules = Array.from({ length: 10 }, (_, i) => ({ name: `Padding${i}`, expr: longExpr(i), op: '>', threshold: 1e9 }));
+  const spec = withNamespace(await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '1h', extraRules } }), 3);
+  const perSlot = JSON.stringify(spec.watch.rules.map((r) => ({ name: r.name, expr: r.expr, op: r.op, threshold: r.threshold }))).length;
+  expect(perSlot * 5).toBeLessThan(EVALUATOR_INPUT_BUDGET);
+  let handle!: DeploymentHandle;
+  let evaluatorId!: string;
+  let firstRun!: string;
+  const report = await runWorker(world, async (taskQueue) => {
+    handle = await startDeployment(env.client, spec, { requestedBy: 'alice', taskQueue });
+    const evaluator = await runningEvaluator(spec);
+    evaluatorId = evaluator.workflowId;
+    firstRun = (await evaluator.describe()).runId;
+    const r = await settledReport(handle);
+    await env.client.workflow.getHandle(`${handle.workflowId}-review-${handle.firstExecutionRunId}`).terminate('test over').catch(() => undefined);
+    await evaluator.result().catch(() => undefined);
+    return r;
+  });
+  expect(report.outcome).toBe('SUCCEEDED');
+  expect(report.watch?.watched).toMatch(/^watched all of 1h/);
+  expect(report.watch!.checks).toBeGreaterThanOrEqual(120);
+  expect(find(report, /Watch blind|evaluator silent/)).toBeUndefined();
+  // Runs of the evaluator: each handed over after about budget ÷ input slots, long before 4,000 events.
+  const runs = await runChain(env.client, evaluatorId, firstRun);
+  const slots = Math.ceil(EVALUATOR_INPUT_BUDGET / perSlot);
+  expect(runs.length).toBeGreaterThanOrEqual(Math.floor(120 / (slots + 1)));
+  for (const run of runs.slice(0, -1)) {
+    const events = (await history(env.client, evaluatorId, run.runId)).events ?? [];
+    const evaluations = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'evaluateAlertRules').length;
+    expect(evaluations).toBeLessThanOrEqual(slots);
+    expect(events.length).toBeLessThan(4_000);
+  }
+  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget');
 });
