@@ -45,6 +45,15 @@ export interface WindowsResult {
   intervalMs: number;
   /** First start → every window open (registered with the evaluator, or its first own check). */
   openMs: number;
+  /**
+   * Every window open → the worker caught up: an interval (the first evaluation after the last
+   * registration), then until no workflow task waited on the deployments' queue at two looks 5 s
+   * apart (the opening's first reports, each a replay for a worker with a small cache). The
+   * steady state is measured after it; a fleet whose windows open through the day has no opening.
+   */
+  settleMs: number;
+  /** Workflow tasks waiting on the deployments' queue when the windows were all open, and the most seen while settling. */
+  backlog: { atOpen: number; max: number };
   timeline: Distribution;
   reaction: ReactionResult | undefined;
   /** Scheduled evaluation time → the evaluation ran (evaluator), or each check vs the previous + interval (per-window). */
@@ -163,8 +172,20 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     options.design === 'evaluator' ? 10_000 : 2_000);
     const openMs = Date.now() - started;
     const workerOpen = rssMiB(pid) ?? Number.NaN;
-    progress(`  ${options.windows} windows open after ${round(openMs / 1000)} s (${options.design}); letting the first reports settle, then ${options.steadyMs / 1000} s of steady state…`);
-    await sleep(2 * options.intervalMs);
+    const atOpen = await workflowBacklog(stack.client, TASK_QUEUE);
+    progress(`  ${options.windows} windows open after ${round(openMs / 1000)} s (${options.design}), ${atOpen} workflow tasks waiting; letting the first reports settle…`);
+    const settleFrom = Date.now();
+    await sleep(options.intervalMs);
+    let maxBacklog = atOpen;
+    let empty = 0;
+    await waitUntil('the deployments\' workflow tasks to drain', 30 * 60_000, async () => {
+      const waiting = await workflowBacklog(stack.client, TASK_QUEUE);
+      maxBacklog = Math.max(maxBacklog, waiting);
+      empty = waiting === 0 ? empty + 1 : 0;
+      return empty >= 2 ? true : `${waiting} workflow tasks waiting, worker ${rssMiB(pid)} MiB`;
+    }, 5_000);
+    const settleMs = Date.now() - settleFrom;
+    progress(`  settled after ${round(settleMs / 1000)} s (at most ${maxBacklog} tasks waiting); ${options.steadyMs / 1000} s of steady state…`);
     const queriesBefore = (await stack.ask({ type: 'times' })).times;
     const rulesBefore = queriesBefore.rulesEvaluated ?? 0;
     const sentBefore = realPrometheus ? await queriesAnswered(stack.prometheusUrl) : 0;
@@ -232,6 +253,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       windows: options.windows,
       intervalMs: options.intervalMs,
       openMs,
+      settleMs,
+      backlog: { atOpen, max: maxBacklog },
       timeline: distribution(latencies),
       reaction,
       lateness,
@@ -248,6 +271,12 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
   } finally {
     clearInterval(sampler);
   }
+}
+
+/** Workflow tasks waiting on `taskQueue` (the server's approximate backlog count; sticky queues not included). */
+async function workflowBacklog(client: Client, taskQueue: string): Promise<number> {
+  const answer = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, reportStats: true });
+  return Number(answer.stats?.approximateBacklogCount ?? 0);
 }
 
 /** The status of every evaluator of the Prometheus that is running (the shards started so far). */
