@@ -31,8 +31,12 @@ export interface KubectlRun {
   kubectlDeployMs: number;
   /** Client start → "Watch window started", minus the configured step windows (none: stepWindow 0). */
   shipwatchDeployMs: number;
-  /** "Rollout step 1/1" started → "All pods running" on the timeline. */
+  /** "Rollout step 1/1" started → "All pods running" on the timeline (from before shipwatch reads the Deployment). */
   shipwatchRolloutMs: number;
+  /** The issue's rollout phase: the release written (the Deployment's generation changed in the API, seen by a watch) → "All pods running" on the timeline. */
+  shipwatchRolloutFromChangeMs: number;
+  /** The same for kubectl, for a like-for-like look: its apply changed the Deployment in the API → `rollout status` returned. */
+  kubectlFromChangeMs: number;
   /** Each phase of the shipwatch deploy, from its first event to the next phase's first event. */
   phases: Record<string, number>;
   /** `kubectl rollout undo` + `kubectl rollout status`. */
@@ -55,8 +59,15 @@ export interface KubectlResult {
   kubectlDeployMs: number;
   shipwatchDeployMs: number;
   shipwatchRolloutMs: number;
+  shipwatchRolloutFromChangeMs: number;
+  kubectlFromChangeMs: number;
   deployRatio: number;
+  /** The issue's ratio: shipwatch's rollout phase from the first change in the cluster ÷ kubectl apply + rollout status. */
   rolloutRatio: number;
+  /** "Rollout step 1/1" → "All pods running" ÷ kubectl apply + rollout status (the figure before Session 8). */
+  rolloutStepRatio: number;
+  /** Both sides from the change in the API to "all pods new" seen by each. */
+  rolloutFromChangeRatio: number;
   kubectlUndoMs: number;
   shipwatchUndoMs: number;
   shipwatchRollbackMs: number;
@@ -181,24 +192,35 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
       const base = `v1.${i + 1}`;
       // 1. shipwatch deploys base.0 through every phase, with a 1 s watch window.
       const deployed = await loadSpecFile(writeSpec(stack, `${base}.0`, { duration: '1s', interval: '1s' }));
+      const released = watchGeneration(stack.kubeconfig, await generation());
+      await sleep(300); // the watch is established before the deploy
       const t0 = Date.now();
       const handle = await startDeployment(client, deployed, { requestedBy: 'bench' });
-      const report = await finalReport(handle);
+      const report = await finalReport(handle).finally(() => released.stop());
+      const releasedAt = await Promise.race([released.changed, sleep(1_000).then(() => undefined)]);
+      if (releasedAt === undefined) throw new Error(`the watch did not see shipwatch's deploy of ${base}.0 change the Deployment`);
       if (report.outcome !== 'SUCCEEDED') throw new Error(`shipwatch deploy of ${base}.0 ended ${report.outcome}: ${report.issues.join('; ')}`);
       const watchAt = at(report.timeline, (e) => e.title.startsWith('Watch window started'), 'Watch window started');
       const rolloutMs =
         at(report.timeline, (e) => e.title.startsWith('All pods running'), 'All pods running') -
         at(report.timeline, (e) => e.phase === 'ROLLOUT' && e.title.startsWith('Rollout step 1/'), 'Rollout step 1/1');
-      progress(`  run ${i + 1}: shipwatch deploy ${base}.0 → watch window in ${watchAt - t0} ms (rollout ${rolloutMs} ms)`);
+      const rolloutFromChangeMs = at(report.timeline, (e) => e.title.startsWith('All pods running'), 'All pods running') - releasedAt;
+      progress(`  run ${i + 1}: shipwatch deploy ${base}.0 → watch window in ${watchAt - t0} ms (rollout ${rolloutMs} ms from its step, ${rolloutFromChangeMs} ms from the change)`);
 
       // 2. The same change with kubectl: the release's manifest (image and VERSION env, as the
       // shipwatch spec applies it; a bare `set image` leaves VERSION behind, and the smoke suite
       // after a later rollback then sees the wrong version), then rollout status.
+      const applied = watchGeneration(stack.kubeconfig, await generation());
+      await sleep(300);
       const k0 = Date.now();
       await applyRelease(`${base}.1`);
       await rolloutStatus();
-      const kubectlDeployMs = Date.now() - k0;
-      progress(`  run ${i + 1}: kubectl set image ${base}.1 + rollout status: ${kubectlDeployMs} ms`);
+      const kubectlDone = Date.now();
+      const kubectlDeployMs = kubectlDone - k0;
+      const appliedAt = await Promise.race([applied.changed, sleep(1_000).then(() => undefined)]);
+      applied.stop();
+      if (appliedAt === undefined) throw new Error(`the watch did not see kubectl's apply of ${base}.1 change the Deployment`);
+      progress(`  run ${i + 1}: kubectl apply ${base}.1 + rollout status: ${kubectlDeployMs} ms (${kubectlDone - appliedAt} ms from the change)`);
 
       // 3. shipwatch deploys base.2 and is rolled back from its watch window.
       const toRollBack = await loadSpecFile(writeSpec(stack, `${base}.2`, { duration: '10m', interval: '5s' }));
@@ -241,6 +263,8 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
         kubectlDeployMs,
         shipwatchDeployMs: watchAt - t0,
         shipwatchRolloutMs: rolloutMs,
+        shipwatchRolloutFromChangeMs: rolloutFromChangeMs,
+        kubectlFromChangeMs: kubectlDone - appliedAt,
         phases: phaseDurations(report.timeline),
         kubectlUndoMs,
         shipwatchUndoMs,
@@ -260,7 +284,11 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
       shipwatchDeployMs: median(samples.map((s) => s.shipwatchDeployMs)),
       shipwatchRolloutMs: median(samples.map((s) => s.shipwatchRolloutMs)),
       deployRatio: round(median(samples.map((s) => s.shipwatchDeployMs)) / k, 2),
-      rolloutRatio: round(median(samples.map((s) => s.shipwatchRolloutMs)) / k, 2),
+      shipwatchRolloutFromChangeMs: median(samples.map((s) => s.shipwatchRolloutFromChangeMs)),
+      kubectlFromChangeMs: median(samples.map((s) => s.kubectlFromChangeMs)),
+      rolloutRatio: round(median(samples.map((s) => s.shipwatchRolloutFromChangeMs)) / k, 2),
+      rolloutStepRatio: round(median(samples.map((s) => s.shipwatchRolloutMs)) / k, 2),
+      rolloutFromChangeRatio: round(median(samples.map((s) => s.shipwatchRolloutFromChangeMs)) / median(samples.map((s) => s.kubectlFromChangeMs)), 2),
       kubectlUndoMs: u,
       shipwatchUndoMs: median(samples.map((s) => s.shipwatchUndoMs)),
       shipwatchRollbackMs: median(samples.map((s) => s.shipwatchRollbackMs)),
