@@ -23,6 +23,9 @@ import type { Distribution } from './lib';
 
 export type WatchDesign = 'evaluator' | 'per-window';
 
+/** How long a part asks timeline queries, and then rolls windows back, at most (fewer than asked, then: the result's `n` says how many). */
+const QUERY_BUDGET_MS = 120_000;
+
 export interface WindowsOptions {
   design: WatchDesign;
   windows: number;
@@ -202,10 +205,12 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(50, ids.length));
     const perHour = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => Number.NaN);
 
-    progress(`  ${options.queries} timeline queries…`);
+    progress(`  ${options.queries} timeline queries (for ${QUERY_BUDGET_MS / 1000} s at most)…`);
     const latencies: number[] = [];
     const failedQueries: string[] = [];
-    for (let q = 0; q < options.queries; q++) {
+    // A saturated worker answers each query at its 10 s deadline: 200 of them held a run for half an hour (the per-window design at cache 20). The number asked is in the result (timeline.n).
+    const queriesUntil = Date.now() + QUERY_BUDGET_MS;
+    for (let q = 0; q < options.queries && Date.now() < queriesUntil; q++) {
       const t = performance.now();
       try {
         const handle = stack.client.workflow.getHandle(ids[Math.floor(Math.random() * ids.length)]!);
@@ -234,7 +239,9 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     if (options.rollbacks > 0) {
       progress(`  ${options.rollbacks} rollbacks of random windows…`);
       const samples: ReactionSample[] = [];
+      const rollbacksUntil = Date.now() + QUERY_BUDGET_MS;
       for (const id of [...ids].sort(() => Math.random() - 0.5).slice(0, options.rollbacks)) {
+        if (Date.now() >= rollbacksUntil) break;
         const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle).catch((err: Error) => {
           failedRollbacks.push(err.message.slice(0, 120));
           return undefined;
