@@ -75,8 +75,8 @@ function summary(r: Results): string {
     const ev = r.scale.find((w) => w.design === 'evaluator' && w.windows === 1000);
     const old = r.scale.find((w) => w.design === 'per-window' && w.windows === 1000);
     if (ev && old) {
-      const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 1) : Number.NaN);
-      lines.push(`  at 1,000 windows, per-window ÷ evaluator: timeline p99 ×${ratio(old.timeline.p99, ev.timeline.p99)}, lateness p99 ×${ratio(old.lateness.p99, ev.lateness.p99)}, worker CPU ×${ratio(old.cpu.workerCores, ev.cpu.workerCores)}, server CPU ×${ratio(old.cpu.serverCores, ev.cpu.serverCores)}, events/window/h ×${ratio(old.eventsPerWindowHour, ev.eventsPerWindowHour)}, Prometheus q/s ×${ratio(old.prometheusQueriesPerSecond, ev.prometheusQueriesPerSecond)}`);
+      const ratio = (a: number, b: number) => (b > 0 ? `×${round(a / b, 1)}` : `${a} vs ${b}`);
+      lines.push(`  at 1,000 windows, per-window ÷ evaluator: timeline p99 ${ratio(old.timeline.p99, ev.timeline.p99)}, lateness p99 ${ratio(old.lateness.p99, ev.lateness.p99)}, worker CPU ${ratio(old.cpu.workerCores, ev.cpu.workerCores)}, server CPU ${ratio(old.cpu.serverCores, ev.cpu.serverCores)}, events/window/h ${ratio(old.eventsPerWindowHour, ev.eventsPerWindowHour)}, Prometheus q/s ${ratio(old.prometheusQueriesPerSecond, ev.prometheusQueriesPerSecond)}`);
     }
   }
   if (r.kubectl) {
