@@ -18,7 +18,7 @@ import type { KubectlResult } from './real-stack';
 import { benchMemory } from './memory';
 import type { ProbeResult } from './memory-probe';
 import { queryPrometheus } from '../src/activities/metrics';
-import { formatDistribution, machine, progress, round, sleep } from './lib';
+import { distribution, formatDistribution, machine, progress, round, sleep } from './lib';
 import type { Machine } from './lib';
 
 const PARTS = ['reaction', 'scale', 'kubectl', 'memory'] as const;
@@ -72,6 +72,18 @@ function summary(r: Results): string {
       );
     }
     for (const w of r.scale) if (w.failures.queries || w.failures.rollbacks) lines.push(`  ${w.design} ${w.windows}: ${w.failures.queries} timeline queries and ${w.failures.rollbacks} rollbacks failed (${w.failures.examples.join(' | ')})`);
+    // Repeated parts: the median of their runs' figures, per size and design.
+    const groups = new Map<string, WindowsResult[]>();
+    for (const w of r.scale) groups.set(`${w.design} ${w.windows}`, [...(groups.get(`${w.design} ${w.windows}`) ?? []), w]);
+    for (const [key, runs] of groups) {
+      if (runs.length < 2) continue;
+      const med = (f: (w: WindowsResult) => number) => round(distribution(runs.map(f)).p50);
+      const t = TARGETS.scale[runs[0]!.windows];
+      const count = (ok: (w: WindowsResult) => boolean) => `${runs.filter(ok).length}/${runs.length} met`;
+      lines.push(
+        `  ${key}, median of ${runs.length} runs: timeline p99 ${med((w) => w.timeline.p99)} ms${t ? ` (${count((w) => w.timeline.p99 < t.timelineP99Ms)})` : ''}, rollback p99 ${med((w) => w.reaction?.reaction.p99 ?? Number.NaN)} ms (${count((w) => (w.reaction?.reaction.p99 ?? Infinity) < TARGETS.reactionP99Ms)}), lateness p99 ${med((w) => w.lateness.p99)} ms, worker RSS peak ${med((w) => w.rss.workerPeakMiB)} MiB${t ? ` (${count((w) => w.rss.workerPeakMiB * 1.048576 < t.rssMB)})` : ''}`,
+      );
+    }
     const ev = r.scale.find((w) => w.design === 'evaluator' && w.windows === 1000);
     const old = r.scale.find((w) => w.design === 'per-window' && w.windows === 1000);
     if (ev && old) {
@@ -110,6 +122,7 @@ async function main(): Promise<void> {
     .option('--steady <s>', 'seconds to observe the steady state of the scale part', (v) => Number(v), 150)
     .option('--queries <n>', 'timeline queries', (v) => Number(v), 500)
     .option('--rollbacks-under-load <n>', 'rollbacks timed with the windows open', (v) => Number(v), 10)
+    .option('--repeat <n>', 'scale part: run each size and design this many times, one after the other, each on a fresh server and worker; the summary gives every run and their medians', (v) => Number(v), 1)
     .option('--memory-workflows <n>', 'memory part: workflows held in the sticky cache per configuration', (v) => Number(v), 300)
     .option('--kubectl-runs <n>', 'deploy/rollback runs each for shipwatch and kubectl', (v) => Number(v), 3)
     .option('--prometheus', 'scale part: evaluate the watch rules with the real metrics adapter against a real Prometheus scraping a synthetic fleet (one healthy service per window), and count the queries it answered')
@@ -122,7 +135,8 @@ async function main(): Promise<void> {
     .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; kubectlRuns: number; memoryWorkflows: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; out: string }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; repeat: number; kubectlRuns: number; memoryWorkflows: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; out: string }>();
+  if (!Number.isInteger(o.repeat) || o.repeat < 1) throw new Error(`--repeat: expected a whole number of runs, 1 or more (got "${o.repeat}")`);
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
 
@@ -134,7 +148,9 @@ async function main(): Promise<void> {
   if (parts.includes('reaction') || parts.includes('scale')) {
     const list = (v: string) => v.split(',').map(Number).filter((n) => n > 0);
     // The evaluator at each size, then the per-window design: both on the same worker and server, in the same run.
-    const plan: { design: WatchDesign; windows: number; prefix: string }[] = [...list(o.windows).map((windows) => ({ design: 'evaluator' as const, windows })), ...list(o.perWindow).map((windows) => ({ design: 'per-window' as const, windows }))].map((step, i) => ({ ...step, prefix: `s${i}-` }));
+    const plan: { design: WatchDesign; windows: number; prefix: string; run: number }[] = [...list(o.windows).map((windows) => ({ design: 'evaluator' as const, windows })), ...list(o.perWindow).map((windows) => ({ design: 'per-window' as const, windows }))].map((step, i) => ({ ...step, prefix: `s${i}-` }))
+      // Repeats use the same namespaces (each on a fresh server), so the fleet Prometheus scrapes covers them.
+      .flatMap((step) => Array.from({ length: o.repeat }, (_, run) => ({ ...step, run: run + 1 })));
     let fleet: { exporter: FleetExporter; prometheus: LocalPrometheus } | undefined;
     if (o.prometheus && parts.includes('scale')) {
       const services = plan.flatMap((step) => windowNamespaces(step.prefix, step.windows)).map((namespace) => ({ namespace, name: 'user-management' }));
@@ -197,9 +213,9 @@ async function main(): Promise<void> {
         results.scale = [];
         for (const step of plan) {
           stack = await startStack(`${step.windows} windows (${step.design})`);
-          progress(`scale: ${step.windows} windows, ${step.design}, checks every ${o.interval} s${fleet ? ', rules asked of a real Prometheus' : ''}…`);
+          progress(`scale: ${step.windows} windows, ${step.design}${o.repeat > 1 ? `, run ${step.run} of ${o.repeat}` : ''}, checks every ${o.interval} s${fleet ? ', rules asked of a real Prometheus' : ''}…`);
           const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad }).catch((err: Error) => {
-            results.errors[`scale ${step.design} ${step.windows}`] = err.message;
+            results.errors[`scale ${step.design} ${step.windows}${o.repeat > 1 ? ` run ${step.run}` : ''}`] = err.message;
             return undefined;
           });
           if (result) results.scale.push(result);
