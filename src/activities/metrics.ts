@@ -17,14 +17,15 @@ import type { Widen } from './promql-batch';
 export interface PrometheusMetricsOptions {
   dispatcher?: Dispatcher;
   timeoutMs?: number;
+  /** The adapter's clock: a snapshot's `takenAt`, and how long a shared answer is kept. */
   now?: () => Date;
   /** Pins the instant queries are evaluated at (Prometheus's `time`); by default Prometheus's own now. Tests compare two ways of asking at one instant. */
   evaluationTime?: () => Date;
   /**
    * How long an answer for a pinned instant is shared with later asks of the same query and instant
    * (default 15 s: the shards of one Prometheus ask within their lateness, under 2 s at 10,000
-   * windows; a later ask sends the query again). Answers hold every series of the fleet (11,000
-   * services: about 9 MB for four queries), so keeping two minutes of them held four instants' worth.
+   * windows; a later ask sends the query again). An answer holds every series of the fleet: two
+   * minutes of them were about 30 MB of a 10,000-window worker's heap (docs/benchmarks.md, Session 8).
    */
   shareAnswersMs?: number;
 }
@@ -147,10 +148,13 @@ class SharedAnswers {
   /** By query and instant, in the order they were stored. */
   private readonly answers = new Map<string, { storedMs: number; answer: Promise<SeriesResult> }>();
 
-  constructor(private readonly keepMs: number) {}
+  constructor(
+    private readonly keepMs: number,
+    private readonly nowMs: () => number,
+  ) {}
 
   ask(key: { prometheusUrl: string; promql: string; atMs: number }, send: () => Promise<SeriesResult>): Promise<SeriesResult> {
-    this.prune(Date.now());
+    this.prune(this.nowMs());
     const id = `${key.prometheusUrl}\u0000${key.atMs}\u0000${key.promql}`;
     const known = this.answers.get(id);
     if (known) return known.answer;
@@ -158,7 +162,7 @@ class SharedAnswers {
       if (a.outcome !== 'ok') this.answers.delete(id);
       return a;
     });
-    this.answers.set(id, { storedMs: Date.now(), answer });
+    this.answers.set(id, { storedMs: this.nowMs(), answer });
     return answer;
   }
 
@@ -213,7 +217,7 @@ export function compareRow(check: ResolvedMetricCheck, before: MetricValue | und
 
 export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}): MetricsPort {
   const now = options.now ?? (() => new Date());
-  const shared = new SharedAnswers(options.shareAnswersMs ?? SHARE_ANSWERS_MS);
+  const shared = new SharedAnswers(options.shareAnswersMs ?? SHARE_ANSWERS_MS, () => now().getTime());
   const snapshot = async (input: { prometheusUrl: string; checks: ResolvedMetricCheck[] }): Promise<MetricsSnapshot> => {
     const takenAt = now().toISOString();
     const values = await Promise.all(input.checks.map((c) => checkValue(input.prometheusUrl, c, options)));

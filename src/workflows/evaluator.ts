@@ -23,8 +23,8 @@ import type { EvaluatorState } from './evaluator-plan';
 /** History length at which a run hands over (continue-as-new) at the next slot. */
 export const EVALUATOR_HISTORY_BUDGET = 4_000;
 /**
- * Bytes of evaluation input and reports a run sends before it hands over (continue-as-new) at the
- * next slot. The SDK's core keeps each command's arguments (an evaluation's every rule of the
+ * Evaluation input and reports (their JSON, in characters) a run sends before it hands over
+ * (continue-as-new) at the next slot. The SDK's core keeps each command's arguments (an evaluation's every rule of the
  * shard's windows, each report) for as long as the run is cached: at 10,000 windows a shard's
  * evaluation input is about 225 KB, so without a budget a run held 7 MB more per 30 s across the
  * 32 shards until its 4,000 events (docs/benchmarks.md, Session 8). 1 MB: a run of a 10,000-window

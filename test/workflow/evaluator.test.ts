@@ -22,7 +22,8 @@ import type { DeploymentReport } from '../../src/model';
 import type { DeploySpec } from '../../src/spec/types';
 import { evaluatorShard, evaluatorStatusQuery, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
 import type { EvaluatorStatus } from '../../src/workflows/evaluator-messages';
-import { EVALUATOR_INPUT_BUDGET } from '../../src/workflows/evaluator';
+import { EVALUATOR_HISTORY_BUDGET, EVALUATOR_INPUT_BUDGET } from '../../src/workflows/evaluator';
+import { distinctQueries, newEvaluatorState, register } from '../../src/workflows/evaluator-plan';
 import { deploymentWorkflowId, statusQuery } from '../../src/workflows/messages';
 
 jest.setTimeout(600_000);
@@ -204,7 +205,10 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
   const longExpr = (i: number) => `max(up{job="pad-${i}-${'x'.repeat(10_000)}"})`;
   const extraRules = Array.from({ length: 10 }, (_, i) => ({ name: `Padding${i}`, expr: longExpr(i), op: '>', threshold: 1e9 }));
   const spec = withNamespace(await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '1h', extraRules } }), 3);
-  const perSlot = JSON.stringify(spec.watch.rules.map((r) => ({ name: r.name, expr: r.expr, op: r.op, threshold: r.threshold }))).length;
+  // One slot's evaluation input, as the evaluator's own bookkeeping builds it for this window.
+  const plan = newEvaluatorState({ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs, nowMs: 0 });
+  register(plan, { workflowId: deploymentWorkflowId(spec.namespace, spec.service), window: 'w', rules: spec.watch.rules });
+  const perSlot = JSON.stringify(distinctQueries(plan)).length;
   expect(perSlot * 5).toBeLessThan(EVALUATOR_INPUT_BUDGET);
   let handle!: DeploymentHandle;
   let evaluatorId!: string;
@@ -231,7 +235,7 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
     const events = (await history(env.client, evaluatorId, run.runId)).events ?? [];
     const evaluations = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'evaluateAlertRules').length;
     expect(evaluations).toBeLessThanOrEqual(slots);
-    expect(events.length).toBeLessThan(4_000);
+    expect(events.length).toBeLessThan(EVALUATOR_HISTORY_BUDGET);
   }
   if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget');
 });
