@@ -131,3 +131,17 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T, index:
   await Promise.all(lanes);
   return results;
 }
+
+/** Asks `ready` every `everyMs` until it says true; prints each new answer it gives instead; fails after `timeoutMs`, naming `what` and the last answer. */
+export async function waitUntil(what: string, timeoutMs: number, ready: () => Promise<string | true>, everyMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const answer = await ready().catch((err: Error) => `(${err.message.slice(0, 80)})`);
+    if (answer === true) return;
+    if (answer !== last) progress(`  ${answer}`);
+    last = answer;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what} (${answer})`);
+    await sleep(everyMs);
+  }
+}

@@ -123,32 +123,41 @@ function writeSpec(stack: LocalStack, release: string, watch: { duration: string
   return path;
 }
 
-/** Resolves with the time the Deployment's generation first exceeds `after`. */
-function watchGeneration(kubeconfig: string, after: number): { changed: Promise<number>; stop: () => void } {
+/**
+ * A watch on the sample Deployment that notes when its generation first passes the current one (a
+ * spec change reached the API). Resolves once the watch is established, so nothing is missed; its
+ * `changedAt()` stops it and gives the time, or undefined when no change came within 1 s of asking.
+ */
+async function watchNextChange(kubeconfig: string, generation: () => Promise<number>): Promise<{ changedAt: () => Promise<number | undefined> }> {
+  const after = await generation();
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
-  let abort: AbortController | undefined;
   let stopped = false;
+  let resolveChanged!: (at: number) => void;
+  let rejectChanged!: (err: Error) => void;
   const changed = new Promise<number>((resolve, reject) => {
-    new Watch(kc)
-      .watch(
-        `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`,
-        { fieldSelector: `metadata.name=${DEPLOYMENT}` },
-        (_type, obj: { metadata?: { generation?: number } }) => {
-          if ((obj.metadata?.generation ?? 0) > after) resolve(Date.now());
-        },
-        (err) => {
-          if (!stopped && err) reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      )
-      .then((c) => (abort = c), reject);
+    resolveChanged = resolve;
+    rejectChanged = reject;
   });
   changed.catch(() => undefined);
+  const abort = await new Watch(kc).watch(
+    `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`,
+    { fieldSelector: `metadata.name=${DEPLOYMENT}` },
+    (_type, obj: { metadata?: { generation?: number } }) => {
+      if ((obj.metadata?.generation ?? 0) > after) resolveChanged(Date.now());
+    },
+    (err) => {
+      if (!stopped && err) rejectChanged(err instanceof Error ? err : new Error(String(err)));
+    },
+  );
   return {
-    changed,
-    stop: () => {
-      stopped = true;
-      abort?.abort();
+    changedAt: async () => {
+      try {
+        return await Promise.race([changed, sleep(1_000).then(() => undefined)]);
+      } finally {
+        stopped = true;
+        abort.abort();
+      }
     },
   };
 }
@@ -192,12 +201,16 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
       const base = `v1.${i + 1}`;
       // 1. shipwatch deploys base.0 through every phase, with a 1 s watch window.
       const deployed = await loadSpecFile(writeSpec(stack, `${base}.0`, { duration: '1s', interval: '1s' }));
-      const released = watchGeneration(stack.kubeconfig, await generation());
-      await sleep(300); // the watch is established before the deploy
+      const released = await watchNextChange(stack.kubeconfig, generation);
       const t0 = Date.now();
       const handle = await startDeployment(client, deployed, { requestedBy: 'bench' });
-      const report = await finalReport(handle).finally(() => released.stop());
-      const releasedAt = await Promise.race([released.changed, sleep(1_000).then(() => undefined)]);
+      let report: DeploymentReport;
+      let releasedAt: number | undefined;
+      try {
+        report = await finalReport(handle);
+      } finally {
+        releasedAt = await released.changedAt(); // stops the watch however the deploy ended
+      }
       if (releasedAt === undefined) throw new Error(`the watch did not see shipwatch's deploy of ${base}.0 change the Deployment`);
       if (report.outcome !== 'SUCCEEDED') throw new Error(`shipwatch deploy of ${base}.0 ended ${report.outcome}: ${report.issues.join('; ')}`);
       const watchAt = at(report.timeline, (e) => e.title.startsWith('Watch window started'), 'Watch window started');
@@ -210,15 +223,13 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
       // 2. The same change with kubectl: the release's manifest (image and VERSION env, as the
       // shipwatch spec applies it; a bare `set image` leaves VERSION behind, and the smoke suite
       // after a later rollback then sees the wrong version), then rollout status.
-      const applied = watchGeneration(stack.kubeconfig, await generation());
-      await sleep(300);
+      const applied = await watchNextChange(stack.kubeconfig, generation);
       const k0 = Date.now();
       await applyRelease(`${base}.1`);
       await rolloutStatus();
       const kubectlDone = Date.now();
       const kubectlDeployMs = kubectlDone - k0;
-      const appliedAt = await Promise.race([applied.changed, sleep(1_000).then(() => undefined)]);
-      applied.stop();
+      const appliedAt = await applied.changedAt();
       if (appliedAt === undefined) throw new Error(`the watch did not see kubectl's apply of ${base}.1 change the Deployment`);
       progress(`  run ${i + 1}: kubectl apply ${base}.1 + rollout status: ${kubectlDeployMs} ms (${kubectlDone - appliedAt} ms from the change)`);
 
@@ -235,14 +246,12 @@ export async function benchKubectl(options: { runs: number; keepState?: boolean 
         await sleep(200);
       }
       await sleep(1_000);
-      const watcher = watchGeneration(stack.kubeconfig, await generation());
-      await sleep(300); // the watch is established before the request
+      const watcher = await watchNextChange(stack.kubeconfig, generation);
       const r0 = Date.now();
       await h2.executeUpdate(rollbackUpdate, { args: [{ reason: 'bench: rollback vs kubectl rollout undo', requestedBy: 'bench' }] });
       const rolledBack = await finalReport(h2);
       const shipwatchRollbackMs = Date.now() - r0;
-      const changedAt = await Promise.race([watcher.changed, sleep(1_000).then(() => undefined)]);
-      watcher.stop();
+      const changedAt = await watcher.changedAt();
       if (rolledBack.outcome !== 'ROLLED_BACK') throw new Error(`the rollback of ${base}.2 ended ${rolledBack.outcome}: ${rolledBack.issues.join('; ')}`);
       const shipwatchUndoMs =
         at(rolledBack.timeline, (e) => e.title.startsWith('Rollout undone'), 'Rollout undone') -

@@ -18,13 +18,13 @@ import { initialState } from '../src/workflows/state';
 import { FAKE_PROMETHEUS_URL, benchSpec, timeRollback } from './fake-stack';
 import type { FakeStack, ReactionResult, ReactionSample } from './fake-stack';
 import { queriesAnswered } from '../tools/local/prometheus';
-import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep } from './lib';
+import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep, waitUntil } from './lib';
 import type { Distribution } from './lib';
 
 export type WatchDesign = 'evaluator' | 'per-window';
 
 /** How long a part asks timeline queries, and then rolls windows back, at most (fewer than asked, then: the result's `n` says how many). */
-const QUERY_BUDGET_MS = 120_000;
+const ASK_BUDGET_MS = 120_000;
 
 export interface WindowsOptions {
   design: WatchDesign;
@@ -99,19 +99,6 @@ async function startOpen(client: Client, namespace: string, options: WindowsOpti
     ],
   });
   return workflowId;
-}
-
-async function waitUntil(what: string, timeoutMs: number, ready: () => Promise<string | true>, everyMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    const answer = await ready().catch((err: Error) => `(${err.message.slice(0, 80)})`);
-    if (answer === true) return;
-    if (answer !== last) progress(`  ${answer}`);
-    last = answer;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what} (${answer})`);
-    await sleep(everyMs);
-  }
 }
 
 /** Each per-window check in [from, to] against the previous check of its window + interval. */
@@ -205,11 +192,11 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(50, ids.length));
     const perHour = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => Number.NaN);
 
-    progress(`  ${options.queries} timeline queries (for ${QUERY_BUDGET_MS / 1000} s at most)…`);
+    progress(`  ${options.queries} timeline queries (for ${ASK_BUDGET_MS / 1000} s at most)…`);
     const latencies: number[] = [];
     const failedQueries: string[] = [];
     // A saturated worker answers each query at its 10 s deadline: 200 of them held a run for half an hour (the per-window design at cache 20). The number asked is in the result (timeline.n).
-    const queriesUntil = Date.now() + QUERY_BUDGET_MS;
+    const queriesUntil = Date.now() + ASK_BUDGET_MS;
     for (let q = 0; q < options.queries && Date.now() < queriesUntil; q++) {
       const t = performance.now();
       try {
@@ -239,7 +226,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     if (options.rollbacks > 0) {
       progress(`  ${options.rollbacks} rollbacks of random windows…`);
       const samples: ReactionSample[] = [];
-      const rollbacksUntil = Date.now() + QUERY_BUDGET_MS;
+      const rollbacksUntil = Date.now() + ASK_BUDGET_MS;
       for (const id of [...ids].sort(() => Math.random() - 0.5).slice(0, options.rollbacks)) {
         if (Date.now() >= rollbacksUntil) break;
         const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle).catch((err: Error) => {
