@@ -3,12 +3,14 @@
  * plane (kube-apiserver, controller-manager, scheduler; kwok's fake nodes and pods).
  */
 import type { Agent } from 'node:https';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { makeClients } from '../../src/activities/kubernetes/api';
 import { createKubernetesAdapter } from '../../src/activities/kubernetes';
 import { NotFoundError, ProgressDeadlineExceededError, RolloutFailedError } from '../../src/activities/errors';
 import { readHeartbeat } from '../../src/activities/heartbeat';
-import { bellEvents, ChangeBell, rolloutBell } from '../../src/activities/kubernetes/bell';
+import { bellEvents, ChangeBell, MIRRORED, rolloutBell } from '../../src/activities/kubernetes/bell';
+import { mirroredSnapshot, snapshot, templateImage } from '../../src/activities/kubernetes/snapshot';
+import type { Snapshot } from '../../src/activities/kubernetes/snapshot';
 import type { ProgressContext, RolloutProgress, RolloutStepInput } from '../../src/activities/types';
 import { startCluster } from '../helpers/cluster';
 import type { TestCluster } from '../helpers/cluster';
@@ -283,7 +285,7 @@ test('not found: the deployment, or the namespace, is named', async () => {
 test('the change bell: a watch on the Deployment, its ReplicaSets and pods wakes a wait when the API server reports a change', async () => {
   await createReady('bell');
   const d = await apps.readNamespacedDeployment({ name: 'bell', namespace: NS });
-  const bell = rolloutBell(cluster.kc, d);
+  const bell = rolloutBell(makeClients(cluster.kc), d);
   await bell.ready;
   try {
     expect(bell.live).toBe(true);
@@ -312,6 +314,58 @@ test('the change bell: a watch on the Deployment, its ReplicaSets and pods wakes
     bell.close();
   }
   expect(bell.live).toBe(false);
+});
+
+test('the bell\'s mirrors: a look from them is the look from the API server, and a write of ours is not read before its watch reports it', async () => {
+  await createReady('mirror');
+  const c = makeClients(cluster.kc);
+  const ref = { namespace: NS, deployment: 'mirror', container: 'app' };
+  const bell = rolloutBell(c, await apps.readNamespacedDeployment({ name: 'mirror', namespace: NS }));
+  await bell.ready;
+  try {
+    const mirrored = async () => {
+      for (let i = 0; i < 100; i++) {
+        const s = mirroredSnapshot(bell, ref);
+        if (s) return s;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the mirrors never served a look');
+    };
+    const summary = (s: Snapshot) => ({
+      generation: s.deployment.metadata?.generation,
+      resourceVersion: s.deployment.metadata?.resourceVersion,
+      newRS: s.newRS?.metadata?.name,
+      oldRSs: s.oldRSs.map((rs) => rs.metadata?.name),
+      newPods: s.newPods.map((p) => p.metadata?.name),
+      oldPods: s.oldPods.map((p) => p.metadata?.name),
+      newReady: s.newReady,
+      observed: s.observed,
+      created: s.newPods.map((p) => p.metadata?.creationTimestamp),
+    });
+    // At rest: the same objects, typed the same (dates as Date).
+    while ((await bell.wait(1_000)) === 'changed') bell.heard();
+    expect(summary(await mirrored())).toEqual(summary(await snapshot(c, ref)));
+    expect((await mirrored()).newPods[0]?.metadata?.creationTimestamp).toBeInstanceOf(Date);
+
+    // A write of ours (a new template): the first look the mirrors serve after it already has it.
+    const written = await apps.patchNamespacedDeployment(
+      { name: 'mirror', namespace: NS, body: { spec: { template: { spec: { containers: [{ name: 'app', image: NEW }] } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    bell.wrote(MIRRORED.deployment, written.metadata?.resourceVersion);
+    const after = await mirrored();
+    expect(after.deployment.metadata?.generation).toBe(written.metadata?.generation);
+    expect(templateImage(after.deployment, 'app')).toBe(NEW);
+
+    // After the rollout the controller did on its own, the mirrors agree with the API again.
+    await cluster.kubectl('-n', NS, 'rollout', 'status', 'deployment/mirror', '--timeout=90s');
+    while ((await bell.wait(1_000)) === 'changed') bell.heard();
+    expect(summary(await mirrored())).toEqual(summary(await snapshot(c, ref)));
+  } finally {
+    bell.close();
+  }
+  // A closed bell (as one whose watch ended) serves no look: the loop reads the API.
+  expect(mirroredSnapshot(bell, ref)).toBeUndefined();
 });
 
 test('a watch the API server refuses leaves the bell polling, and the reason is kept for the timeline', async () => {

@@ -7,11 +7,12 @@
  * gave up) is an event the workflow puts on the timeline. It never throws for a slow controller:
  * the step after it says what it met.
  */
-import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { ActivityEvent } from '../../model';
 import { sleep } from '../abort';
 import type { KubeClients } from './api';
 import { kube, nowIso } from './api';
+import { MIRRORED } from './bell';
 import type { ChangeBell } from './bell';
 import { selectorPods } from './snapshot';
 
@@ -82,7 +83,7 @@ async function waitEndpoints(c: KubeClients, d: V1Deployment, w: EndpointsWait):
     let last = '';
     for (;;) {
       w.bell?.heard();
-      const pods = (await selectorPods(c, d)).filter((p) => !p.metadata?.deletionTimestamp);
+      const pods = (w.bell?.objects<V1Pod>(MIRRORED.pods) ?? (await selectorPods(c, d))).filter((p) => !p.metadata?.deletionTimestamp);
       const wanted = pods
         .filter((p) => p.spec?.containers.find((x) => x.name === w.container)?.image === w.image)
         .filter((p) => (p.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True'))

@@ -8,6 +8,8 @@ import { NotFoundError } from '../errors';
 import type { DeploymentRef } from '../../model';
 import type { KubeClients } from './api';
 import { kube, labelSelector, mapApiError, ownedBy, revisionOf } from './api';
+import { MIRRORED } from './bell';
+import type { ChangeBell } from './bell';
 
 /** Deployment annotation holding what the stepped rollout changed, so the last step can restore it. */
 export const STEPPED_ANNOTATION = 'shipwatch.dev/stepped-rollout';
@@ -64,7 +66,12 @@ export async function ownedReplicaSets(c: KubeClients, d: V1Deployment): Promise
   const list = await kube(`list replicasets in namespace ${namespace}`, () =>
     c.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector(d.spec!.selector) }),
   );
-  return list.items.filter((rs) => ownedBy(rs, d.metadata?.uid)).sort((a, b) => revisionOf(a) - revisionOf(b));
+  return ownedOf(list.items, d);
+}
+
+/** The ReplicaSets of `d` among `rss`, oldest revision first. */
+function ownedOf(rss: V1ReplicaSet[], d: V1Deployment): V1ReplicaSet[] {
+  return rss.filter((rs) => ownedBy(rs, d.metadata?.uid)).sort((a, b) => revisionOf(a) - revisionOf(b));
 }
 
 export async function selectorPods(c: KubeClients, d: V1Deployment): Promise<V1Pod[]> {
@@ -125,6 +132,23 @@ function byCreation(a: V1Pod, b: V1Pod): number {
 export async function snapshot(c: KubeClients, t: DeploymentRef): Promise<Snapshot> {
   const deployment = await readDeployment(c, t);
   const [rss, pods] = await Promise.all([ownedReplicaSets(c, deployment), selectorPods(c, deployment)]);
+  return snapshotOf(deployment, rss, pods);
+}
+
+/**
+ * The same look from a rollout bell's mirrors (./bell.ts), without calling the API server; undefined
+ * when they cannot serve it (not listed yet, a watch ended, behind a write of ours, the Deployment
+ * not among them): then the caller reads the API.
+ */
+export function mirroredSnapshot(bell: ChangeBell, t: DeploymentRef): Snapshot | undefined {
+  const deployment = bell.objects<V1Deployment>(MIRRORED.deployment)?.find((d) => d.metadata?.name === t.deployment && d.metadata?.namespace === t.namespace);
+  const rss = bell.objects<V1ReplicaSet>(MIRRORED.replicaSets);
+  const pods = bell.objects<V1Pod>(MIRRORED.pods);
+  if (!deployment || !rss || !pods) return undefined;
+  return snapshotOf(deployment, ownedOf(rss, deployment), pods);
+}
+
+function snapshotOf(deployment: V1Deployment, rss: V1ReplicaSet[], pods: V1Pod[]): Snapshot {
   const newRS = rss.find((rs) => sameTemplate(rs.spec?.template, deployment.spec?.template));
   const oldRSs = rss.filter((rs) => rs !== newRS);
   const live = pods.filter((p) => !terminating(p));

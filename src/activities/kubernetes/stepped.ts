@@ -14,7 +14,7 @@ import type { DeploymentRef } from '../../model';
 import type { ProgressContext, RolloutProgress, RolloutStepInput } from '../types';
 import type { KubeClients } from './api';
 import { FIELD_MANAGER, kube, revisionOf } from './api';
-import { bellEvents, rolloutBell } from './bell';
+import { bellEvents, MIRRORED, rolloutBell } from './bell';
 import type { ChangeBell } from './bell';
 import { RolloutRecorder } from './recorder';
 import { readDeployment, STEPPED_ANNOTATION, steppedState, templateImage } from './snapshot';
@@ -25,10 +25,13 @@ import type { RolloutOptions } from './watch';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-async function patchDeployment(c: KubeClients, t: DeploymentRef, body: unknown, what: string): Promise<V1Deployment> {
-  return kube(`${what} (patch deployment/${t.deployment} in namespace ${t.namespace})`, () =>
+async function patchDeployment(c: KubeClients, t: DeploymentRef, body: unknown, what: string, bell: ChangeBell): Promise<V1Deployment> {
+  const written = await kube(`${what} (patch deployment/${t.deployment} in namespace ${t.namespace})`, () =>
     c.apps.patchNamespacedDeployment({ name: t.deployment, namespace: t.namespace, body, fieldManager: FIELD_MANAGER }, merge),
   );
+  // The next look must see this write: the mirror is not read until its watch reports it.
+  bell.wrote(MIRRORED.deployment, written.metadata?.resourceVersion);
+  return written;
 }
 
 /** The manifest to server-side apply: one Deployment, the target's. */
@@ -59,7 +62,7 @@ function manifestImage(m: ReturnType<typeof parseManifest>, container: string): 
  * Changes the Deployment to the new release in one write: the image (or the manifest), the
  * progress deadline, and `extra` (pause, strategy, annotation) so no controller sync sees half of it.
  */
-async function applyRelease(c: KubeClients, o: RolloutOptions, input: RolloutStepInput, extra: { spec: Record<string, unknown>; annotations?: Record<string, string | null> }): Promise<V1Deployment> {
+async function applyRelease(c: KubeClients, o: RolloutOptions, input: RolloutStepInput, bell: ChangeBell, extra: { spec: Record<string, unknown>; annotations?: Record<string, string | null> }): Promise<V1Deployment> {
   const deadlineSeconds = Math.max(1, Math.ceil(input.progressDeadlineMs / 1000));
   if (input.manifest) {
     const m = parseManifest(input.manifest, input);
@@ -70,9 +73,11 @@ async function applyRelease(c: KubeClients, o: RolloutOptions, input: RolloutSte
       metadata: { ...m.metadata, annotations },
       spec: { ...m.spec, progressDeadlineSeconds: deadlineSeconds, ...extra.spec },
     };
-    return kube(`server-side apply the manifest of deployment/${input.deployment} in namespace ${input.namespace}`, () =>
+    const written = await kube(`server-side apply the manifest of deployment/${input.deployment} in namespace ${input.namespace}`, () =>
       o.objects.patch(body as V1Deployment, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
     );
+    bell.wrote(MIRRORED.deployment, written.metadata?.resourceVersion);
+    return written;
   }
   return patchDeployment(
     c,
@@ -86,6 +91,7 @@ async function applyRelease(c: KubeClients, o: RolloutOptions, input: RolloutSte
       },
     },
     `set image ${input.container}=${input.image}`,
+    bell,
   );
 }
 
@@ -102,7 +108,7 @@ export function restoreSpec(state: SteppedState): Record<string, unknown> {
 export async function rolloutStep(c: KubeClients, o: RolloutOptions, input: RolloutStepInput, ctx: ProgressContext): Promise<RolloutProgress> {
   const d = await readDeployment(c, input);
   // Its watches connect while the release is written; their first events ring it.
-  const bell = rolloutBell(c.kc, d);
+  const bell = rolloutBell(c, d);
   try {
     return await stepWithBell(c, o, input, ctx, d, bell);
   } finally {
@@ -136,7 +142,7 @@ async function stepWithBell(c: KubeClients, o: RolloutOptions, input: RolloutSte
     const previous: SteppedState | undefined = stepped;
     if (finish) {
       // One step to 100%: the Deployment's own rolling update does it.
-      d = await applyRelease(c, o, input, {
+      d = await applyRelease(c, o, input, bell, {
         spec: previous ? restoreSpec(previous) : { paused: false },
         ...(previous ? { annotations: { [STEPPED_ANNOTATION]: null } } : {}),
       });
@@ -150,7 +156,7 @@ async function stepWithBell(c: KubeClients, o: RolloutOptions, input: RolloutSte
         minReadySeconds: d.spec.minReadySeconds ?? 0,
       };
       const gate = Math.max(1, Math.min(60, Math.ceil(input.progressDeadlineMs / 1000) - 1));
-      d = await applyRelease(c, o, input, {
+      d = await applyRelease(c, o, input, bell, {
         spec: { paused: false, minReadySeconds: Math.max(gate, state.minReadySeconds), strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } },
         annotations: { [STEPPED_ANNOTATION]: JSON.stringify({ ...state, release: input.release, image: wanted }) },
       });
@@ -166,12 +172,12 @@ async function stepWithBell(c: KubeClients, o: RolloutOptions, input: RolloutSte
     const s = await watch.waitFor('creating-new-replicaset', (snap) => snap.observed && !!snap.newRS && (snap.newRS.spec?.replicas ?? 0) >= 1);
     watch.beat('new-replicaset', s);
     if (finish) {
-      await patchDeployment(c, input, { metadata: { annotations: { [STEPPED_ANNOTATION]: null } }, spec: restoreSpec(stepped) }, 'resume the rollout');
+      await patchDeployment(c, input, { metadata: { annotations: { [STEPPED_ANNOTATION]: null } }, spec: restoreSpec(stepped) }, 'resume the rollout', bell);
     } else {
-      await patchDeployment(c, input, { spec: { paused: true, minReadySeconds: stepped.minReadySeconds, strategy: { type: 'Recreate', rollingUpdate: null } } }, 'hold the rollout (pause)');
+      await patchDeployment(c, input, { spec: { paused: true, minReadySeconds: stepped.minReadySeconds, strategy: { type: 'Recreate', rollingUpdate: null } } }, 'hold the rollout (pause)', bell);
     }
   } else if (stepped && d.spec?.paused && finish) {
-    await patchDeployment(c, input, { metadata: { annotations: { [STEPPED_ANNOTATION]: null } }, spec: restoreSpec(stepped) }, 'resume the rollout');
+    await patchDeployment(c, input, { metadata: { annotations: { [STEPPED_ANNOTATION]: null } }, spec: restoreSpec(stepped) }, 'resume the rollout', bell);
   }
 
   const final = finish ? await watch.untilComplete() : await watch.stepTo(Math.min(input.targetNewPods, replicas));

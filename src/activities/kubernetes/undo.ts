@@ -12,7 +12,7 @@ import type { KubeClients } from './api';
 import { releaseOfImage } from '../../format';
 import { FIELD_MANAGER, kube, revisionOf } from './api';
 import { serviceEndpointsReady } from './endpoints';
-import { bellEvents, rolloutBell } from './bell';
+import { bellEvents, MIRRORED, rolloutBell } from './bell';
 import type { ChangeBell } from './bell';
 import { RolloutRecorder } from './recorder';
 import { ownedReplicaSets, readDeployment, sameTemplate, STEPPED_ANNOTATION, steppedState, templateImage } from './snapshot';
@@ -41,6 +41,7 @@ export async function rollback(c: KubeClients, o: RolloutOptions, input: Rollbac
     throw new RollbackImpossibleError(`${what}: revision ${input.toRevision} runs ${image ?? 'no such container'}, not the recorded ${input.expectedImage}`);
   }
   const stepped = steppedState(d);
+  let written: string | undefined;
   if (!sameTemplate(d.spec?.template, template) || d.spec?.paused || stepped) {
     throwIfAborted(ctx.signal);
     const ops: unknown[] = [
@@ -53,12 +54,14 @@ export async function rollback(c: KubeClients, o: RolloutOptions, input: Rollbac
       ops.push({ op: 'replace', path: '/spec/minReadySeconds', value: restore.minReadySeconds });
       ops.push({ op: 'remove', path: `/metadata/annotations/${STEPPED_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1')}` });
     }
-    await kube(`roll back (patch deployment/${input.deployment} in namespace ${input.namespace})`, () =>
+    const patched = await kube(`roll back (patch deployment/${input.deployment} in namespace ${input.namespace})`, () =>
       c.apps.patchNamespacedDeployment({ name: input.deployment, namespace: input.namespace, body: ops, fieldManager: FIELD_MANAGER }, jsonPatch),
     );
+    written = patched.metadata?.resourceVersion;
   }
-  // The watch's first look sees what the write did, the bell what follows.
-  const bell = rolloutBell(c.kc, d);
+  // The watch's first look sees what the write did, the bell what follows (its mirror not read before it has the write).
+  const bell = rolloutBell(c, d);
+  if (written) bell.wrote(MIRRORED.deployment, written);
   try {
     return await followUndo(c, o, input, ctx, { started, what, bell });
   } finally {

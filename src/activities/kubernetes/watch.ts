@@ -12,9 +12,10 @@ import type { DeploymentRef } from '../../model';
 import type { ProgressContext } from '../types';
 import type { KubeClients } from './api';
 import { FIELD_MANAGER, withConflictRetries } from './api';
+import { MIRRORED } from './bell';
 import type { ChangeBell } from './bell';
 import type { RolloutRecorder } from './recorder';
-import { isReady, snapshot } from './snapshot';
+import { isReady, mirroredSnapshot, snapshot } from './snapshot';
 import type { Snapshot } from './snapshot';
 
 export interface RolloutOptions {
@@ -105,15 +106,17 @@ function stallClock(): (fingerprint: string) => number {
   };
 }
 
-async function scaleReplicaSet(c: KubeClients, rs: V1ReplicaSet, replicas: number): Promise<void> {
+async function scaleReplicaSet(c: KubeClients, rs: V1ReplicaSet, replicas: number, bell: ChangeBell | undefined): Promise<void> {
   const name = rs.metadata!.name!;
   const namespace = rs.metadata!.namespace!;
   // Optimistic: only if nobody changed the ReplicaSet since we looked (409 → look again).
-  await withConflictRetries(`scale replicaset/${name} to ${replicas} in namespace ${namespace}`, async () => {
+  const written = await withConflictRetries(`scale replicaset/${name} to ${replicas} in namespace ${namespace}`, async () => {
     const current = await c.apps.readNamespacedReplicaSet({ name, namespace });
     current.spec!.replicas = replicas;
-    await c.apps.replaceNamespacedReplicaSet({ name, namespace, body: current, fieldManager: FIELD_MANAGER });
+    return c.apps.replaceNamespacedReplicaSet({ name, namespace, body: current, fieldManager: FIELD_MANAGER });
   });
+  // The next look must see this scale: the mirror is not read until its watch reports it.
+  bell?.wrote(MIRRORED.replicaSets, written.metadata?.resourceVersion);
 }
 
 /** The first look after a change comes this soon; each look that sees no change doubles the wait, up to pollMs. */
@@ -142,11 +145,15 @@ export class RolloutWatch {
   private seen = '';
   private delayMs = 0;
 
-  /** One poll: stop if cancelled, look, record what the pods did. */
+  /**
+   * One look: stop if cancelled, look, record what the pods did. The look reads the bell's mirrors
+   * when they are current (kept from the watches' events, no call to the API server), else the API.
+   */
   private async look(): Promise<Snapshot> {
+    const { bell, clients, input } = this.parts;
     throwIfAborted(this.parts.ctx.signal);
-    this.parts.bell?.heard();
-    const s = await snapshot(this.parts.clients, this.parts.input);
+    bell?.heard();
+    const s = (bell && mirroredSnapshot(bell, input)) ?? (await snapshot(clients, input));
     this.recorder.observe(s);
     // While the rollout moves, look again soon (what `kubectl rollout status` learns from its watch
     // at once); while it stands still, back off to pollMs. A 1 s rollout took 2 × kubectl's time
@@ -210,11 +217,11 @@ export class RolloutWatch {
           const n = rs.spec?.replicas ?? 0;
           if (remove <= 0 || n === 0) continue;
           const take = Math.min(n, remove);
-          await scaleReplicaSet(c, rs, n - take);
+          await scaleReplicaSet(c, rs, n - take, this.parts.bell);
           remove -= take;
         }
       } else if (newSpec < desired && s.newReady >= newSpec && newSpec + oldSpec <= replicas) {
-        await scaleReplicaSet(c, s.newRS, newSpec + 1); // the next surge pod
+        await scaleReplicaSet(c, s.newRS, newSpec + 1, this.parts.bell); // the next surge pod
       }
       // Paused Deployments have no progress deadline in the controller: this is the step's own.
       if (stalled(`${newSpec}/${s.newReady}/${oldSpec}/${s.oldReady}`) > input.progressDeadlineMs) {

@@ -1,0 +1,90 @@
+/**
+ * The rollout bell's mirror of one collection (src/activities/kubernetes/bell.ts): kept from a list
+ * and the watch's events, ordered by resourceVersion, never read while it lags a write of ours.
+ * The same mirror on a real API server: test/integration/kubernetes-rollout.test.ts.
+ */
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import { compareResourceVersions, Mirror } from '../../src/activities/kubernetes/bell';
+
+function pod(name: string, resourceVersion: string, phase = 'Running'): KubernetesObject {
+  // As a watch event carries it: plain JSON, dates as strings.
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'p', uid: `uid-${name}`, resourceVersion, creationTimestamp: '2026-12-01T10:00:00Z' as unknown as Date }, status: { phase } } as KubernetesObject;
+}
+
+const names = (m: Mirror) => m.current()?.map((o) => o.metadata?.name).sort();
+
+test('resourceVersions are ordered as KEP-5504 integers, and not at all when either is not one', () => {
+  expect(compareResourceVersions('9', '10')).toBe(-1);
+  expect(compareResourceVersions('100', '99')).toBe(1);
+  expect(compareResourceVersions('1234', '1234')).toBe(0);
+  expect(compareResourceVersions('1235', '1234')).toBe(1);
+  expect(compareResourceVersions('012', '12')).toBeUndefined();
+  expect(compareResourceVersions('abc', '12')).toBeUndefined();
+  expect(compareResourceVersions('0', '12')).toBeUndefined();
+});
+
+test('a listed mirror follows added, modified and deleted objects, typed as a list returns them', () => {
+  const m = new Mirror('V1Pod');
+  expect(m.current()).toBeUndefined(); // not listed yet
+  m.load({ metadata: { resourceVersion: '10' }, items: [pod('a', '8'), pod('b', '9')] });
+  expect(names(m)).toEqual(['a', 'b']);
+  m.apply('ADDED', pod('c', '11'));
+  m.apply('MODIFIED', pod('a', '12', 'Failed'));
+  m.apply('DELETED', pod('b', '13'));
+  expect(names(m)).toEqual(['a', 'c']);
+  const a = m.current()!.find((o) => o.metadata?.name === 'a') as V1Pod;
+  expect(a.status?.phase).toBe('Failed');
+  expect(a.metadata?.creationTimestamp).toBeInstanceOf(Date);
+  m.apply('BOOKMARK', { metadata: { resourceVersion: '14' } });
+  expect(names(m)).toEqual(['a', 'c']);
+});
+
+test('a write of ours keeps the mirror unread until an event at or after its resourceVersion, whether the write came before or after the list', () => {
+  const m = new Mirror('V1Pod');
+  m.load({ metadata: { resourceVersion: '10' }, items: [pod('a', '10')] });
+  m.wrote('12');
+  expect(m.current()).toBeUndefined();
+  m.apply('MODIFIED', pod('a', '11'));
+  expect(m.current()).toBeUndefined();
+  m.apply('MODIFIED', pod('a', '12'));
+  expect(names(m)).toEqual(['a']);
+  // A write older than what the mirror holds is already in it.
+  m.wrote('11');
+  expect(names(m)).toEqual(['a']);
+
+  // Written before the list answered: the list's own resourceVersion settles it, or not.
+  const early = new Mirror('V1Pod');
+  early.wrote('20');
+  early.load({ metadata: { resourceVersion: '19' }, items: [] });
+  expect(early.current()).toBeUndefined();
+  early.apply('ADDED', pod('x', '21'));
+  expect(names(early)).toEqual(['x']);
+
+  // A copy started by its watch's first event (no list) awaits the write the same way.
+  const single = new Mirror('V1Pod');
+  single.wrote('30');
+  expect(single.current()).toBeUndefined();
+  single.apply('ADDED', pod('d', '29'));
+  expect(single.current()).toBeUndefined();
+  single.apply('MODIFIED', pod('d', '30'));
+  expect(names(single)).toEqual(['d']);
+});
+
+test('a mirror that cannot be trusted is never read again: an ERROR event, a resourceVersion that cannot be ordered, a write without one, a stop', () => {
+  const cases: ((m: Mirror) => void)[] = [
+    (m) => m.apply('ERROR', { metadata: {} }),
+    (m) => m.apply('MODIFIED', pod('a', 'not-a-number')),
+    (m) => m.wrote(undefined),
+    (m) => m.wrote('x1'),
+    (m) => m.stop(),
+  ];
+  for (const breakIt of cases) {
+    const m = new Mirror('V1Pod');
+    m.load({ metadata: { resourceVersion: '10' }, items: [pod('a', '10')] });
+    expect(names(m)).toEqual(['a']);
+    breakIt(m);
+    expect(m.current()).toBeUndefined();
+    m.apply('MODIFIED', pod('a', '50'));
+    expect(m.current()).toBeUndefined();
+  }
+});
