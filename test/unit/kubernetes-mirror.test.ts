@@ -1,10 +1,12 @@
 /**
  * The rollout bell's mirror of one collection (src/activities/kubernetes/bell.ts): kept from a list
  * and the watch's events, ordered by resourceVersion, never read while it lags a write of ours.
- * The same mirror on a real API server: test/integration/kubernetes-rollout.test.ts.
+ * The same mirror on a real API server: test/integration/kubernetes-rollout.test.ts. And how a look
+ * tells the new ReplicaSet: template identity.
  */
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { compareResourceVersions, Mirror } from '../../src/activities/kubernetes/bell';
+import { sameTemplate } from '../../src/activities/kubernetes/snapshot';
 
 function pod(name: string, resourceVersion: string, phase = 'Running'): KubernetesObject {
   // As a watch event carries it: plain JSON, dates as strings.
@@ -87,4 +89,21 @@ test('a mirror that cannot be trusted is never read again: an ERROR event, a res
     m.apply('MODIFIED', pod('a', '50'));
     expect(m.current()).toBeUndefined();
   }
+});
+
+test('template identity as the controller sees it: the pod-template-hash label, key order and empty values aside', () => {
+  const base = { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'app', image: 'img:v1', env: [{ name: 'A', value: '1' }] }] } };
+  const rs = { metadata: { labels: { 'pod-template-hash': 'abc123', app: 'x' }, creationTimestamp: null }, spec: { containers: [{ image: 'img:v1', name: 'app', env: [{ value: '1', name: 'A' }] }] } };
+  expect(sameTemplate(base, rs as never)).toBe(true);
+  expect(sameTemplate(base, { ...base, spec: { containers: [{ name: 'app', image: 'img:v2' }] } })).toBe(false);
+  // The order of a list matters (containers, env), the order of keys does not.
+  expect(sameTemplate(base, { ...base, spec: { containers: [{ name: 'app', image: 'img:v1', env: [{ name: 'A', value: '2' }] }] } })).toBe(false);
+  // Labels holding only the hash are no labels; metadata left empty is still metadata (as before).
+  expect(sameTemplate({ metadata: { labels: { 'pod-template-hash': 'h' } }, spec: base.spec }, { metadata: {}, spec: base.spec })).toBe(true);
+  expect(sameTemplate({ metadata: {}, spec: base.spec }, { spec: base.spec })).toBe(false);
+  expect(sameTemplate(undefined, undefined)).toBe(true);
+  // Dates compare by value, as the API serializes them.
+  const at = (iso: string) => ({ metadata: { labels: { app: 'x' }, annotations: { restarted: 'yes' } }, spec: { containers: [], activeDeadlineSeconds: 5 }, at: new Date(iso) });
+  expect(sameTemplate(at('2026-12-01T10:00:00Z') as never, at('2026-12-01T10:00:00Z') as never)).toBe(true);
+  expect(sameTemplate(at('2026-12-01T10:00:00Z') as never, at('2026-12-01T11:00:00Z') as never)).toBe(false);
 });

@@ -207,12 +207,23 @@ export class ChangeBell {
     this.problem ??= problem;
   }
 
-  /** The API server reported a change: wake the waiting loop, or the next wait at once. */
+  private waking = false;
+
+  /**
+   * The API server reported a change: wake the waiting loop, or the next wait at once. The wake
+   * comes after the events already received (setImmediate), so a burst (a pod's update, then its
+   * ReplicaSet's and Deployment's) costs one look, not one per event.
+   */
   ring(): void {
     this.dirty = true;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    if (this.waking) return;
+    this.waking = true;
+    setImmediate(() => {
+      this.waking = false;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    });
   }
 
   /** Call before reading the objects: a change after this point wakes the next wait. */

@@ -84,25 +84,39 @@ export async function selectorPods(c: KubeClients, d: V1Deployment): Promise<V1P
 
 /** Template equality as the controller sees it: ignoring the pod-template-hash label. */
 export function sameTemplate(a: V1PodTemplateSpec | undefined, b: V1PodTemplateSpec | undefined): boolean {
-  return canonical(withoutHash(a)) === canonical(withoutHash(b));
+  return templateKey(a) === templateKey(b);
 }
 
-function withoutHash(t: V1PodTemplateSpec | undefined): unknown {
-  const copy = JSON.parse(JSON.stringify(t ?? {})) as { metadata?: { labels?: Record<string, string> } };
-  if (copy.metadata?.labels) {
-    delete copy.metadata.labels['pod-template-hash'];
-    if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;
+/**
+ * A template's canonical form (keys sorted, empty values and the pod-template-hash label left out),
+ * kept per object: a look compares the Deployment's template with every ReplicaSet's, and the
+ * mirrors (./bell.ts) hand out the same objects until a watch event replaces them. Templates read
+ * from the API are never changed in place (a changed copy is a new object).
+ */
+const templateKeys = new WeakMap<object, string>();
+
+function templateKey(t: V1PodTemplateSpec | undefined): string {
+  if (!t) return '{}';
+  let key = templateKeys.get(t);
+  if (key === undefined) {
+    key = canonical(t, (path) => path === 'metadata.labels.pod-template-hash');
+    templateKeys.set(t, key);
   }
-  return copy;
+  return key;
 }
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+/** Sorted-key JSON without null and undefined values or the keys `skip` names (by dotted path). */
+function canonical(value: unknown, skip: (path: string) => boolean, path = ''): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonical(v, skip, `${path}[]`)).join(',')}]`;
+  if (value instanceof Date) return JSON.stringify(value);
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined && v !== null)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+      .filter(([k, v]) => v !== undefined && v !== null && !skip(path ? `${path}.${k}` : k))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, canonical(v, skip, path ? `${path}.${k}` : k)] as const)
+      // Labels left empty by the skipped hash count as absent, as if the label were never there.
+      .filter(([k, v]) => v !== '{}' || `${path}.${k}` !== 'metadata.labels');
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }
