@@ -215,13 +215,58 @@ export interface ReactionSample {
   reactionMs: number;
   /** Update sent → its answer ("accepted …") back at the client. */
   answerMs: number;
+  /** Where a slow one's time went, from its history (see explainRollback). */
+  where?: RollbackTimes;
+}
+
+/**
+ * Where a rollback's reaction went, from the workflow's history (server clock, same machine as the
+ * bench): update sent → the workflow task that took it scheduled → started by the worker → completed
+ * (the update accepted) → the rollback activity scheduled → started → its first cluster call.
+ */
+export interface RollbackTimes {
+  sentToTaskScheduledMs: number;
+  taskScheduleToStartMs: number;
+  taskStartToCompleteMs: number;
+  completeToActivityScheduledMs: number;
+  activityScheduleToStartMs: number;
+  activityStartToCallMs: number;
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+
+function eventMs(e: HistoryEvent | undefined): number {
+  const t = e?.eventTime;
+  return t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : Number.NaN;
+}
+
+/** The history's account of one timed rollback (`sent` and `calledAt` by the bench's clock). */
+export async function explainRollback(handle: DeploymentHandle, sent: number, calledAt: number): Promise<RollbackTimes | undefined> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const accepted = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+  if (accepted < 0) return undefined;
+  const before = events.slice(0, accepted).reverse();
+  const completed = before.find((e) => e.workflowTaskCompletedEventAttributes);
+  const started = before.find((e) => e.workflowTaskStartedEventAttributes);
+  const scheduled = before.find((e) => e.workflowTaskScheduledEventAttributes);
+  const after = events.slice(accepted);
+  const activity = after.find((e) => /rollback/i.test(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')) ?? after.find((e) => e.activityTaskScheduledEventAttributes);
+  const activityStarted = activity && after.find((e) => e.activityTaskStartedEventAttributes && String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(activity.eventId));
+  return {
+    sentToTaskScheduledMs: eventMs(scheduled) - sent,
+    taskScheduleToStartMs: eventMs(started) - eventMs(scheduled),
+    taskStartToCompleteMs: eventMs(completed) - eventMs(started),
+    completeToActivityScheduledMs: eventMs(activity) - eventMs(completed),
+    activityScheduleToStartMs: eventMs(activityStarted) - eventMs(activity),
+    activityStartToCallMs: calledAt - eventMs(activityStarted),
+  };
 }
 
 /**
  * One rollback request timed: the update is sent while the deployment sits in its watch window,
  * and the reaction ends when the rollback reaches the Kubernetes port in the worker.
  */
-export async function timeRollback(stack: FakeStack, handle: DeploymentHandle): Promise<ReactionSample> {
+export async function timeRollback(stack: FakeStack, handle: DeploymentHandle, explainOver = Number.POSITIVE_INFINITY): Promise<ReactionSample> {
   const sent = Date.now();
   await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'bench: rollback reaction', requestedBy: 'bench' }] });
   const answered = Date.now();
@@ -229,7 +274,12 @@ export async function timeRollback(stack: FakeStack, handle: DeploymentHandle): 
     const answer = await stack.ask({ type: 'rollbackAt', id: handle.workflowId });
     return answer.at;
   });
-  return { reactionMs: calledAt - sent, answerMs: answered - sent };
+  const sample: ReactionSample = { reactionMs: calledAt - sent, answerMs: answered - sent };
+  if (sample.reactionMs > explainOver) {
+    const where = await explainRollback(handle, sent, calledAt).catch(() => undefined);
+    if (where) sample.where = where;
+  }
+  return sample;
 }
 
 async function waitForWatch(handle: DeploymentHandle): Promise<void> {
@@ -242,6 +292,8 @@ async function waitForWatch(handle: DeploymentHandle): Promise<void> {
 export interface ReactionResult {
   reaction: Distribution;
   answer: Distribution;
+  /** The samples over the target, with where their time went. */
+  slow?: ReactionSample[];
 }
 
 /** Rollback reaction with one deployment at a time (nothing else running). */

@@ -25,6 +25,8 @@ export type WatchDesign = 'evaluator' | 'per-window';
 
 /** How long a part asks timeline queries, and then rolls windows back, at most (fewer than asked, then: the result's `n` says how many). */
 const ASK_BUDGET_MS = 120_000;
+/** The issue's rollback reaction target (p99, ms): slower samples get their history's account. */
+export const REACTION_TARGET_MS = 250;
 
 export interface WindowsOptions {
   design: WatchDesign;
@@ -229,13 +231,14 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       const rollbacksUntil = Date.now() + ASK_BUDGET_MS;
       for (const id of [...ids].sort(() => Math.random() - 0.5).slice(0, options.rollbacks)) {
         if (Date.now() >= rollbacksUntil) break;
-        const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle).catch((err: Error) => {
+        const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle, REACTION_TARGET_MS).catch((err: Error) => {
           failedRollbacks.push(err.message.slice(0, 120));
           return undefined;
         });
         if (sample) samples.push(sample);
       }
-      reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)) };
+      const slow = samples.filter((s) => s.where);
+      reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)), ...(slow.length ? { slow } : {}) };
     }
     const workerEnd = rssMiB(pid) ?? Number.NaN;
     // Close the windows so the next part starts from an idle worker.
