@@ -42,6 +42,8 @@ import type { DeploymentState } from './state';
 
 /** The watch in a run of its own (new commands: a continue-as-new right after registering). */
 export const WATCH_FRESH_RUN_PATCH = 'watch-fresh-run';
+/** A rollback from a fed window starts beside the window's unregister signal, not after it (new command order). */
+export const ROLLBACK_BESIDE_GOODBYE_PATCH = 'rollback-beside-unregister';
 
 /** Signal-with-start of the evaluator: a few quick tries (then the child fallback). */
 const { startWatchEvaluator } = proxyActivities<WatchActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 3 } });
@@ -134,7 +136,14 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
       woken = ctx.wakeUps !== seen;
     }
   } finally {
-    if (!continuing) await CancellationScope.nonCancellable(() => unregisterWindow(ctx, feed));
+    if (!continuing) {
+      const goodbye = CancellationScope.nonCancellable(() => unregisterWindow(ctx, feed));
+      // A rollback does not wait for the evaluator to hear of it: the signal and the rollback's
+      // first command leave in one workflow task, not two (a round trip, 80–120 ms at 1,000
+      // windows, docs/benchmarks.md). Rollbacks of windows from before wait, as they did.
+      if (state.rollbackRequest && patched(ROLLBACK_BESIDE_GOODBYE_PATCH)) ctx.unfinished.push(goodbye);
+      else await goodbye;
+    }
   }
 }
 

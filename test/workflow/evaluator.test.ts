@@ -161,14 +161,23 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   const quietPerHour = watchEvents.filter((e) => time(e) >= firstReport + 30 * MIN && time(e) < firstReport + 150 * MIN).length / 2;
   console.log(`evaluator test figures: ${JSON.stringify({ quietEventsPerWindowHour: quietPerHour, watchEvents: watchEvents.length, signals, evaluatorFirstRunEvents: evaluatorHistory.events?.length, batchedEvaluations: batched.length })}`);
   expect(quietPerHour).toBeLessThanOrEqual(10);
+  // The breaching window's rollback does not wait for its evaluator to hear it left (patch
+  // rollback-beside-unregister): the unregister signal and the rollout undo leave in one workflow task.
+  const runsOfB = await runChain(env.client, b.workflowId, b.firstExecutionRunId);
+  const lastOfB = (await history(env.client, b.workflowId, runsOfB[runsOfB.length - 1]!.runId)).events ?? [];
+  const goodbye = lastOfB.findIndex((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'unregisterWatch');
+  const undo = lastOfB.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'rollbackDeployment');
+  expect([goodbye > 0, undo > goodbye]).toEqual([true, true]);
+  expect(lastOfB.slice(goodbye, undo).filter((e) => e.workflowTaskCompletedEventAttributes)).toEqual([]);
   // Recorded for the watch in its own run (patch watch-fresh-run): the deployment's run handing
-  // over, the quiet window's run and the breaching window's run (its rollback). The histories of
-  // windows that kept their run (…-sharded.json) were recorded before it and still replay.
+  // over, the quiet window's run and the breaching window's run (its rollback, beside the
+  // unregister signal since patch rollback-beside-unregister). The histories of windows that kept
+  // their run (…-sharded.json), and evaluator-watch-alert-rollback-own-run.json (the rollback
+  // after the signal), were recorded before those patches and still replay.
   if (process.env.RECORD_HISTORIES === '1') {
-    const runsB = await runChain(env.client, b.workflowId, b.firstExecutionRunId);
     await recordHistory(env, a, 'evaluator-watch-fresh-run', runs[0]!.runId);
     await recordHistory(env, a, 'evaluator-watch-quiet-own-run', runs[1]!.runId);
-    await recordHistory(env, b, 'evaluator-watch-alert-rollback-own-run', runsB[runsB.length - 1]!.runId);
+    await recordHistory(env, b, 'evaluator-watch-alert-rollback-beside-unregister', runsOfB[runsOfB.length - 1]!.runId);
   }
   recordEvaluator(evaluatorHistory, 'evaluator-two-windows-grid');
 });

@@ -64,6 +64,11 @@ export class DeploymentContext {
   extendedBeforeWatchMs = 0;
   /** Reports from the watch evaluator not yet applied (run-local: the window applies them before continuing as new). */
   readonly watchReports: WatchReport[] = [];
+  /**
+   * Work started and not waited for, so what comes next goes out in the same workflow task (the
+   * window's goodbye to its evaluator beside a rollback's first command); `finish` waits for it.
+   */
+  readonly unfinished: Promise<unknown>[] = [];
 
   constructor(
     readonly input: DeploymentInput,

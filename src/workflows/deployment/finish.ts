@@ -37,6 +37,7 @@ export function finish(ctx: DeploymentContext): Promise<DeploymentReport> {
   const { spec, state } = ctx;
   return CancellationScope.nonCancellable(async () => {
     if (state.rollbackRequest && state.outcome === 'IN_PROGRESS') await rollBack(ctx);
+    await Promise.all(ctx.unfinished);
     if (state.outcome === 'IN_PROGRESS') closeWatch(ctx);
     state.finishedAt = new Date().toISOString();
     ctx.enter('DONE');
