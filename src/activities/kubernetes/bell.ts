@@ -80,14 +80,7 @@ export class Mirror {
 
   /** Our write made the collection reach `resourceVersion` (before or after the list): the copy is stale until it gets there. */
   wrote(resourceVersion: string | undefined): void {
-    if (resourceVersion === undefined) return this.stop();
-    if (this.awaiting === undefined) this.awaiting = resourceVersion;
-    else {
-      const order = compareResourceVersions(resourceVersion, this.awaiting);
-      if (order === undefined) return this.stop();
-      if (order > 0) this.awaiting = resourceVersion;
-    }
-    this.settle();
+    this.raise('awaiting', resourceVersion);
   }
 
   stop(): void {
@@ -100,13 +93,15 @@ export class Mirror {
   }
 
   private advance(rv: string | undefined): void {
-    if (rv === undefined) return this.stop();
-    if (this.at === undefined) this.at = rv;
-    else {
-      const order = compareResourceVersions(rv, this.at);
-      if (order === undefined) return this.stop();
-      if (order > 0) this.at = rv;
-    }
+    this.raise('at', rv);
+  }
+
+  /** Moves `at` or `awaiting` to `rv` when it is later (or nothing is held); a version missing or not ordered stops the copy. */
+  private raise(which: 'at' | 'awaiting', rv: string | undefined): void {
+    const held = this[which];
+    const order = rv === undefined ? undefined : held === undefined ? 1 : compareResourceVersions(rv, held);
+    if (order === undefined) return this.stop();
+    if (order > 0) this[which] = rv;
     this.settle();
   }
 
