@@ -253,25 +253,57 @@ export function planQueries(exprs: string[], widen: Widen = 'varying'): QueryPla
   return { batches, alone: alone.sort((a, b) => a - b) };
 }
 
+/** One series of an answer, as the batch shares them out. */
+type Series = { labels: Record<string, string>; value: number };
+
+const joined = (values: string[]): string => values.join('\u0000');
+
+/**
+ * An answer's series by their values of some equality labels, kept per answer (its series array)
+ * and label set: the evaluators of one Prometheus share an instant's answer (./metrics.ts), so the
+ * fleet's series are grouped once per instant, not once per evaluator.
+ */
+const indexes = new WeakMap<Series[], Map<string, Map<string, Series[]>>>();
+
+function indexOf(series: Series[], labels: string[]): Map<string, Series[]> {
+  let byLabels = indexes.get(series);
+  if (!byLabels) indexes.set(series, (byLabels = new Map<string, Map<string, Series[]>>()));
+  let index = byLabels.get(joined(labels));
+  if (!index) {
+    index = new Map<string, Series[]>();
+    for (const s of series) {
+      const k = joined(labels.map((l) => s.labels[l] ?? ''));
+      const list = index.get(k);
+      if (list) list.push(s);
+      else index.set(k, [s]);
+    }
+    byLabels.set(joined(labels), index);
+  }
+  return index;
+}
+
 /**
  * For each member of `batch` (aligned with `members`), the values of the answer's series that are
- * its own: the members are found by their equality values in one lookup per series, and only those
- * are tested against their patterns (a widened query returns the whole fleet's series).
+ * its own: the series with a member's equality values, from the answer's index (built once per
+ * answer), and of those the ones matching its patterns (a widened query returns the whole fleet's
+ * series; a member's share is found without going through them all). Values keep the answer's order.
  */
-export function distribute(batch: Batch, series: { labels: Record<string, string>; value: number }[]): number[][] {
+export function distribute(batch: Batch, series: Series[]): number[][] {
   const out = batch.members.map((): number[] => []);
   const first = batch.conditions[0] ?? [];
   const eqLabels = first.filter((c) => c.op === '=').map((c) => c.label);
-  const key = (values: string[]): string => values.join('\u0000');
   const byKey = new Map<string, { member: number; patterns: { label: string; re: RegExp | undefined; value: string }[] }[]>();
   batch.conditions.forEach((conds, member) => {
-    const k = key(conds.filter((c) => c.op === '=').map((c) => c.value));
+    const k = joined(conds.filter((c) => c.op === '=').map((c) => c.value));
     const patterns = conds.filter((c) => c.op === '=~').map((c) => ({ label: c.label, re: anchored(c.value), value: c.value }));
     byKey.set(k, [...(byKey.get(k) ?? []), { member, patterns }]);
   });
-  for (const s of series) {
-    for (const m of byKey.get(key(eqLabels.map((l) => s.labels[l] ?? ''))) ?? []) {
-      if (m.patterns.every((p) => (p.re ? p.re.test(s.labels[p.label] ?? '') : (s.labels[p.label] ?? '') === p.value))) out[m.member]!.push(s.value);
+  const index = indexOf(series, eqLabels);
+  for (const [k, members] of byKey) {
+    for (const s of index.get(k) ?? []) {
+      for (const m of members) {
+        if (m.patterns.every((p) => (p.re ? p.re.test(s.labels[p.label] ?? '') : (s.labels[p.label] ?? '') === p.value))) out[m.member]!.push(s.value);
+      }
     }
   }
   return out;

@@ -95,6 +95,23 @@ test('a prefix or postfix by, topk and nested aggregations get the labels; liter
   expect(checkPromql(union.batches[0]!.query)).toBeUndefined();
 });
 
+test('evaluators sharing one answer share it out from one index of its series, each getting exactly its own', () => {
+  // Two shards of one instant: the same widened query, the same answer object.
+  const answer = [
+    { labels: { ns: 'a', job: 'x', status: '500' }, value: 1 },
+    { labels: { ns: 'b', job: 'x', status: '500' }, value: 2 },
+    { labels: { ns: 'c', job: 'x', status: '502' }, value: 3 },
+    { labels: { ns: 'a', job: 'x', status: '503' }, value: 4 },
+  ];
+  const shard1 = planQueries(['sum by (ns) (m{ns="a",job="x",status=~"5.."})', 'sum by (ns) (m{ns="c",job="x",status=~"5.."})'], 'selectors').batches[0]!;
+  const shard2 = planQueries(['sum by (ns) (m{ns="b",job="x",status=~"5.."})', 'sum by (ns) (m{ns="d",job="x",status=~"5.."})'], 'selectors').batches[0]!;
+  expect(shard1.query).toBe(shard2.query);
+  expect(distribute(shard1, answer)).toEqual([[1, 4], [3]]);
+  expect(distribute(shard2, answer)).toEqual([[2], []]);
+  // Asked again with the answer unchanged: the same shares, in the answer's order.
+  expect(distribute(shard1, answer)).toEqual([[1, 4], [3]]);
+});
+
 test('the same expression twice (two directions) is one query whose series belong to both', () => {
   const plan = planQueries(['up{job="a"}', 'up{job="a"}']);
   expect(plan.batches).toEqual([{ query: 'up{job="a"}', members: [0, 1], conditions: [[], []] }]);
