@@ -7,7 +7,8 @@
  * workflows kept in memory between tasks, default 500; fewer trades memory for replays),
  * SHIPWATCH_MAX_CACHED_EVALUATORS (watch evaluators kept in memory, default 128), SHIPWATCH_WORKFLOW_BUNDLE (a workflow bundle
  * made ahead; default dist/workflow-bundle.js, or dist/workflow-bundle-untraced.js when tracing is
- * off, beside the built worker, else bundled at start),
+ * off, beside the built worker, else bundled at start), SHIPWATCH_WORKFLOW_SOURCE_MAPS ("off": the
+ * bundle's source map left out, less memory per workflow thread, workflow stack traces in bundle lines),
  * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), OTEL_SERVICE_NAME and
  * SHIPWATCH_TRACE_URL (deployment traces over OTLP/HTTP, off when no endpoint is set; src/tracing,
  * the start-up log says which). Secrets that specs reference as env:NAME are read from
@@ -19,7 +20,7 @@
  * thread and sticky cache, so thousands of windows neither push the evaluators out of the cache
  * nor queue their tasks behind the windows' (docs/benchmarks.md, Session 6).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -34,6 +35,7 @@ import type { Observability } from './observability';
 import { TracingSettingError, tracingSettings } from './tracing';
 import type { TracingSettings } from './tracing';
 import { TASK_QUEUE } from './workflows/messages';
+import { withoutSourceMap } from './workflow-bundle';
 
 export interface ShipwatchWorkerOptions {
   env?: NodeJS.ProcessEnv;
@@ -110,6 +112,14 @@ function tracing(env: NodeJS.ProcessEnv): TracingSettings {
   }
 }
 
+/** SHIPWATCH_WORKFLOW_SOURCE_MAPS: "on" (the default) or "off". */
+function sourceMapsOn(env: NodeJS.ProcessEnv): boolean {
+  const value = env.SHIPWATCH_WORKFLOW_SOURCE_MAPS;
+  if (value === undefined || value === '' || value === 'on') return true;
+  if (value === 'off') return false;
+  throw new WorkerSettingError(`SHIPWATCH_WORKFLOW_SOURCE_MAPS must be "on" or "off", not "${value}".`);
+}
+
 /** KUBECONFIG, ~/.kube/config or the in-cluster service account, as kubectl finds them. */
 function loadKubeConfig(env: NodeJS.ProcessEnv): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -127,6 +137,7 @@ function loadKubeConfig(env: NodeJS.ProcessEnv): KubeConfig {
 export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}): Promise<ShipwatchWorker> {
   const env = options.env ?? process.env;
   const address = metricsAddress(env);
+  const sourceMaps = sourceMapsOn(env);
   const deps = options.deps ?? createRealDeps({ kubeConfig: loadKubeConfig(env) });
   const observability = address
     ? await setupObservability({ ...address, log: { level: env.SHIPWATCH_LOG_LEVEL ?? 'info' }, tracing: tracing(env) })
@@ -154,7 +165,8 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
     );
   }
   const prebuilt = env.SHIPWATCH_WORKFLOW_BUNDLE || built.find((f) => existsSync(f));
-  const workflows = prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: require.resolve('./workflows') };
+  const bundle = !prebuilt ? undefined : sourceMaps ? { codePath: prebuilt } : { code: withoutSourceMap(readFileSync(prebuilt, 'utf8'), prebuilt) };
+  const workflows = bundle ? { workflowBundle: bundle } : { workflowsPath: require.resolve('./workflows') };
   const taskQueue = options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE;
   const common = {
     connection,

@@ -12,6 +12,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflows } from './harness';
 import { deploymentWorkflowId } from '../../src/workflows/messages';
+import { withoutSourceMap } from '../../src/workflow-bundle';
 import type { DeploymentInput } from '../../src/workflows/messages';
 
 jest.setTimeout(120_000);
@@ -35,6 +36,24 @@ test('every recorded history replays without non-determinism', async () => {
   });
   const results: { workflowId: string; error?: unknown }[] = [];
   for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+    results.push({ workflowId: result.workflowId, ...(result.error ? { error: String(result.error) } : {}) });
+  }
+  expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId })));
+});
+
+test('a bundle without its source map (SHIPWATCH_WORKFLOW_SOURCE_MAPS=off) is loaded and replays the same histories', async () => {
+  const code = withoutSourceMap(bundle.code, '/shipwatch/workflow-bundle.js');
+  expect(code.length).toBeLessThan(bundle.code.length / 2);
+  const map = JSON.parse(Buffer.from(code.slice(code.lastIndexOf('base64,') + 'base64,'.length), 'base64').toString()) as { mappings: string; file: string };
+  expect(map).toMatchObject({ mappings: '', file: '/shipwatch/workflow-bundle.js' });
+  const picked = files.filter((f) => /^(happy-path-24h|evaluator-watch-alert-rollback-beside-unregister)\.json$/.test(f));
+  expect(picked).toHaveLength(2);
+  const histories = picked.map((f) => {
+    const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>);
+    return { workflowId: recordedWorkflowId(history, basename(f, '.json')), history };
+  });
+  const results: { workflowId: string; error?: unknown }[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
     results.push({ workflowId: result.workflowId, ...(result.error ? { error: String(result.error) } : {}) });
   }
   expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId })));
