@@ -99,24 +99,25 @@ function templateKey(t: V1PodTemplateSpec | undefined): string {
   if (!t) return '{}';
   let key = templateKeys.get(t);
   if (key === undefined) {
-    key = canonical(t, (path) => path === 'metadata.labels.pod-template-hash');
+    const labels: Record<string, string> = { ...t.metadata?.labels };
+    delete labels['pod-template-hash'];
+    // Labels holding only the hash count as none; metadata itself stays (as it is on the Deployment).
+    const metadata = t.metadata && { ...t.metadata, labels: Object.keys(labels).length ? labels : undefined };
+    key = canonical({ ...t, metadata });
     templateKeys.set(t, key);
   }
   return key;
 }
 
-/** Sorted-key JSON without null and undefined values or the keys `skip` names (by dotted path). */
-function canonical(value: unknown, skip: (path: string) => boolean, path = ''): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonical(v, skip, `${path}[]`)).join(',')}]`;
+/** Sorted-key JSON without null and undefined values; dates as the API writes them. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value instanceof Date) return JSON.stringify(value);
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([k, v]) => v !== undefined && v !== null && !skip(path ? `${path}.${k}` : k))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => [k, canonical(v, skip, path ? `${path}.${k}` : k)] as const)
-      // Labels left empty by the skipped hash count as absent, as if the label were never there.
-      .filter(([k, v]) => v !== '{}' || `${path}.${k}` !== 'metadata.labels');
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+      .filter(([, v]) => v !== undefined && v !== null)
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }
