@@ -352,7 +352,7 @@ test('the bell\'s mirrors: a look from them is the look from the API server, and
       { name: 'mirror', namespace: NS, body: { spec: { template: { spec: { containers: [{ name: 'app', image: NEW }] } } } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    bell.wrote(MIRRORED.deployment, written.metadata?.resourceVersion);
+    bell.wrote(MIRRORED.deployment, written);
     const after = await mirrored();
     expect(after.deployment.metadata?.generation).toBe(written.metadata?.generation);
     expect(templateImage(after.deployment, 'app')).toBe(NEW);

@@ -66,7 +66,7 @@ export class Mirror {
   load(list: KubeList): void {
     for (const item of list.items) this.items.set(idOf(item), item);
     this.listed = true;
-    this.advance(list.metadata?.resourceVersion);
+    this.raise('at', list.metadata?.resourceVersion);
   }
 
   /** One watch event (ADDED, MODIFIED, DELETED, BOOKMARK); for a copy without a list, the first one starts it. */
@@ -75,7 +75,7 @@ export class Mirror {
     if (type === 'ADDED' || type === 'MODIFIED') this.items.set(idOf(raw), ObjectSerializer.deserialize(raw, this.model, '') as KubernetesObject);
     else if (type === 'DELETED') this.items.delete(idOf(raw));
     else if (type !== 'BOOKMARK') return this.stop();
-    this.advance(raw.metadata?.resourceVersion);
+    this.raise('at', raw.metadata?.resourceVersion);
   }
 
   /** Our write made the collection reach `resourceVersion` (before or after the list): the copy is stale until it gets there. */
@@ -90,10 +90,6 @@ export class Mirror {
   /** The objects as of the newest event, or undefined while the copy is not listed, broken, or behind a write of ours. */
   current(): KubernetesObject[] | undefined {
     return this.listed && !this.broken && this.awaiting === undefined ? [...this.items.values()] : undefined;
-  }
-
-  private advance(rv: string | undefined): void {
-    this.raise('at', rv);
   }
 
   /** Moves `at` or `awaiting` to `rv` when it is later (or nothing is held); a version missing or not ordered stops the copy. */
@@ -134,9 +130,10 @@ export class ChangeBell {
     this.ready = Promise.all(
       paths.map(async (p) => {
         let started = false;
-        const mirror = p.mirror ? new Mirror(p.mirror.model) : undefined;
+        const { mirror: how } = p;
+        const mirror = how && new Mirror(how.model);
         // Kept from the start: a write noted before the list answers is still awaited.
-        if (p.mirror && mirror) this.mirrors.set(p.mirror.key, mirror);
+        if (how && mirror) this.mirrors.set(how.key, mirror);
         // The client calls `done` before `watch` resolves when the server refuses the watch.
         const ended = (err: unknown) => {
           mirror?.stop();
@@ -152,8 +149,8 @@ export class ChangeBell {
         };
         try {
           let query = p.query;
-          if (p.mirror?.list && mirror) {
-            const list = await kube(`list ${p.what}`, p.mirror.list);
+          if (how?.list && mirror) {
+            const list = await kube(`list ${p.what}`, how.list);
             mirror.load(list);
             // The watch starts where the list ended: no change between them is missed.
             if (list.metadata?.resourceVersion) query = { ...query, resourceVersion: list.metadata.resourceVersion };
@@ -188,9 +185,10 @@ export class ChangeBell {
     return this.mirrors.get(key)?.current() as T[] | undefined;
   }
 
-  /** A write of ours to collection `key` was answered with `resourceVersion`: its copy is not read until the watch reports it. */
-  wrote(key: string, resourceVersion: string | undefined): void {
-    this.mirrors.get(key)?.wrote(resourceVersion);
+  /** A write of ours to collection `key` was answered with `written`: its copy is not read until the watch reports that version. Returns `written`. */
+  wrote<T extends KubernetesObject>(key: string, written: T): T {
+    this.mirrors.get(key)?.wrote(written.metadata?.resourceVersion);
+    return written;
   }
 
   /** True while every watch the bell opened still runs: the loop need not poll fast. */

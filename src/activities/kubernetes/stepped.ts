@@ -26,12 +26,13 @@ import type { RolloutOptions } from './watch';
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 async function patchDeployment(c: KubeClients, t: DeploymentRef, body: unknown, what: string, bell: ChangeBell): Promise<V1Deployment> {
-  const written = await kube(`${what} (patch deployment/${t.deployment} in namespace ${t.namespace})`, () =>
-    c.apps.patchNamespacedDeployment({ name: t.deployment, namespace: t.namespace, body, fieldManager: FIELD_MANAGER }, merge),
-  );
   // The next look must see this write: the mirror is not read until its watch reports it.
-  bell.wrote(MIRRORED.deployment, written.metadata?.resourceVersion);
-  return written;
+  return bell.wrote(
+    MIRRORED.deployment,
+    await kube(`${what} (patch deployment/${t.deployment} in namespace ${t.namespace})`, () =>
+      c.apps.patchNamespacedDeployment({ name: t.deployment, namespace: t.namespace, body, fieldManager: FIELD_MANAGER }, merge),
+    ),
+  );
 }
 
 /** The manifest to server-side apply: one Deployment, the target's. */
@@ -73,11 +74,12 @@ async function applyRelease(c: KubeClients, o: RolloutOptions, input: RolloutSte
       metadata: { ...m.metadata, annotations },
       spec: { ...m.spec, progressDeadlineSeconds: deadlineSeconds, ...extra.spec },
     };
-    const written = await kube(`server-side apply the manifest of deployment/${input.deployment} in namespace ${input.namespace}`, () =>
-      o.objects.patch(body as V1Deployment, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+    return bell.wrote(
+      MIRRORED.deployment,
+      await kube(`server-side apply the manifest of deployment/${input.deployment} in namespace ${input.namespace}`, () =>
+        o.objects.patch(body as V1Deployment, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+      ),
     );
-    bell.wrote(MIRRORED.deployment, written.metadata?.resourceVersion);
-    return written;
   }
   return patchDeployment(
     c,

@@ -4,7 +4,7 @@
  * with the traffic counted from the release being left.
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { throwIfAborted } from '../abort';
 import { RollbackImpossibleError } from '../errors';
 import type { ProgressContext, RollbackInput, RollbackResult } from '../types';
@@ -41,7 +41,7 @@ export async function rollback(c: KubeClients, o: RolloutOptions, input: Rollbac
     throw new RollbackImpossibleError(`${what}: revision ${input.toRevision} runs ${image ?? 'no such container'}, not the recorded ${input.expectedImage}`);
   }
   const stepped = steppedState(d);
-  let written: string | undefined;
+  let written: V1Deployment | undefined;
   if (!sameTemplate(d.spec?.template, template) || d.spec?.paused || stepped) {
     throwIfAborted(ctx.signal);
     const ops: unknown[] = [
@@ -54,10 +54,9 @@ export async function rollback(c: KubeClients, o: RolloutOptions, input: Rollbac
       ops.push({ op: 'replace', path: '/spec/minReadySeconds', value: restore.minReadySeconds });
       ops.push({ op: 'remove', path: `/metadata/annotations/${STEPPED_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1')}` });
     }
-    const patched = await kube(`roll back (patch deployment/${input.deployment} in namespace ${input.namespace})`, () =>
+    written = await kube(`roll back (patch deployment/${input.deployment} in namespace ${input.namespace})`, () =>
       c.apps.patchNamespacedDeployment({ name: input.deployment, namespace: input.namespace, body: ops, fieldManager: FIELD_MANAGER }, jsonPatch),
     );
-    written = patched.metadata?.resourceVersion;
   }
   // The watch's first look sees what the write did, the bell what follows (its mirror not read before it has the write).
   const bell = rolloutBell(c, d);

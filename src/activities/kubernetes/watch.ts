@@ -116,7 +116,7 @@ async function scaleReplicaSet(c: KubeClients, rs: V1ReplicaSet, replicas: numbe
     return c.apps.replaceNamespacedReplicaSet({ name, namespace, body: current, fieldManager: FIELD_MANAGER });
   });
   // The next look must see this scale: the mirror is not read until its watch reports it.
-  bell?.wrote(MIRRORED.replicaSets, written.metadata?.resourceVersion);
+  bell?.wrote(MIRRORED.replicaSets, written);
 }
 
 /** The first look after a change comes this soon; each look that sees no change doubles the wait, up to pollMs. */
