@@ -42,34 +42,33 @@ test('a listed mirror follows added, modified and deleted objects, typed as a li
 });
 
 test('a write of ours keeps the mirror unread until an event at or after its resourceVersion, whether the write came before or after the list', () => {
-  const m = new Mirror('V1Pod');
-  m.load({ metadata: { resourceVersion: '10' }, items: [pod('a', '10')] });
-  m.wrote('12');
-  expect(m.current()).toBeUndefined();
-  m.apply('MODIFIED', pod('a', '11'));
-  expect(m.current()).toBeUndefined();
-  m.apply('MODIFIED', pod('a', '12'));
-  expect(names(m)).toEqual(['a']);
-  // A write older than what the mirror holds is already in it.
-  m.wrote('11');
-  expect(names(m)).toEqual(['a']);
-
-  // Written before the list answered: the list's own resourceVersion settles it, or not.
-  const early = new Mirror('V1Pod');
-  early.wrote('20');
-  early.load({ metadata: { resourceVersion: '19' }, items: [] });
-  expect(early.current()).toBeUndefined();
-  early.apply('ADDED', pod('x', '21'));
-  expect(names(early)).toEqual(['x']);
-
-  // A copy started by its watch's first event (no list) awaits the write the same way.
-  const single = new Mirror('V1Pod');
-  single.wrote('30');
-  expect(single.current()).toBeUndefined();
-  single.apply('ADDED', pod('d', '29'));
-  expect(single.current()).toBeUndefined();
-  single.apply('MODIFIED', pod('d', '30'));
-  expect(names(single)).toEqual(['d']);
+  // Each way a copy starts, with a write answered at 12 that it has not seen yet.
+  const starts: Record<string, (m: Mirror) => void> = {
+    'written after the list': (m) => {
+      m.load({ metadata: { resourceVersion: '10' }, items: [pod('a', '10')] });
+      m.wrote('12');
+    },
+    'written before the list answered': (m) => {
+      m.wrote('12');
+      m.load({ metadata: { resourceVersion: '11' }, items: [pod('a', '10')] });
+    },
+    'a copy started by its watch\'s first event (no list)': (m) => {
+      m.wrote('12');
+      m.apply('ADDED', pod('a', '10'));
+    },
+  };
+  for (const [how, start] of Object.entries(starts)) {
+    const m = new Mirror('V1Pod');
+    start(m);
+    expect([how, m.current()]).toEqual([how, undefined]);
+    m.apply('MODIFIED', pod('a', '11'));
+    expect([how, m.current()]).toEqual([how, undefined]);
+    m.apply('MODIFIED', pod('a', '12'));
+    expect([how, names(m)]).toEqual([how, ['a']]);
+    // A write older than what the mirror holds is already in it.
+    m.wrote('11');
+    expect([how, names(m)]).toEqual([how, ['a']]);
+  }
 });
 
 test('a mirror that cannot be trusted is never read again: an ERROR event, a resourceVersion that cannot be ordered, a write without one, a stop', () => {

@@ -29,16 +29,26 @@ test('several scenarios are recorded', () => {
   expect(files.length).toBeGreaterThanOrEqual(5);
 });
 
-test('every recorded history replays without non-determinism', async () => {
-  const histories = files.map((f) => {
+/** The recorded histories in `names`, each with the workflow ID it ran under. */
+function histories(names: string[]) {
+  return names.map((f) => {
     const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>);
     return { workflowId: recordedWorkflowId(history, basename(f, '.json')), history };
   });
-  const results: { workflowId: string; error?: unknown }[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+}
+
+/** Replays them with `workflowBundle`: each workflow ID, with its error if it had one. */
+async function replay(workflowBundle: { code: string }, recorded: ReturnType<typeof histories>): Promise<{ workflowId: string; error?: string }[]> {
+  const results: { workflowId: string; error?: string }[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle }, recorded)) {
     results.push({ workflowId: result.workflowId, ...(result.error ? { error: String(result.error) } : {}) });
   }
-  expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId })));
+  return results;
+}
+
+test('every recorded history replays without non-determinism', async () => {
+  const recorded = histories(files);
+  expect(await replay(bundle, recorded)).toEqual(recorded.map((h) => ({ workflowId: h.workflowId })));
 });
 
 test('a bundle without its source map (SHIPWATCH_WORKFLOW_SOURCE_MAPS=off) is loaded and replays the same histories', async () => {
@@ -48,15 +58,8 @@ test('a bundle without its source map (SHIPWATCH_WORKFLOW_SOURCE_MAPS=off) is lo
   expect(map).toMatchObject({ mappings: '', file: '/shipwatch/workflow-bundle.js' });
   const picked = files.filter((f) => /^(happy-path-24h|evaluator-watch-alert-rollback-beside-unregister)\.json$/.test(f));
   expect(picked).toHaveLength(2);
-  const histories = picked.map((f) => {
-    const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>);
-    return { workflowId: recordedWorkflowId(history, basename(f, '.json')), history };
-  });
-  const results: { workflowId: string; error?: unknown }[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
-    results.push({ workflowId: result.workflowId, ...(result.error ? { error: String(result.error) } : {}) });
-  }
-  expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId })));
+  const recorded = histories(picked);
+  expect(await replay({ code }, recorded)).toEqual(recorded.map((h) => ({ workflowId: h.workflowId })));
 });
 
 /**
