@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import ts from 'typescript';
 import { startDeployment } from '../src/deployments';
 import type { DeploymentHandle } from '../src/deployments';
@@ -233,12 +234,8 @@ export interface RollbackTimes {
   activityStartToCallMs: number;
 }
 
-type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
-
-function eventMs(e: HistoryEvent | undefined): number {
-  const t = e?.eventTime;
-  return t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : Number.NaN;
-}
+/** An event's time in ms (NaN when the event is missing: its step then reads NaN, not 0). */
+const eventMs = (e: { eventTime?: Parameters<typeof optionalTsToMs>[0] } | undefined): number => optionalTsToMs(e?.eventTime) ?? Number.NaN;
 
 /** The history's account of one timed rollback (`sent` and `calledAt` by the bench's clock). */
 export async function explainRollback(handle: DeploymentHandle, sent: number, calledAt: number): Promise<RollbackTimes | undefined> {
