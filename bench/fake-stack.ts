@@ -273,7 +273,7 @@ export async function timeRollback(stack: FakeStack, handle: DeploymentHandle, e
   });
   const sample: ReactionSample = { reactionMs: calledAt - sent, answerMs: answered - sent };
   if (sample.reactionMs > explainOver) {
-    const where = await explainRollback(handle, sent, calledAt).catch(() => undefined);
+    const where = await explainRollback(handle, sent, calledAt).catch((err: Error) => void progress(`  (no account of the ${sample.reactionMs} ms rollback of ${handle.workflowId}: ${err.message.slice(0, 120)})`));
     if (where) sample.where = where;
   }
   return sample;
