@@ -8,17 +8,41 @@ import { createShipwatchWorker } from '../src/worker';
 import { createBenchPorts } from './fake-ports';
 import { createPrometheusMetrics } from '../src/activities/metrics';
 
-export type ToWorker = { type: 'count'; prefix: string } | { type: 'times' } | { type: 'rollbackAt'; id: string } | { type: 'stop' };
+export type ToWorker = { type: 'count'; prefix: string } | { type: 'times' } | { type: 'rollbackAt'; id: string } | { type: 'heaps' } | { type: 'stop' };
+
+/** Where the worker's resident memory is: each V8 heap (the main thread's and each workflow thread's) and the rest. */
+export interface Heaps {
+  rssMiB: number;
+  /** The main thread's heap (activities, the SDK's worker loop) and its buffers outside the heap. */
+  main: { heapMiB: number; usedMiB: number; externalMiB: number };
+  /** Each worker thread's heap (the workflow threads: one per SDK Worker). */
+  threads: { heapMiB: number; usedMiB: number }[];
+  /** RSS less every heap and the main thread's external buffers: native memory (the SDK's Rust core, gRPC, malloc, code). */
+  restMiB: number;
+}
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'count'; inWatch: number; checks: number; rollbacks: number; memory: NodeJS.MemoryUsage }
   | { type: 'times'; times: ReturnType<typeof createBenchPorts>['times'] }
   | { type: 'rollbackAt'; id: string; at?: number }
+  | { type: 'heaps'; heaps: Heaps }
   | { type: 'error'; message: string };
 
 const send = (message: FromWorker): void => {
   process.send?.(message);
 };
+
+const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+/** The diagnostic report holds each worker thread's heap (the SDK creates the threads; the process has no handle on them). */
+function heaps(): Heaps {
+  const report = process.report.getReport() as unknown as { workers?: { javascriptHeap: { totalMemory: number; usedMemory: number } }[] };
+  const usage = process.memoryUsage();
+  const threads = (report.workers ?? []).map((w) => ({ heapMiB: mib(w.javascriptHeap.totalMemory), usedMiB: mib(w.javascriptHeap.usedMemory) }));
+  const main = { heapMiB: mib(usage.heapTotal), usedMiB: mib(usage.heapUsed), externalMiB: mib(usage.external) };
+  const rssMiB = mib(usage.rss);
+  return { rssMiB, main, threads, restMiB: Math.round((rssMiB - main.heapMiB - main.externalMiB - threads.reduce((n, t) => n + t.heapMiB, 0)) * 10) / 10 };
+}
 
 async function main(): Promise<void> {
   // BENCH_PROMETHEUS_URL: the watch's rules go to a real Prometheus through the real adapter.
@@ -45,6 +69,9 @@ async function main(): Promise<void> {
         send({ type: 'rollbackAt', id: message.id, ...(at !== undefined ? { at } : {}) });
         return;
       }
+      case 'heaps':
+        send({ type: 'heaps', heaps: heaps() });
+        return;
       case 'stop':
         shipwatch.shutdown();
         return;

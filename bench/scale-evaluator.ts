@@ -17,6 +17,7 @@ import type { DeploymentInput } from '../src/workflows/messages';
 import { initialState } from '../src/workflows/state';
 import { FAKE_PROMETHEUS_URL, benchSpec, timeRollback } from './fake-stack';
 import type { FakeStack, ReactionResult, ReactionSample } from './fake-stack';
+import type { Heaps } from './fake-worker';
 import { queriesAnswered } from '../tools/local/prometheus';
 import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep, waitUntil } from './lib';
 import type { Distribution } from './lib';
@@ -65,6 +66,8 @@ export interface WindowsResult {
   lateness: Distribution;
   cpu: { workerCores: number; serverCores: number };
   rss: { workerStartMiB: number; workerOpenMiB: number; workerPeakMiB: number; workerEndMiB: number; serverEndMiB: number | undefined };
+  /** The worker's memory by heap before the windows opened and at the end of the steady state. */
+  heaps: { start: Heaps; steady: Heaps };
   /** History events per window per hour in the steady state (sampled windows, extrapolated from the steady interval). */
   eventsPerWindowHour: number;
   /** Timeline queries and rollbacks that failed (a saturated worker not answering in time): counted, never dropped silently. */
@@ -133,6 +136,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
   const serverPid = stack.temporal.process.pid ?? 0;
   const loadStart = machine().loadAverage;
   const workerStart = rssMiB(pid) ?? Number.NaN;
+  const heapsStart = (await stack.ask({ type: 'heaps' })).heaps;
   let peak = workerStart;
   const sampler = setInterval(() => {
     const now = rssMiB(pid);
@@ -185,6 +189,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const steadyFrom = Date.now();
     await sleep(options.steadyMs);
     const steadyTo = Date.now();
+    const heapsSteady = (await stack.ask({ type: 'heaps' })).heaps;
+    progress(`  worker memory: ${heapsSteady.rssMiB} MiB = main heap ${heapsSteady.main.heapMiB} + external ${heapsSteady.main.externalMiB} + workflow threads' heaps ${heapsSteady.threads.map((t) => t.heapMiB).join(' + ')} + native ${heapsSteady.restMiB} (at start: ${heapsStart.rssMiB} = ${heapsStart.main.heapMiB} + ${heapsStart.main.externalMiB} + ${heapsStart.threads.map((t) => t.heapMiB).join(' + ')} + ${heapsStart.restMiB})`);
     const seconds = (steadyTo - steadyFrom) / 1000;
     const cpu = { workerCores: round(((cpuSeconds(pid) ?? 0) - cpuBefore.worker) / seconds, 2), serverCores: round(((cpuSeconds(serverPid) ?? 0) - cpuBefore.server) / seconds, 2) };
     const { times } = await stack.ask({ type: 'times' });
@@ -257,6 +263,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       lateness,
       cpu,
       rss: { workerStartMiB: workerStart, workerOpenMiB: workerOpen, workerPeakMiB: peak, workerEndMiB: workerEnd, serverEndMiB: serverPid ? rssMiB(serverPid) : undefined },
+      heaps: { start: heapsStart, steady: heapsSteady },
       eventsPerWindowHour: perHour,
       failures: { queries: failedQueries.length, rollbacks: failedRollbacks.length, examples: [...failedQueries.slice(0, 3), ...failedRollbacks.slice(0, 3)] },
       prometheusQueriesPerSecond,
