@@ -2,7 +2,7 @@
  * `npm run bench`: the figures of issue 6 on the local stack — rollback reaction, timeline query
  * latency with many deployments open, worker memory and check drift with 1,000 watch windows,
  * and deploy/rollback wall time against raw kubectl. Prints a summary and writes the figures as
- * JSON to bench/results/. Parts: --only reaction,scale,kubectl,memory.
+ * JSON to bench/results/. Parts: --only reaction,scale,kubectl,memory,threads.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,12 +16,14 @@ import type { WatchDesign, WindowsResult } from './scale-evaluator';
 import { benchKubectl } from './real-stack';
 import type { KubectlResult } from './real-stack';
 import { benchMemory } from './memory';
+import { benchThreads } from './threads';
+import type { ThreadsResult } from './threads';
 import type { ProbeResult } from './memory-probe';
 import { queryPrometheus } from '../src/activities/metrics';
 import { distribution, formatDistribution, machine, progress, round, waitUntil } from './lib';
 import type { Machine } from './lib';
 
-const PARTS = ['reaction', 'scale', 'kubectl', 'memory'] as const;
+const PARTS = ['reaction', 'scale', 'kubectl', 'memory', 'threads'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Results {
@@ -33,6 +35,7 @@ interface Results {
   kubectl?: KubectlResult;
   /** What one cached workflow costs the worker, by what its bundle holds. */
   memory?: ProbeResult[];
+  threads?: ThreadsResult[];
   errors: Record<string, string>;
   totalSeconds?: number;
 }
@@ -126,6 +129,10 @@ function summary(r: Results): string {
     lines.push('worker memory per cached workflow (resident, after a GC):');
     for (const m of r.memory) lines.push(`  ${m.name}: ${m.perWorkflowKiB} KiB each (${m.workflows} cached: ${m.rssBeforeMiB} → ${m.rssAfterMiB} MiB)`);
   }
+  if (r.threads) {
+    lines.push('a window\'s history replayed, by workflow thread settings (per replay, median / max of the rounds):');
+    for (const t of r.threads) lines.push(`  ${t.name}: ${t.perReplayMs.p50} / ${t.perReplayMs.max} ms, CPU ${t.cpuPerReplayMs.p50} / ${t.cpuPerReplayMs.max} ms`);
+  }
   for (const [part, error] of Object.entries(r.errors)) lines.push(`${part}: FAILED — ${error}`);
   return lines.join('\n');
 }
@@ -143,6 +150,8 @@ async function main(): Promise<void> {
     .option('--rollbacks-under-load <n>', 'rollbacks timed with the windows open', (v) => Number(v), 10)
     .option('--repeat <n>', 'scale part: run each size and design this many times, one after the other, each on a fresh server and worker; the summary gives every run and their medians', (v) => Number(v), 1)
     .option('--memory-workflows <n>', 'memory part: workflows held in the sticky cache per configuration', (v) => Number(v), 300)
+    .option('--replays <n>', 'threads part: replays of a window history per setting and round', (v) => Number(v), 300)
+    .option('--rounds <n>', 'threads part: rounds, the settings interleaved in each', (v) => Number(v), 5)
     .option('--kubectl-runs <n>', 'deploy/rollback runs each for shipwatch and kubectl', (v) => Number(v), 3)
     .option('--prometheus', 'scale part: evaluate the watch rules with the real metrics adapter against a real Prometheus scraping a synthetic fleet (one healthy service per window), and count the queries it answered')
     .option('--scrape <s>', 'with --prometheus: how often Prometheus scrapes the synthetic fleet, seconds', (v) => Number(v), 10)
@@ -154,7 +163,7 @@ async function main(): Promise<void> {
     .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; repeat: number; kubectlRuns: number; memoryWorkflows: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; out: string }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; repeat: number; kubectlRuns: number; memoryWorkflows: number; replays: number; rounds: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; out: string }>();
   if (!Number.isInteger(o.repeat) || o.repeat < 1) throw new Error(`--repeat: expected a whole number of runs, 1 or more (got "${o.repeat}")`);
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
@@ -262,6 +271,14 @@ async function main(): Promise<void> {
     progress(`worker memory per cached workflow: ${o.memoryWorkflows} workflows per configuration…`);
     results.memory = await benchMemory(o.memoryWorkflows).catch((err: Error) => {
       results.errors.memory = err.message;
+      return undefined;
+    });
+  }
+
+  if (parts.includes('threads')) {
+    progress(`a window history replayed ${o.replays} times per workflow thread setting, ${o.rounds} rounds…`);
+    results.threads = await benchThreads(o.replays, o.rounds).catch((err: Error) => {
+      results.errors.threads = err.message;
       return undefined;
     });
   }

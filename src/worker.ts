@@ -9,6 +9,9 @@
  * made ahead; default dist/workflow-bundle.js, or dist/workflow-bundle-untraced.js when tracing is
  * off, beside the built worker, else bundled at start), SHIPWATCH_WORKFLOW_SOURCE_MAPS ("off": the
  * bundle's source map left out, less memory per workflow thread, workflow stack traces in bundle lines),
+ * SHIPWATCH_WORKFLOW_STACK_TRACES and SHIPWATCH_WORKFLOW_DEADLOCK_DETECTION ("off": the SDK's
+ * promise hook for the `__stack_trace` query, and its timeout on each call into a workflow, left
+ * out of the workflow threads; less CPU per workflow task, src/workflow-threads.ts),
  * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), OTEL_SERVICE_NAME and
  * SHIPWATCH_TRACE_URL (deployment traces over OTLP/HTTP, off when no endpoint is set; src/tracing,
  * the start-up log says which). Secrets that specs reference as env:NAME are read from
@@ -23,7 +26,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createWatchActivities, evaluatorTaskQueue } from './activities/alert-watch';
 import { createReleaseActivities } from './releases';
@@ -36,6 +40,7 @@ import { TracingSettingError, tracingSettings } from './tracing';
 import type { TracingSettings } from './tracing';
 import { TASK_QUEUE } from './workflows/messages';
 import { withoutSourceMap } from './workflow-bundle';
+import { workerClass } from './workflow-threads';
 
 export interface ShipwatchWorkerOptions {
   env?: NodeJS.ProcessEnv;
@@ -112,12 +117,12 @@ function tracing(env: NodeJS.ProcessEnv): TracingSettings {
   }
 }
 
-/** SHIPWATCH_WORKFLOW_SOURCE_MAPS: "on" (the default) or "off". */
-function sourceMapsOn(env: NodeJS.ProcessEnv): boolean {
-  const value = env.SHIPWATCH_WORKFLOW_SOURCE_MAPS;
+/** An "on" (the default) or "off" setting: SHIPWATCH_WORKFLOW_SOURCE_MAPS, SHIPWATCH_WORKFLOW_STACK_TRACES, SHIPWATCH_WORKFLOW_DEADLOCK_DETECTION. */
+export function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name];
   if (value === undefined || value === '' || value === 'on') return true;
   if (value === 'off') return false;
-  throw new WorkerSettingError(`SHIPWATCH_WORKFLOW_SOURCE_MAPS must be "on" or "off", not "${value}".`);
+  throw new WorkerSettingError(`${name} must be "on" or "off", not "${value}".`);
 }
 
 /** KUBECONFIG, ~/.kube/config or the in-cluster service account, as kubectl finds them. */
@@ -137,7 +142,8 @@ function loadKubeConfig(env: NodeJS.ProcessEnv): KubeConfig {
 export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}): Promise<ShipwatchWorker> {
   const env = options.env ?? process.env;
   const address = metricsAddress(env);
-  const sourceMaps = sourceMapsOn(env);
+  const sourceMaps = onOff(env, 'SHIPWATCH_WORKFLOW_SOURCE_MAPS');
+  const WorkerClass = workerClass({ stackTraces: onOff(env, 'SHIPWATCH_WORKFLOW_STACK_TRACES'), deadlockDetection: onOff(env, 'SHIPWATCH_WORKFLOW_DEADLOCK_DETECTION') });
   const deps = options.deps ?? createRealDeps({ kubeConfig: loadKubeConfig(env) });
   const observability = address
     ? await setupObservability({ ...address, log: { level: env.SHIPWATCH_LOG_LEVEL ?? 'info' }, tracing: tracing(env) })
@@ -185,12 +191,12 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
         }
       : {}),
   };
-  const worker = await Worker.create({
+  const worker = await WorkerClass.create({
     ...common,
     taskQueue,
     maxCachedWorkflows: wholeNumber(env, 'SHIPWATCH_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS, 'workflows'),
   });
-  const evaluatorWorker = await Worker.create({
+  const evaluatorWorker = await WorkerClass.create({
     ...common,
     taskQueue: evaluatorTaskQueue(taskQueue),
     maxCachedWorkflows: wholeNumber(env, 'SHIPWATCH_MAX_CACHED_EVALUATORS', DEFAULT_MAX_CACHED_EVALUATORS, 'evaluators'),
