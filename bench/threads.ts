@@ -12,7 +12,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
+import type { InjectedSinks } from '@temporalio/worker';
 import { WORKFLOW_BUNDLES } from '../src/observability';
+import type { ShipwatchSinks } from '../src/observability';
 import { withoutSourceMap } from '../src/workflow-bundle';
 import { workerClass } from '../src/workflow-threads';
 import type { WorkflowThreadSettings } from '../src/workflow-threads';
@@ -30,6 +32,17 @@ const SETTINGS: { name: string; settings: WorkflowThreadSettings }[] = [
 
 /** The replay worker runs workflows in the calling thread (debug mode) unless told not to; a worker runs them in workflow threads, where the settings apply. The SDK reads the option, though its replay options' type leaves it out. */
 const IN_THREADS = { debugMode: false };
+
+/** The worker's sinks, doing nothing: the bundle calls them (`running` also on replay), and a replay without them logs an error per call. */
+const noop = { fn: () => undefined };
+const SINKS: InjectedSinks<ShipwatchSinks> = {
+  shipwatchMetrics: {
+    running: { ...noop, callDuringReplay: true },
+    started: noop,
+    finished: noop,
+    watchReported: noop,
+  },
+};
 
 export interface ThreadsResult {
   name: string;
@@ -60,7 +73,7 @@ export async function benchThreads(replays: number, rounds: number): Promise<Thr
       const cpuBefore = process.cpuUsage();
       let failed = 0;
       for await (const result of workerClass(s.settings).runReplayHistories(
-        { workflowBundle, ...IN_THREADS },
+        { workflowBundle, sinks: SINKS, ...IN_THREADS },
         histories,
       ))
         if (result.error) failed++;
