@@ -38,10 +38,14 @@ const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
 function heaps(): Heaps {
   const report = process.report.getReport() as unknown as { workers?: { javascriptHeap: { totalMemory: number; usedMemory: number } }[] };
   const usage = process.memoryUsage();
-  const threads = (report.workers ?? []).map((w) => ({ heapMiB: mib(w.javascriptHeap.totalMemory), usedMiB: mib(w.javascriptHeap.usedMemory) }));
-  const main = { heapMiB: mib(usage.heapTotal), usedMiB: mib(usage.heapUsed), externalMiB: mib(usage.external) };
-  const rssMiB = mib(usage.rss);
-  return { rssMiB, main, threads, restMiB: Math.round((rssMiB - main.heapMiB - main.externalMiB - threads.reduce((n, t) => n + t.heapMiB, 0)) * 10) / 10 };
+  const threadHeaps = (report.workers ?? []).map((w) => w.javascriptHeap);
+  const rest = usage.rss - usage.heapTotal - usage.external - threadHeaps.reduce((n, h) => n + h.totalMemory, 0);
+  return {
+    rssMiB: mib(usage.rss),
+    main: { heapMiB: mib(usage.heapTotal), usedMiB: mib(usage.heapUsed), externalMiB: mib(usage.external) },
+    threads: threadHeaps.map((h) => ({ heapMiB: mib(h.totalMemory), usedMiB: mib(h.usedMemory) })),
+    restMiB: mib(rest),
+  };
 }
 
 async function main(): Promise<void> {

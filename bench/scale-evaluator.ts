@@ -190,7 +190,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     await sleep(options.steadyMs);
     const steadyTo = Date.now();
     const heapsSteady = (await stack.ask({ type: 'heaps' })).heaps;
-    progress(`  worker memory: ${heapsSteady.rssMiB} MiB = main heap ${heapsSteady.main.heapMiB} + external ${heapsSteady.main.externalMiB} + workflow threads' heaps ${heapsSteady.threads.map((t) => t.heapMiB).join(' + ')} + native ${heapsSteady.restMiB} (at start: ${heapsStart.rssMiB} = ${heapsStart.main.heapMiB} + ${heapsStart.main.externalMiB} + ${heapsStart.threads.map((t) => t.heapMiB).join(' + ')} + ${heapsStart.restMiB})`);
+    progress(`  worker memory: ${formatHeaps(heapsSteady)} (at start: ${formatHeaps(heapsStart)})`);
     const seconds = (steadyTo - steadyFrom) / 1000;
     const cpu = { workerCores: round(((cpuSeconds(pid) ?? 0) - cpuBefore.worker) / seconds, 2), serverCores: round(((cpuSeconds(serverPid) ?? 0) - cpuBefore.server) / seconds, 2) };
     const { times } = await stack.ask({ type: 'times' });
@@ -275,6 +275,11 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
   } finally {
     clearInterval(sampler);
   }
+}
+
+/** "RSS MiB = main heap + external + each workflow thread's heap + native". */
+function formatHeaps(h: Heaps): string {
+  return `${h.rssMiB} MiB = main heap ${h.main.heapMiB} + external ${h.main.externalMiB} + workflow threads' heaps ${h.threads.map((t) => t.heapMiB).join(' + ')} + native ${h.restMiB}`;
 }
 
 /** Workflow tasks waiting on `taskQueue` (the server's approximate backlog count; sticky queues not included). */

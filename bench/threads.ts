@@ -61,8 +61,7 @@ export async function benchThreads(replays: number, rounds: number): Promise<Thr
   const history = temporal.api.history.v1.History.fromObject(
     JSON.parse(readFileSync(HISTORY, 'utf8')) as Record<string, unknown>,
   );
-  const perRound = new Map<string, number[]>(SETTINGS.map((s) => [s.name, []]));
-  const cpuPerRound = new Map<string, number[]>(SETTINGS.map((s) => [s.name, []]));
+  const perRound = new Map(SETTINGS.map((s) => [s.name, { wall: [] as number[], cpu: [] as number[] }]));
   for (let r = 0; r < rounds; r++) {
     for (const s of SETTINGS) {
       const histories = Array.from({ length: replays }, (_, i) => ({
@@ -81,15 +80,13 @@ export async function benchThreads(replays: number, rounds: number): Promise<Thr
       const ms = (performance.now() - started) / replays;
       const cpu = process.cpuUsage(cpuBefore);
       const cpuMs = (cpu.user + cpu.system) / 1000 / replays;
-      perRound.get(s.name)!.push(round(ms, 2));
-      cpuPerRound.get(s.name)!.push(round(cpuMs, 2));
+      perRound.get(s.name)!.wall.push(round(ms, 2));
+      perRound.get(s.name)!.cpu.push(round(cpuMs, 2));
       progress(`  round ${r + 1}/${rounds}, ${s.name}: ${round(ms, 2)} ms per replay, ${round(cpuMs, 2)} ms of CPU`);
     }
   }
-  return SETTINGS.map((s) => ({
-    ...s,
-    perReplayMs: distribution(perRound.get(s.name)!),
-    cpuPerReplayMs: distribution(cpuPerRound.get(s.name)!),
-    rounds: perRound.get(s.name)!,
-  }));
+  return SETTINGS.map((s) => {
+    const { wall, cpu } = perRound.get(s.name)!;
+    return { ...s, perReplayMs: distribution(wall), cpuPerReplayMs: distribution(cpu), rounds: wall };
+  });
 }

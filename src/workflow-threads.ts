@@ -48,16 +48,18 @@ globalHandlers.installed = true;
 }
 
 /** The SDK internals the threads rely on, checked once at start (an SDK upgrade may move them). */
-export function assertThreadInternals(): void {
+function assertThreadInternals(): void {
   const handlers = new GlobalHandlers() as unknown as Record<string, unknown>;
-  const missing = [
-    typeof handlers.overridePrepareStackTrace === 'function' ? undefined : 'GlobalHandlers.overridePrepareStackTrace()',
-    handlers.installed === false ? undefined : 'GlobalHandlers.installed',
-    handlers.promiseHookInstalled === false ? undefined : 'GlobalHandlers.promiseHookInstalled',
-    typeof ThreadedVMWorkflowCreator === 'function' && typeof WorkerThreadClient === 'function'
-      ? undefined
-      : 'ThreadedVMWorkflowCreator/WorkerThreadClient',
-  ].filter((m): m is string => m !== undefined);
+  const checks: [string, boolean][] = [
+    ['GlobalHandlers.overridePrepareStackTrace()', typeof handlers.overridePrepareStackTrace === 'function'],
+    ['GlobalHandlers.installed', handlers.installed === false],
+    ['GlobalHandlers.promiseHookInstalled', handlers.promiseHookInstalled === false],
+    [
+      'ThreadedVMWorkflowCreator/WorkerThreadClient',
+      typeof ThreadedVMWorkflowCreator === 'function' && typeof WorkerThreadClient === 'function',
+    ],
+  ];
+  const missing = checks.filter(([, ok]) => !ok).map(([name]) => name);
   if (missing.length > 0) {
     throw new Error(
       `SHIPWATCH_WORKFLOW_STACK_TRACES=off and SHIPWATCH_WORKFLOW_DEADLOCK_DETECTION=off rely on @temporalio/worker internals that this SDK version does not have (${missing.join(', ')}): set both to "on", or update src/workflow-threads.ts for this SDK.`,

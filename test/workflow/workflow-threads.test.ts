@@ -10,19 +10,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { workerClass } from '../../src/workflow-threads';
 import type { WorkflowThreadSettings } from '../../src/workflow-threads';
+import { eventually } from '../helpers/cluster';
 import { createLocalEnv } from '../helpers/temporal';
+import { quietLogger } from './harness';
 import { goSignal, spins, waitsForGo } from './fixtures/thread-probes';
 
 jest.setTimeout(120_000);
 
-const quiet = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 /** Hundreds of milliseconds of computing without a yield: far past the 50 ms timeout the detection cases set. */
 const SPIN = 300_000_000;
 
@@ -31,7 +25,7 @@ let workflowBundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
   [env, workflowBundle] = await Promise.all([
     createLocalEnv(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/thread-probes'), logger: quiet }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/thread-probes'), logger: quietLogger() }),
   ]);
 });
 afterAll(async () => env?.teardown());
@@ -66,14 +60,17 @@ describe.each([{ stackTraces: true }, { stackTraces: false }])('stack traces $st
 test('deadlock detection on: a task computing past the timeout fails, timed out', async () => {
   await withWorker({ stackTraces: true, deadlockDetection: true }, async (taskQueue) => {
     const handle = await env.client.workflow.start(spins, { taskQueue, workflowId: `spin-${taskQueue}`, args: [SPIN] });
-    let failure: string | undefined;
-    for (let i = 0; i < 100 && failure === undefined; i++) {
-      const history = await handle.fetchHistory();
-      failure =
-        history.events?.find((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
-          ?.workflowTaskFailedEventAttributes?.failure?.message ?? undefined;
-      if (failure === undefined) await new Promise((r) => setTimeout(r, 200));
-    }
+    const failure = await eventually(
+      'the spinning workflow task to fail',
+      async () => {
+        const history = await handle.fetchHistory();
+        const failed = history.events?.find(
+          (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+        );
+        return failed?.workflowTaskFailedEventAttributes?.failure?.message ?? undefined;
+      },
+      20_000,
+    );
     await handle.terminate('test over');
     expect(failure).toBe('Script execution timed out after 50ms');
   });
