@@ -28,6 +28,8 @@ export type WatchDesign = 'evaluator' | 'per-window';
 const ASK_BUDGET_MS = 120_000;
 /** The issue's rollback reaction target (p99, ms): slower samples get their history's account. */
 export const REACTION_TARGET_MS = 250;
+/** The issue's timeline query target at 1,000 windows (p99, ms): slower queries are listed with their time in the interval. */
+const SLOW_QUERY_MS = 50;
 
 export interface WindowsOptions {
   design: WatchDesign;
@@ -61,6 +63,8 @@ export interface WindowsResult {
   /** Workflow tasks waiting on the deployments' queue when the windows were all open, and the most seen while settling. */
   backlog: { atOpen: number; max: number };
   timeline: Distribution;
+  /** Timeline queries slower than the 1,000-window target: how long, and when in the evaluators' interval they were sent (ms after a slot). */
+  slowQueries: { ms: number; afterSlotMs: number }[];
   reaction: ReactionResult | undefined;
   /** Scheduled evaluation time → the evaluation ran (evaluator), or each check vs the previous + interval (per-window). */
   lateness: Distribution;
@@ -202,11 +206,13 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
 
     progress(`  ${options.queries} timeline queries (for ${ASK_BUDGET_MS / 1000} s at most)…`);
     const latencies: number[] = [];
+    const slowQueries: WindowsResult['slowQueries'] = [];
     const failedQueries: string[] = [];
     // A saturated worker answers each query at its 10 s deadline: 200 of them held a run for half an hour (the per-window design at cache 20). The number asked is in the result (timeline.n).
     const queriesUntil = Date.now() + ASK_BUDGET_MS;
     for (let q = 0; q < options.queries && Date.now() < queriesUntil; q++) {
       const t = performance.now();
+      const afterSlotMs = Date.now() % options.intervalMs;
       try {
         const handle = stack.client.workflow.getHandle(ids[Math.floor(Math.random() * ids.length)]!);
         // 10 s at most: a saturated worker answers late or not at all; that is a failed query, not a wait.
@@ -217,6 +223,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
         latencies.push(performance.now() - t);
         failedQueries.push((err as Error).message.slice(0, 120));
       }
+      const ms = latencies[latencies.length - 1]!;
+      if (ms >= SLOW_QUERY_MS) slowQueries.push({ ms: round(ms), afterSlotMs });
     }
     let lateness: Distribution;
     let evaluator: WindowsResult['evaluator'];
@@ -259,6 +267,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       settleMs,
       backlog: { atOpen, max: maxBacklog },
       timeline: distribution(latencies),
+      slowQueries,
       reaction,
       lateness,
       cpu,

@@ -41,7 +41,7 @@ interface Aggregation {
   by?: { labels: string[]; from: number; to: number };
 }
 
-interface Parsed {
+export interface Parsed {
   expr: string;
   /** The expression with every matcher value blanked: equal shapes differ only in values. */
   shape: string;
@@ -68,7 +68,8 @@ function unquote(literal: string): string | undefined {
   }
 }
 
-function parse(expr: string): Parsed {
+/** What the lezer parser makes of an expression (the tree walked once). */
+export function parseExpression(expr: string): Parsed {
   const tree = parser.parse(expr);
   const matchers: Matcher[] = [];
   const aggregations: Aggregation[] = [];
@@ -120,15 +121,116 @@ function parse(expr: string): Parsed {
       }
     },
   });
+  if (selectors === 0) alone ??= 'no selector';
+  return { expr, shape: shapeOf(expr, matchers), matchers, selectors, aggregations, ...(alone ? { alone } : {}) };
+}
+
+/** The expression with every matcher's value blanked. */
+function shapeOf(expr: string, matchers: Matcher[]): string {
   let shape = '';
   let at = 0;
   for (const m of matchers) {
     shape += `${expr.slice(at, m.valueFrom)}\u0000`;
     at = m.valueTo;
   }
-  shape += expr.slice(at);
-  if (selectors === 0) alone ??= 'no selector';
-  return { expr, shape, matchers, selectors, aggregations, ...(alone ? { alone } : {}) };
+  return shape + expr.slice(at);
+}
+
+/** A string literal's span, its quotes included. */
+interface Span {
+  from: number;
+  to: number;
+}
+
+/**
+ * An expression's string literals as lezer-promql's tokenizer reads them (`"…"` and `'…'` end at
+ * their next unescaped quote, a backslash escaping any character; a backquoted one at the next
+ * backquote; `#` outside a literal starts a comment to the end of the line), and the expression
+ * with every literal emptied (`key`). The parser's tree depends on its tokens' kinds, not on what
+ * a literal holds: two expressions with one key parse to the same tree. Undefined when a literal
+ * does not end (the tokenizer then ends it at a newline or gives an error).
+ */
+function literalsOf(expr: string): { key: string; spans: Span[] } | undefined {
+  const spans: Span[] = [];
+  let key = '';
+  let copied = 0;
+  let i = 0;
+  while (i < expr.length) {
+    const c = expr[i]!;
+    if (c === '#') {
+      const end = expr.indexOf('\n', i);
+      i = end < 0 ? expr.length : end;
+      continue;
+    }
+    if (c !== '"' && c !== "'" && c !== '`') {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    if (c === '`') j = expr.indexOf('`', j);
+    else while (j < expr.length && expr[j] !== c && expr[j] !== '\n') j += expr[j] === '\\' ? 2 : 1;
+    if (j < 0 || j >= expr.length || expr[j] !== c) return undefined;
+    spans.push({ from: i, to: j + 1 });
+    key += expr.slice(copied, i + 1) + c;
+    copied = i = j + 1;
+  }
+  return { key: key + expr.slice(copied), spans };
+}
+
+/** One parsed expression of a key, and which of its literals each matcher's value is. */
+interface Template {
+  parsed: Parsed;
+  spans: Span[];
+  literalOf: number[];
+}
+
+/**
+ * Parsed expressions by key (`literalsOf`); `null` for a key whose expressions are parsed each
+ * time. Each evaluation plans every rule of every window it watches, and a fleet's rules are a
+ * few shapes asked with each service's values (1,000 windows: 4,000 expressions, 4 keys), so
+ * the parser runs once per shape. Bounded: past the bound a new key's expressions are parsed.
+ */
+const templates = new Map<string, Template | null>();
+const TEMPLATES_MAX = 10_000;
+
+/** The template of a parsed expression; null when its parse depended on a literal's content (a matcher value `unquote` does not read) or a matcher's value is not one literal. */
+function templateOf(parsed: Parsed, spans: Span[]): Template | null {
+  if (spans.some((s) => unquote(parsed.expr.slice(s.from, s.to)) === undefined)) return null;
+  const literalOf = parsed.matchers.map((m) => spans.findIndex((s) => s.from === m.valueFrom && s.to === m.valueTo));
+  return literalOf.includes(-1) ? null : { parsed, spans, literalOf };
+}
+
+/** `expr`, whose key is the template's, parsed from the template: its own values and positions; undefined if a matcher's value does not unquote (the parser would leave the matcher out). */
+function fromTemplate(t: Template, expr: string, spans: Span[]): Parsed | undefined {
+  const values: string[] = [];
+  for (const k of t.literalOf) {
+    const value = unquote(expr.slice(spans[k]!.from, spans[k]!.to));
+    if (value === undefined) return undefined;
+    values.push(value);
+  }
+  // A position outside the literals moves by how much longer this expression's literals before it are.
+  const shift = (pos: number): number => {
+    let moved = pos;
+    t.spans.forEach((s, k) => {
+      if (s.to <= pos) moved += spans[k]!.to - spans[k]!.from - (s.to - s.from);
+    });
+    return moved;
+  };
+  const matchers = t.parsed.matchers.map((m, p): Matcher => ({ ...m, value: values[p]!, opFrom: shift(m.opFrom), opTo: shift(m.opTo), valueFrom: spans[t.literalOf[p]!]!.from, valueTo: spans[t.literalOf[p]!]!.to }));
+  const aggregations = t.parsed.aggregations.map((a): Aggregation => ({ opTo: shift(a.opTo), ...(a.by ? { by: { labels: [...a.by.labels], from: shift(a.by.from), to: shift(a.by.to) } } : {}) }));
+  const { selectors, alone } = t.parsed;
+  return { expr, shape: shapeOf(expr, matchers), matchers, selectors, aggregations, ...(alone ? { alone } : {}) };
+}
+
+/** `parseExpression(expr)`, from the template of its key when one was parsed before. */
+export function parseByShape(expr: string): Parsed {
+  const literals = literalsOf(expr);
+  if (!literals) return parseExpression(expr);
+  const known = templates.get(literals.key);
+  if (known) return fromTemplate(known, expr, literals.spans) ?? parseExpression(expr);
+  const parsed = parseExpression(expr);
+  if (known === undefined && templates.size < TEMPLATES_MAX) templates.set(literals.key, templateOf(parsed, literals.spans));
+  return parsed;
 }
 
 /** What a member's series must carry: one condition per varying label. */
@@ -237,7 +339,7 @@ function batchOf(members: number[], parsed: Parsed[], widen: Widen): Batch | und
 
 /** Which expressions are asked together, and how; each index of `exprs` is in exactly one batch or in `alone`. */
 export function planQueries(exprs: string[], widen: Widen = 'varying'): QueryPlan {
-  const parsed = exprs.map(parse);
+  const parsed = exprs.map(parseByShape);
   const shapes = new Map<string, number[]>();
   const alone: number[] = [];
   parsed.forEach((p, i) => {

@@ -1,5 +1,5 @@
 /** Planning batched rule queries: which expressions join one query, the query asked, and whose series are whose. */
-import { distribute, planQueries } from '../../src/activities/promql-batch';
+import { distribute, parseByShape, parseExpression, planQueries } from '../../src/activities/promql-batch';
 import { defaultAlertRules } from '../../src/spec/defaults';
 import { checkPromql } from '../../src/spec/promql';
 
@@ -137,4 +137,50 @@ test('series are shared out by the members’ own matchers: equality by lookup, 
       { labels: { pod: 'xapi-1' }, value: 3 },
     ]),
   ).toEqual([[1, 2], [1]]);
+});
+
+describe('parsing by shape: an expression whose text outside its literals was parsed before is not parsed again', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test("the seed's rules of 200 services are parsed once per rule, and read as the parser reads each", () => {
+    const exprs = Array.from({ length: 200 }, (_, i) => service(10_000 + i).map((r) => r.expr)).flat();
+    // A module of its own: no text parsed before.
+    jest.isolateModules(() => {
+      const fresh = jest.requireActual<typeof import('../../src/activities/promql-batch')>('../../src/activities/promql-batch');
+      const lezer = jest.requireActual<typeof import('@prometheus-io/lezer-promql')>('@prometheus-io/lezer-promql');
+      const parse = jest.spyOn(lezer.parser, 'parse');
+      const byShape = exprs.map(fresh.parseByShape);
+      expect(parse).toHaveBeenCalledTimes(4);
+      parse.mockRestore();
+      expect(byShape).toEqual(exprs.map(parseExpression));
+    });
+  });
+
+  // Each group: one text outside the literals, literals of other lengths and kinds; the first is parsed, the others come from it.
+  const groups: string[][] = [
+    ['up{ns="a",job="x"}', 'up{ns="a-much-longer-namespace",job=""}', 'up{ns="ünïcødé ✓",job="\\"}', 'up{ns="say \\"hi\\"",job="tab\\there"}', 'up{ns="#not a comment",job="}"}'],
+    ['max by (pod) (m{pod=~"api-.*",ns="p"} / n{pod=~"api-.*",ns="p"}) > 0.9', 'max by (pod) (m{pod=~"(a|b)+",ns="production-eu-west-1"} / n{pod=~"x",ns=""}) > 0.9'],
+    ['sum(a{ns=`raw`}) # a "comment"\n+ sum(b{ns="q"})', 'sum(a{ns=`raw "with" quotes\\`}) # a "comment"\n+ sum(b{ns="longer value"})'],
+    // A value JSON cannot read: the parser leaves the matcher out and the expression alone.
+    ['up{ns="plain"}', 'up{ns="\\x41"}', "up{ns='single'}"],
+    ['label_replace(up{ns="a"}, "dst", "$1", "src", "(.*)")', 'label_replace(up{ns="bb"}, "other", "$2", "s", ".*")'],
+    // A literal that does not end.
+    ['up{ns="a"} or vector("x', 'up{ns="abc"} or vector("xyz'],
+    ['sum without (pod) (up{ns="a"}) + on (ns) up{ns="b"}', 'sum without (pod) (up{ns="ccc"}) + on (ns) up{ns="d"}'],
+  ];
+  test.each(groups.map((g) => [g[0]!, g]))('%s and its variants', (_, exprs) => {
+    for (const [i, expr] of exprs.entries()) expect([i, parseByShape(expr)]).toEqual([i, parseExpression(expr)]);
+    // The same again, each read from the first's template (or parsed where it has none).
+    for (const [i, expr] of exprs.entries()) expect([i, parseByShape(expr)]).toEqual([i, parseExpression(expr)]);
+  });
+
+  test('a template made from an expression the parser read only in part is not used', () => {
+    // The first of this text to be seen holds a value the parser leaves out; a later one with a readable value is read as the parser reads it.
+    const first = 'rate(z{ns="\\q"}[5m])';
+    const later = 'rate(z{ns="fine"}[5m])';
+    expect(parseByShape(first)).toEqual(parseExpression(first));
+    expect(parseByShape(first).alone).toBe('a label matcher not handled');
+    expect(parseByShape(later)).toEqual(parseExpression(later));
+    expect(parseByShape(later).alone).toBeUndefined();
+  });
 });
