@@ -65,6 +65,8 @@ export interface WindowsResult {
   timeline: Distribution;
   /** Timeline queries slower than the 1,000-window target: how long, and when in the evaluators' interval they were sent (ms after a slot). */
   slowQueries: { ms: number; afterSlotMs: number }[];
+  /** The queries' start times were at least this far apart (an interval over the number asked). */
+  queryGapMs: number;
   reaction: ReactionResult | undefined;
   /** Scheduled evaluation time → the evaluation ran (evaluator), or each check vs the previous + interval (per-window). */
   lateness: Distribution;
@@ -204,13 +206,18 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(50, ids.length));
     const perHour = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => Number.NaN);
 
-    progress(`  ${options.queries} timeline queries (for ${ASK_BUDGET_MS / 1000} s at most)…`);
+    // Spread over an interval: the evaluators' work comes at each slot, and queries sent in one burst of a few seconds met a slot or not by chance.
+    const queryGapMs = options.intervalMs / Math.max(1, options.queries);
+    progress(`  ${options.queries} timeline queries, one every ${round(queryGapMs)} ms at most (for ${ASK_BUDGET_MS / 1000} s at most)…`);
     const latencies: number[] = [];
     const slowQueries: WindowsResult['slowQueries'] = [];
     const failedQueries: string[] = [];
     // A saturated worker answers each query at its 10 s deadline: 200 of them held a run for half an hour (the per-window design at cache 20). The number asked is in the result (timeline.n).
     const queriesUntil = Date.now() + ASK_BUDGET_MS;
+    const queriesFrom = performance.now();
     for (let q = 0; q < options.queries && Date.now() < queriesUntil; q++) {
+      const due = queriesFrom + q * queryGapMs;
+      if (performance.now() < due) await sleep(due - performance.now());
       const t = performance.now();
       const afterSlotMs = Date.now() % options.intervalMs;
       try {
@@ -268,6 +275,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       backlog: { atOpen, max: maxBacklog },
       timeline: distribution(latencies),
       slowQueries,
+      queryGapMs: round(queryGapMs),
       reaction,
       lateness,
       cpu,
