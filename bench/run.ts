@@ -10,7 +10,7 @@ import { Command, Option } from 'commander';
 import { benchReaction, benchSpec, startFakeStack } from './fake-stack';
 import type { FakeStack, ReactionResult } from './fake-stack';
 import { benchWindows, REACTION_TARGET_MS, windowNamespaces } from './scale-evaluator';
-import { startFleetExporter, type FleetExporter } from '../tools/local/fleet-exporter';
+import { fleetScrapeJob, startFleetExporter, type FleetExporter } from '../tools/local/fleet-exporter';
 import { startPrometheus, type LocalPrometheus } from '../tools/local/prometheus';
 import type { WatchDesign, WindowsResult } from './scale-evaluator';
 import { benchKubectl } from './real-stack';
@@ -137,6 +137,9 @@ function summary(r: Results): string {
   return lines.join('\n');
 }
 
+/** Services per scrape target of the synthetic fleet. */
+const FLEET_SLICE = 50;
+
 async function main(): Promise<void> {
   const program = new Command('bench')
     .description('shipwatch benchmarks on the local stack')
@@ -181,10 +184,13 @@ async function main(): Promise<void> {
       .flatMap((step) => Array.from({ length: o.repeat }, (_, run) => ({ ...step, run: run + 1 })));
     let fleet: { exporter: FleetExporter; prometheus: LocalPrometheus } | undefined;
     if (o.prometheus && parts.includes('scale')) {
-      const services = plan.flatMap((step) => windowNamespaces(step.prefix, step.windows)).map((namespace) => ({ namespace, name: 'user-management' }));
-      progress(`starting a Prometheus scraping a synthetic fleet of ${services.length} healthy services (every ${o.scrape} s)…`);
+      // Each namespace once: the repeats of a step use the same ones.
+      const services = [...new Set(plan.flatMap((step) => windowNamespaces(step.prefix, step.windows)))].map((namespace) => ({ namespace, name: 'user-management' }));
+      // Scraped as one target per FLEET_SLICE services, at offsets Prometheus spreads over its interval as it does a real fleet's, not in one scrape of the whole fleet every interval.
+      const slices = Math.ceil(services.length / FLEET_SLICE);
+      progress(`starting a Prometheus scraping a synthetic fleet of ${services.length} healthy services as ${slices} targets (every ${o.scrape} s)…`);
       const exporter = await startFleetExporter(services, { healthy: true });
-      const prometheus = await startPrometheus({ scrapeInterval: `${o.scrape}s`, rawJobs: [{ job_name: 'fleet', honor_labels: true, static_configs: [{ targets: [exporter.address] }] }] });
+      const prometheus = await startPrometheus({ scrapeInterval: `${o.scrape}s`, rawJobs: [fleetScrapeJob(exporter, slices)] });
       fleet = { exporter, prometheus };
       // The fleet's services run before their windows open: wait until Prometheus has the data a
       // window's rules ask for (a rate needs two scrapes), or the first part's first evaluations

@@ -6,6 +6,9 @@
  * grow with wall time at fixed rates, so rate() windows settle after one window. Varied (some
  * services breach each rule: the tests of batched rule evaluation) or healthy (every value inside
  * the seed's thresholds: the scale bench, whose windows must stay quiet). 127.0.0.1 only.
+ * `/metrics?slice=k&slices=n` serves every n-th service from the k-th: a fleet scraped as many
+ * targets, as a real one is (each service its own), so Prometheus spreads the scrapes over its
+ * interval (`fleetScrapeJob`) instead of taking the whole fleet in one scrape.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,15 +32,15 @@ export interface FleetExporter {
 /** `n` services, `svc-<i>` in namespace `fleet-<i>`. */
 export const numberedFleet = (n: number): FleetService[] => Array.from({ length: n }, (_, i) => ({ namespace: `fleet-${i}`, name: `svc-${i}` }));
 
-/** The exposition text at `seconds` since start. */
-export function fleetMetrics(fleet: FleetService[], seconds: number, healthy = false): string {
+/** The exposition text at `seconds` since start: of every service, or of those `slice` keeps (by index in the fleet, so each keeps its own values). */
+export function fleetMetrics(fleet: FleetService[], seconds: number, healthy = false, slice?: { slice: number; slices: number }): string {
   const lines: string[] = [];
-  const services = fleet.length;
+  const indices = fleet.map((_, i) => i).filter((i) => !slice || i % slice.slices === slice.slice);
   const namespace = (i: number): string => fleet[i]!.namespace;
   const name = (i: number): string => fleet[i]!.name;
   const per = (metric: string, type: string): void => void lines.push(`# TYPE ${metric} ${type}`);
   per('http_requests_total', 'counter');
-  for (let i = 0; i < services; i++) {
+  for (const i of indices) {
     const ls = `namespace="${namespace(i)}",job="${name(i)}"`;
     const rps = 10 + (i % 7);
     // Every third service has no 5xx series at all; the others fail i % 11 percent of requests (healthy: under 0.5%).
@@ -46,7 +49,7 @@ export function fleetMetrics(fleet: FleetService[], seconds: number, healthy = f
     if (i % 3 !== 0) lines.push(`http_requests_total{${ls},status="500"} ${errors * seconds}`);
   }
   per('http_request_duration_seconds_bucket', 'counter');
-  for (let i = 0; i < services; i++) {
+  for (const i of indices) {
     const ls = `namespace="${namespace(i)}",job="${name(i)}"`;
     const rps = 10 + (i % 7);
     // A share of requests slower than 0.5 s that grows with i, so the services' p95 differ.
@@ -55,11 +58,11 @@ export function fleetMetrics(fleet: FleetService[], seconds: number, healthy = f
     for (const [le, share] of buckets) lines.push(`http_request_duration_seconds_bucket{${ls},le="${le}"} ${share * rps * seconds}`);
   }
   per('kube_deployment_status_replicas_available', 'gauge');
-  for (let i = 0; i < services; i++) lines.push(`kube_deployment_status_replicas_available{namespace="${namespace(i)}",deployment="${name(i)}"} ${healthy ? 2 + (i % 3) : i % 4}`);
+  for (const i of indices) lines.push(`kube_deployment_status_replicas_available{namespace="${namespace(i)}",deployment="${name(i)}"} ${healthy ? 2 + (i % 3) : i % 4}`);
   per('container_memory_usage_bytes', 'gauge');
   per('container_spec_memory_limit_bytes', 'gauge');
   const limit = 512 * 1024 * 1024;
-  for (let i = 0; i < services; i++) {
+  for (const i of indices) {
     const pods = [`${name(i)}-7d9f-a`, `${name(i)}-7d9f-b`, `other-${i}-5c4b-a`];
     pods.forEach((pod, p) => {
       const ls = `namespace="${namespace(i)}",pod="${pod}",container="app"`;
@@ -75,11 +78,13 @@ export function fleetMetrics(fleet: FleetService[], seconds: number, healthy = f
 export async function startFleetExporter(fleet: FleetService[], options: { healthy?: boolean } = {}): Promise<FleetExporter> {
   const started = Date.now();
   const server: Server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
+    const url = new URL(req.url ?? '/', 'http://fleet');
+    const slice = url.searchParams.has('slices') ? { slice: Number(url.searchParams.get('slice')), slices: Number(url.searchParams.get('slices')) } : undefined;
+    if (url.pathname !== '/metrics' || (slice && !(Number.isInteger(slice.slices) && slice.slices > 0 && Number.isInteger(slice.slice) && slice.slice >= 0 && slice.slice < slice.slices))) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(fleetMetrics(fleet, (Date.now() - started) / 1000, options.healthy));
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(fleetMetrics(fleet, (Date.now() - started) / 1000, options.healthy, slice));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -91,5 +96,20 @@ export async function startFleetExporter(fleet: FleetService[], options: { healt
       return { service: name, namespace, deployment: name, selector: `namespace="${namespace}",job="${name}"`, window };
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * A Prometheus scrape job of the exporter's fleet in `slices` targets (each every `slices`-th
+ * service, its own `instance`), which Prometheus scrapes at offsets spread over its interval.
+ */
+export function fleetScrapeJob(exporter: FleetExporter, slices: number): Record<string, unknown> {
+  return {
+    job_name: 'fleet',
+    honor_labels: true,
+    static_configs: Array.from({ length: slices }, (_, slice) => ({
+      targets: [exporter.address],
+      labels: { __param_slice: String(slice), __param_slices: String(slices), instance: `fleet-slice-${slice}` },
+    })),
   };
 }
