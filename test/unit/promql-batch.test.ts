@@ -1,5 +1,7 @@
 /** Planning batched rule queries: which expressions join one query, the query asked, and whose series are whose. */
+import type * as LezerPromql from '@prometheus-io/lezer-promql';
 import { distribute, parseByShape, parseExpression, planQueries } from '../../src/activities/promql-batch';
+import type * as PromqlBatch from '../../src/activities/promql-batch';
 import { defaultAlertRules } from '../../src/spec/defaults';
 import { checkPromql } from '../../src/spec/promql';
 
@@ -146,8 +148,8 @@ describe('parsing by shape: an expression whose text outside its literals was pa
     const exprs = Array.from({ length: 200 }, (_, i) => service(10_000 + i).map((r) => r.expr)).flat();
     // A module of its own: no text parsed before.
     jest.isolateModules(() => {
-      const fresh = jest.requireActual<typeof import('../../src/activities/promql-batch')>('../../src/activities/promql-batch');
-      const lezer = jest.requireActual<typeof import('@prometheus-io/lezer-promql')>('@prometheus-io/lezer-promql');
+      const fresh = jest.requireActual<typeof PromqlBatch>('../../src/activities/promql-batch');
+      const lezer = jest.requireActual<typeof LezerPromql>('@prometheus-io/lezer-promql');
       const parse = jest.spyOn(lezer.parser, 'parse');
       const byShape = exprs.map(fresh.parseByShape);
       expect(parse).toHaveBeenCalledTimes(4);
