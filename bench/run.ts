@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       const slices = Math.ceil(services.length / FLEET_SLICE);
       progress(`starting a Prometheus scraping a synthetic fleet of ${services.length} healthy services as ${slices} targets (every ${o.scrape} s)…`);
       const exporter = await startFleetExporter(services, { healthy: true });
-      const prometheus = await startPrometheus({ scrapeInterval: `${o.scrape}s`, rawJobs: [fleetScrapeJob(exporter, slices)] });
+      const prometheus = await startPrometheus({ scrapeInterval: `${o.scrape}s`, rawJobs: [fleetScrapeJob(exporter.address, slices)] });
       fleet = { exporter, prometheus };
       // The fleet's services run before their windows open: wait until Prometheus has the data a
       // window's rules ask for (a rate needs two scrapes), or the first part's first evaluations

@@ -41,7 +41,7 @@ interface Aggregation {
   by?: { labels: string[]; from: number; to: number };
 }
 
-export interface Parsed {
+interface Parsed {
   expr: string;
   /** The expression with every matcher value blanked: equal shapes differ only in values. */
   shape: string;

@@ -13,6 +13,7 @@ test('the slices of a fleet hold every sample of the whole exposition once, each
 });
 
 test('the scrape job names each slice as a target of its own', () => {
-  const job = fleetScrapeJob({ address: '127.0.0.1:9', services: [], target: () => ({}) as never, stop: async () => undefined }, 3) as { static_configs: { targets: string[]; labels: Record<string, string> }[] };
+  const job = fleetScrapeJob('127.0.0.1:9', 3) as { static_configs: { targets: string[]; labels: Record<string, string> }[] };
+  expect(job.static_configs.map((c) => c.targets)).toEqual([['127.0.0.1:9'], ['127.0.0.1:9'], ['127.0.0.1:9']]);
   expect(job.static_configs.map((c) => c.labels)).toEqual([0, 1, 2].map((k) => ({ __param_slice: String(k), __param_slices: '3', instance: `fleet-slice-${k}` })));
 });

@@ -75,12 +75,20 @@ export function fleetMetrics(fleet: FleetService[], seconds: number, healthy = f
   return `${lines.join('\n')}\n`;
 }
 
+/** The slice a scrape asks for (`?slice=k&slices=n`): undefined for the whole fleet, null for one that is not a slice of n. */
+function sliceOf(params: URLSearchParams): { slice: number; slices: number } | undefined | null {
+  if (!params.has('slices')) return undefined;
+  const slice = Number(params.get('slice'));
+  const slices = Number(params.get('slices'));
+  return Number.isInteger(slice) && Number.isInteger(slices) && slice >= 0 && slice < slices ? { slice, slices } : null;
+}
+
 export async function startFleetExporter(fleet: FleetService[], options: { healthy?: boolean } = {}): Promise<FleetExporter> {
   const started = Date.now();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fleet');
-    const slice = url.searchParams.has('slices') ? { slice: Number(url.searchParams.get('slice')), slices: Number(url.searchParams.get('slices')) } : undefined;
-    if (url.pathname !== '/metrics' || (slice && !(Number.isInteger(slice.slices) && slice.slices > 0 && Number.isInteger(slice.slice) && slice.slice >= 0 && slice.slice < slice.slices))) {
+    const slice = sliceOf(url.searchParams);
+    if (url.pathname !== '/metrics' || slice === null) {
       res.writeHead(404).end();
       return;
     }
@@ -100,15 +108,16 @@ export async function startFleetExporter(fleet: FleetService[], options: { healt
 }
 
 /**
- * A Prometheus scrape job of the exporter's fleet in `slices` targets (each every `slices`-th
- * service, its own `instance`), which Prometheus scrapes at offsets spread over its interval.
+ * A Prometheus scrape job of the fleet an exporter at `address` serves, in `slices` targets (each
+ * every `slices`-th service, its own `instance`), which Prometheus scrapes at offsets spread over
+ * its interval.
  */
-export function fleetScrapeJob(exporter: FleetExporter, slices: number): Record<string, unknown> {
+export function fleetScrapeJob(address: string, slices: number): Record<string, unknown> {
   return {
     job_name: 'fleet',
     honor_labels: true,
     static_configs: Array.from({ length: slices }, (_, slice) => ({
-      targets: [exporter.address],
+      targets: [address],
       labels: { __param_slice: String(slice), __param_slices: String(slices), instance: `fleet-slice-${slice}` },
     })),
   };
