@@ -12,7 +12,7 @@ import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsSna
 export { breaches };
 import type { MetricsPort, RuleEvaluation } from './types';
 import { distribute, planQueries } from './promql-batch';
-import type { Widen } from './promql-batch';
+import type { QueryPlan, Widen } from './promql-batch';
 
 export interface PrometheusMetricsOptions {
   dispatcher?: Dispatcher;
@@ -115,12 +115,11 @@ type Ask = (promql: string) => Promise<SeriesResult>;
  * rest one query each. A batched query Prometheus refuses is asked again rule by rule, so one
  * rule's error stays that rule's.
  */
-async function evaluateAll(rules: AlertQuery[], ask: Ask, widen: Widen): Promise<RuleEvaluation[]> {
+async function evaluateAll(rules: AlertQuery[], ask: Ask, plan: QueryPlan): Promise<RuleEvaluation[]> {
   const out: RuleEvaluation[] = new Array<RuleEvaluation>(rules.length);
   const one = async (i: number): Promise<void> => {
     out[i] = ruleEvaluation(rules[i]!, resultOf(await ask(rules[i]!.expr)));
   };
-  const plan = planQueries(rules.map((r) => r.expr), widen);
   await Promise.all([
     ...plan.alone.map(one),
     ...plan.batches.map(async (batch) => {
@@ -133,6 +132,56 @@ async function evaluateAll(rules: AlertQuery[], ask: Ask, widen: Widen): Promise
     }),
   ]);
   return out;
+}
+
+/** Query plans kept (PlanCache): a few per watch evaluator, whose rules change only when a window comes or goes. */
+export const PLANS_KEPT = 128;
+
+/**
+ * Query plans by the expressions they plan, the least recently used dropped past `max`. A watch
+ * evaluator asks its shard's every rule each slot (1,250 expressions per shard at 10,000
+ * windows): planned once while its windows stay the same, not every 30 s (docs/benchmarks.md,
+ * Session 12). Looked up by a hash of the expressions and confirmed by comparing them.
+ */
+export class PlanCache {
+  private readonly plans = new Map<string, { exprs: string[]; plan: QueryPlan }>();
+
+  /** `hash`: of the expressions (tests make two lists collide). */
+  constructor(
+    private readonly max: number = PLANS_KEPT,
+    private readonly hash: (exprs: string[]) => string = hashOf,
+  ) {}
+
+  planFor(exprs: string[], widen: Widen): QueryPlan {
+    const key = `${widen} ${exprs.length} ${this.hash(exprs)}`;
+    const known = this.plans.get(key);
+    this.plans.delete(key);
+    if (known && known.exprs.every((e, i) => e === exprs[i])) {
+      this.plans.set(key, known);
+      return known.plan;
+    }
+    const plan = planQueries(exprs, widen);
+    this.plans.set(key, { exprs, plan });
+    for (const oldest of this.plans.keys()) {
+      if (this.plans.size <= this.max) break;
+      this.plans.delete(oldest);
+    }
+    return plan;
+  }
+
+  get size(): number {
+    return this.plans.size;
+  }
+}
+
+/** FNV-1a over the expressions, each ended by a NUL (no string built). */
+function hashOf(exprs: string[]): string {
+  let h = 0x811c9dc5;
+  for (const e of exprs) {
+    for (let i = 0; i < e.length; i++) h = Math.imul(h ^ e.charCodeAt(i), 0x01000193) >>> 0;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16);
 }
 
 /** How long an answer for a pinned instant is shared (PrometheusMetricsOptions.shareAnswersMs). */
@@ -218,6 +267,8 @@ export function compareRow(check: ResolvedMetricCheck, before: MetricValue | und
 export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}): MetricsPort {
   const now = options.now ?? (() => new Date());
   const shared = new SharedAnswers(options.shareAnswersMs ?? SHARE_ANSWERS_MS, () => now().getTime());
+  const plans = new PlanCache();
+  const planOf = (rules: AlertQuery[], widen: Widen): QueryPlan => plans.planFor(rules.map((r) => r.expr), widen);
   const snapshot = async (input: { prometheusUrl: string; checks: ResolvedMetricCheck[] }): Promise<MetricsSnapshot> => {
     const takenAt = now().toISOString();
     const values = await Promise.all(input.checks.map((c) => checkValue(input.prometheusUrl, c, options)));
@@ -232,11 +283,11 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     },
     async evaluateRules(input): Promise<RuleEvaluation[]> {
       const { prometheusUrl, atMs } = input;
-      if (atMs === undefined) return evaluateAll(input.rules, (promql) => querySeries(prometheusUrl, promql, options), 'varying');
+      if (atMs === undefined) return evaluateAll(input.rules, (promql) => querySeries(prometheusUrl, promql, options), planOf(input.rules, 'varying'));
       // An instant several evaluators ask for: every selector label widened, so a shard with one
       // service asks the same query as one with many, and the answer is shared.
       const pinned = { ...options, evaluationTime: () => new Date(atMs) };
-      return evaluateAll(input.rules, (promql) => shared.ask({ prometheusUrl, promql, atMs }, () => querySeries(prometheusUrl, promql, pinned)), 'selectors');
+      return evaluateAll(input.rules, (promql) => shared.ask({ prometheusUrl, promql, atMs }, () => querySeries(prometheusUrl, promql, pinned)), planOf(input.rules, 'selectors'));
     },
   };
 }

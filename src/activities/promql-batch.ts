@@ -384,6 +384,31 @@ function indexOf(series: Series[], labels: string[]): Map<string, Series[]> {
   return index;
 }
 
+/** How a batch's answer is shared out: its members by their equality values, each with its compiled patterns. */
+interface Sharing {
+  eqLabels: string[];
+  byKey: Map<string, { member: number; patterns: { label: string; re: RegExp | undefined; value: string }[] }[]>;
+}
+
+/** Kept per batch: a plan used again (./metrics.ts keeps the watch evaluators' plans) shares out each answer without compiling its patterns again. */
+const sharings = new WeakMap<Batch, Sharing>();
+
+function sharingOf(batch: Batch): Sharing {
+  const known = sharings.get(batch);
+  if (known) return known;
+  const first = batch.conditions[0] ?? [];
+  const sharing: Sharing = { eqLabels: first.filter((c) => c.op === '=').map((c) => c.label), byKey: new Map() };
+  batch.conditions.forEach((conds, member) => {
+    const k = joined(conds.filter((c) => c.op === '=').map((c) => c.value));
+    const patterns = conds.filter((c) => c.op === '=~').map((c) => ({ label: c.label, re: anchored(c.value), value: c.value }));
+    const members = sharing.byKey.get(k);
+    if (members) members.push({ member, patterns });
+    else sharing.byKey.set(k, [{ member, patterns }]);
+  });
+  sharings.set(batch, sharing);
+  return sharing;
+}
+
 /**
  * For each member of `batch` (aligned with `members`), the values of the answer's series that are
  * its own: the series with a member's equality values, from the answer's index (built once per
@@ -392,14 +417,7 @@ function indexOf(series: Series[], labels: string[]): Map<string, Series[]> {
  */
 export function distribute(batch: Batch, series: Series[]): number[][] {
   const out = batch.members.map((): number[] => []);
-  const first = batch.conditions[0] ?? [];
-  const eqLabels = first.filter((c) => c.op === '=').map((c) => c.label);
-  const byKey = new Map<string, { member: number; patterns: { label: string; re: RegExp | undefined; value: string }[] }[]>();
-  batch.conditions.forEach((conds, member) => {
-    const k = joined(conds.filter((c) => c.op === '=').map((c) => c.value));
-    const patterns = conds.filter((c) => c.op === '=~').map((c) => ({ label: c.label, re: anchored(c.value), value: c.value }));
-    byKey.set(k, [...(byKey.get(k) ?? []), { member, patterns }]);
-  });
+  const { eqLabels, byKey } = sharingOf(batch);
   const index = indexOf(series, eqLabels);
   for (const [k, members] of byKey) {
     for (const s of index.get(k) ?? []) {
