@@ -3,7 +3,7 @@
  * windows by the hash of their workflow IDs, ./evaluator-messages.ts) that watches those windows at
  * once. At fixed times (multiples of the interval since the epoch, the same for every shard; an
  * evaluator from before patch `evaluator-grid` counts from its start; lateness never adds up to
- * drift) it runs ONE evaluation activity with one query per distinct
+ * drift) it runs ONE evaluation activity (a local one since patch `evaluator-local-activity`) with one query per distinct
  * rule expression across all windows, then signals only the windows whose alert state changed,
  * plus each window's periodic heartbeat so a window can tell it is still watched. Deployment
  * windows register on entering their watch (signal, or start this as an abandoned child) and
@@ -11,7 +11,7 @@
  * grows, or what it has sent (EVALUATOR_INPUT_BUDGET), carrying its registry. The `for`, page and rollback decisions are not made here: each
  * deployment applies ./alert-evaluator.ts to the evaluations it is sent.
  */
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { DeploymentActivities } from '../activities';
 import { WATCH_CHECK } from '../activities/options';
 import type { RuleEvaluation } from '../activities/types';
@@ -27,7 +27,8 @@ export const EVALUATOR_HISTORY_BUDGET = 4_000;
  * (continue-as-new) at the next slot. The SDK's core keeps each command's arguments (an evaluation's every rule of the
  * shard's windows, each report) for as long as the run is cached: at 10,000 windows a shard's
  * evaluation input is about 225 KB, so without a budget a run held 7 MB more per 30 s across the
- * 32 shards until its 4,000 events (docs/benchmarks.md, Session 8). 1 MB: a run of a 10,000-window
+ * 32 shards until its 4,000 events (docs/benchmarks.md, Session 8). A local evaluation's answers
+ * (its marker) count too. 1 MB: a run of a 10,000-window
  * fleet's shard hands over every few minutes, one of a small fleet after its 4,000 events as before.
  */
 export const EVALUATOR_INPUT_BUDGET = 1_000_000;
@@ -36,12 +37,25 @@ export const EVALUATOR_INPUT_BUDGET_PATCH = 'evaluator-input-budget';
 /** Reports signalled per workflow task. */
 export const SIGNALS_PER_TASK = 500;
 
-const { evaluateAlertRules } = proxyActivities<Pick<DeploymentActivities, 'evaluateAlertRules'>>(WATCH_CHECK);
+/**
+ * Evaluators started (or continued) since this patch evaluate in a local activity: run by the
+ * worker that runs the evaluator's workflow task, inside that task, its result recorded as a
+ * marker. One workflow task per shard per slot instead of two, no activity task through the
+ * server, and the evaluation's input (every rule of the shard's windows) not written to the
+ * history (docs/benchmarks.md, Session 12).
+ */
+export const EVALUATOR_LOCAL_PATCH = 'evaluator-local-activity';
+
+type Evaluate = Pick<DeploymentActivities, 'evaluateAlertRules'>;
+const { evaluateAlertRules } = proxyActivities<Evaluate>(WATCH_CHECK);
+const { evaluateAlertRules: evaluateLocally } = proxyLocalActivities<Evaluate>({ startToCloseTimeout: WATCH_CHECK.startToCloseTimeout!, retry: WATCH_CHECK.retry! });
 
 export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<void> {
   // On the grid: slots at multiples of the interval, evaluated at their own instant (shards' queries share answers).
   const onGrid = patched('evaluator-grid');
   const inputBudget = patched(EVALUATOR_INPUT_BUDGET_PATCH);
+  const local = patched(EVALUATOR_LOCAL_PATCH);
+  const evaluate = local ? evaluateLocally : evaluateAlertRules;
   /** What this run has sent as command arguments (evaluation inputs, reports), in JSON characters. */
   let spent = 0;
   const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now(), onGrid });
@@ -75,7 +89,9 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     if (inputBudget) spent += JSON.stringify(queries).length;
     let answers: RuleEvaluation[] | { error: string };
     try {
-      answers = await evaluateAlertRules({ prometheusUrl: state.prometheusUrl, rules: queries, ...(onGrid ? { atMs: at } : {}) });
+      answers = await evaluate({ prometheusUrl: state.prometheusUrl, rules: queries, ...(onGrid ? { atMs: at } : {}) });
+      // A local activity's answers are a marker's: the run holds them too.
+      if (local) spent += JSON.stringify(answers).length;
     } catch (err) {
       if (isCancellation(err)) throw err;
       answers = { error: err instanceof Error ? err.message : String(err) };

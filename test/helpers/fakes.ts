@@ -343,7 +343,9 @@ export class FakeWorld {
         },
         evaluateRules: async (input): Promise<RuleEvaluation[]> => {
           this.log('evaluateRules', input);
-          const now = clock();
+          // Asked for an instant (the watch evaluator's slot), the values at that instant, as the real adapter pins Prometheus's `time`
+          // (a local activity's scheduled time is the worker's clock, not the time-skipping server's).
+          const now = input.atMs ?? clock();
           this.firstEvaluationAt ??= now;
           const elapsed = now - this.firstEvaluationAt;
           return input.rules.map((rule) => {

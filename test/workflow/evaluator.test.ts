@@ -68,6 +68,13 @@ function recordEvaluator(h: Awaited<ReturnType<typeof history>>, name: string): 
   writeFileSync(join(__dirname, 'history_files', 'evaluator', `${name}.json`), `${JSON.stringify(json)}\n`);
 }
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<typeof history>>['events']>[number];
+
+/** An evaluation in an evaluator's history: its activity scheduled, or (patch evaluator-local-activity) its local activity's marker. */
+function isEvaluation(e: HistoryEvent): boolean {
+  return e.activityTaskScheduledEventAttributes?.activityType?.name === 'evaluateAlertRules' || e.markerRecordedEventAttributes?.markerName === 'core_local_activity';
+}
+
 /** Waits (skipping time) until the evaluator of `spec` runs; returns its handle. */
 async function runningEvaluator(spec: DeploySpec) {
   const handle = env.client.workflow.getHandle(windowEvaluatorId({ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs, workflowId: deploymentWorkflowId(spec.namespace, spec.service) }));
@@ -179,7 +186,16 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
     await recordHistory(env, a, 'evaluator-watch-quiet-own-run', runs[1]!.runId);
     await recordHistory(env, b, 'evaluator-watch-alert-rollback-beside-unregister', runsOfB[runsOfB.length - 1]!.runId);
   }
-  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-grid');
+  // Evaluated in a local activity (patch evaluator-local-activity): no activity task, and one
+  // workflow task per slot (the timer, then the evaluation and the reports in the same task), not two.
+  const evaluatorEvents = evaluatorHistory.events ?? [];
+  expect(evaluatorEvents.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+  expect(evaluatorEvents.filter(isEvaluation).length).toBeGreaterThan(10);
+  const count = (has: (e: (typeof evaluatorEvents)[number]) => unknown) => evaluatorEvents.filter(has).length;
+  // (Plus a task for each registration signal received and each report signal's delivery.)
+  const wakes = count((e) => e.timerFiredEventAttributes) + count((e) => e.workflowExecutionSignaledEventAttributes) + count((e) => e.externalWorkflowExecutionSignaledEventAttributes);
+  expect(count((e) => e.workflowTaskCompletedEventAttributes)).toBeLessThanOrEqual(wakes + 1);
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-local');
 });
 
 test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {
@@ -242,9 +258,9 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
   expect(runs.length).toBeGreaterThanOrEqual(Math.floor(120 / (slots + 1)));
   for (const run of runs.slice(0, -1)) {
     const events = (await history(env.client, evaluatorId, run.runId)).events ?? [];
-    const evaluations = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'evaluateAlertRules').length;
+    const evaluations = events.filter(isEvaluation).length;
     expect(evaluations).toBeLessThanOrEqual(slots);
     expect(events.length).toBeLessThan(EVALUATOR_HISTORY_BUDGET);
   }
-  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget');
+  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-local');
 });
