@@ -191,6 +191,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const queriesBefore = (await stack.ask({ type: 'times' })).times;
     const rulesBefore = queriesBefore.rulesEvaluated ?? 0;
     const sentBefore = realPrometheus ? await queriesAnswered(stack.prometheusUrl) : 0;
+    // The evaluations each shard had made: lateness is taken from those made after this, up to the last timeline query.
+    const shardsBefore = options.design === 'evaluator' ? await shardStatusById(stack.client, evaluatorIds) : new Map<string, EvaluatorStatus>();
     const cpuBefore = { worker: cpuSeconds(pid) ?? 0, server: cpuSeconds(serverPid) ?? 0 };
     const steadyFrom = Date.now();
     await sleep(options.steadyMs);
@@ -235,9 +237,10 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     let lateness: Distribution;
     let evaluator: WindowsResult['evaluator'];
     if (options.design === 'evaluator') {
-      const shards = await shardStatuses(stack.client, evaluatorIds);
-      // Every shard's evaluations in the steady interval.
-      lateness = distribution(shards.flatMap((s) => s.lateness.slice(-Math.max(1, Math.ceil((steadyTo - steadyFrom) / options.intervalMs) + 2))));
+      const after = await shardStatusById(stack.client, evaluatorIds);
+      const shards = [...after.values()];
+      // Every shard's evaluations from the start of the steady state to the last timeline query (a shard keeps its last 100).
+      lateness = distribution([...after].flatMap(([id, s]) => s.lateness.slice(s.lateness.length - Math.min(s.lateness.length, s.evaluations - (shardsBefore.get(id)?.evaluations ?? 0)))));
       const sum = (f: (s: EvaluatorStatus) => number): number => shards.reduce((n, s) => n + f(s), 0);
       evaluator = { shards: shards.length, windows: sum((s) => s.windows), distinctQueries: sum((s) => s.distinctQueries), ruleSets: sum((s) => s.ruleSets), evaluations: sum((s) => s.evaluations), signalsSent: sum((s) => s.signalsSent), runs: sum((s) => s.runs) };
     } else {
@@ -306,6 +309,11 @@ async function workflowBacklog(client: Client, taskQueue: string): Promise<numbe
 
 /** The status of every evaluator of the Prometheus that is running (the shards started so far). */
 async function shardStatuses(client: Client, ids: string[]): Promise<EvaluatorStatus[]> {
-  const answers = await Promise.all(ids.map((id) => client.workflow.getHandle(id).query(evaluatorStatusQuery).catch(() => undefined)));
-  return answers.filter((a): a is EvaluatorStatus => a !== undefined);
+  return [...(await shardStatusById(client, ids)).values()];
+}
+
+/** The status of each evaluator that answers, by its workflow ID. */
+async function shardStatusById(client: Client, ids: string[]): Promise<Map<string, EvaluatorStatus>> {
+  const answers = await Promise.all(ids.map(async (id) => [id, await client.workflow.getHandle(id).query(evaluatorStatusQuery).catch(() => undefined)] as const));
+  return new Map(answers.filter((a): a is readonly [string, EvaluatorStatus] => a[1] !== undefined));
 }
