@@ -161,7 +161,9 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
     },
 
     async evaluateAlertRules(input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }): Promise<RuleEvaluation[]> {
-      return mapErrors(() => deps.metrics.evaluateRules(input));
+      // The asking workflow: a watch evaluator asks the same rules every slot, planned once (src/activities/metrics.ts, PlanCache).
+      const planKey = Context.current().info.workflowExecution?.workflowId;
+      return mapErrors(() => deps.metrics.evaluateRules({ ...input, ...(planKey ? { planKey } : {}) }));
     },
 
     async writeReport(input: { report: DeploymentReport; dir: string }): Promise<{ markdownPath: string; jsonPath: string }> {

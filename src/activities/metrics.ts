@@ -134,54 +134,38 @@ async function evaluateAll(rules: AlertQuery[], ask: Ask, plan: QueryPlan): Prom
   return out;
 }
 
-/** Query plans kept (PlanCache): a few per watch evaluator, whose rules change only when a window comes or goes. */
+/** Askers whose last plan is kept (PlanCache): the watch evaluators of a worker, with room to spare. */
 export const PLANS_KEPT = 128;
 
 /**
- * Query plans by the expressions they plan, the least recently used dropped past `max`. A watch
- * evaluator asks its shard's every rule each slot (1,250 expressions per shard at 10,000
- * windows): planned once while its windows stay the same, not every 30 s (docs/benchmarks.md,
- * Session 12). Looked up by a hash of the expressions and confirmed by comparing them.
+ * Each asker's last query plan (by `planKey`, the asking workflow's ID), used again while it asks
+ * the same expressions: a watch evaluator's shard asks its every window's rules each slot (1,250
+ * expressions at 10,000 windows) and they change only when a window comes or goes
+ * (docs/benchmarks.md, Session 12). One plan per asker, so plans of rules no longer asked are
+ * not kept; the least recently asking dropped past `max`.
  */
 export class PlanCache {
-  private readonly plans = new Map<string, { exprs: string[]; plan: QueryPlan }>();
+  private readonly plans = new Map<string, { exprs: string[]; widen: Widen; plan: QueryPlan }>();
 
-  /** `hash`: of the expressions (tests make two lists collide). */
-  constructor(
-    private readonly max: number = PLANS_KEPT,
-    private readonly hash: (exprs: string[]) => string = hashOf,
-  ) {}
+  constructor(private readonly max: number = PLANS_KEPT) {}
 
-  planFor(exprs: string[], widen: Widen): QueryPlan {
-    const key = `${widen} ${exprs.length} ${this.hash(exprs)}`;
-    const known = this.plans.get(key);
-    this.plans.delete(key);
-    if (known && known.exprs.every((e, i) => e === exprs[i])) {
-      this.plans.set(key, known);
-      return known.plan;
-    }
-    const plan = planQueries(exprs, widen);
-    this.plans.set(key, { exprs, plan });
+  planFor(planKey: string | undefined, exprs: string[], widen: Widen): QueryPlan {
+    if (planKey === undefined) return planQueries(exprs, widen);
+    const known = this.plans.get(planKey);
+    this.plans.delete(planKey);
+    const same = known !== undefined && known.widen === widen && known.exprs.length === exprs.length && known.exprs.every((e, i) => e === exprs[i]);
+    const entry = same ? known : { exprs, widen, plan: planQueries(exprs, widen) };
+    this.plans.set(planKey, entry);
     for (const oldest of this.plans.keys()) {
       if (this.plans.size <= this.max) break;
       this.plans.delete(oldest);
     }
-    return plan;
+    return entry.plan;
   }
 
   get size(): number {
     return this.plans.size;
   }
-}
-
-/** FNV-1a over the expressions, each ended by a NUL (no string built). */
-function hashOf(exprs: string[]): string {
-  let h = 0x811c9dc5;
-  for (const e of exprs) {
-    for (let i = 0; i < e.length; i++) h = Math.imul(h ^ e.charCodeAt(i), 0x01000193) >>> 0;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16);
 }
 
 /** How long an answer for a pinned instant is shared (PrometheusMetricsOptions.shareAnswersMs). */
@@ -268,7 +252,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
   const now = options.now ?? (() => new Date());
   const shared = new SharedAnswers(options.shareAnswersMs ?? SHARE_ANSWERS_MS, () => now().getTime());
   const plans = new PlanCache();
-  const planOf = (rules: AlertQuery[], widen: Widen): QueryPlan => plans.planFor(rules.map((r) => r.expr), widen);
+  const planOf = (input: { rules: AlertQuery[]; planKey?: string }, widen: Widen): QueryPlan => plans.planFor(input.planKey, input.rules.map((r) => r.expr), widen);
   const snapshot = async (input: { prometheusUrl: string; checks: ResolvedMetricCheck[] }): Promise<MetricsSnapshot> => {
     const takenAt = now().toISOString();
     const values = await Promise.all(input.checks.map((c) => checkValue(input.prometheusUrl, c, options)));
@@ -283,11 +267,11 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     },
     async evaluateRules(input): Promise<RuleEvaluation[]> {
       const { prometheusUrl, atMs } = input;
-      if (atMs === undefined) return evaluateAll(input.rules, (promql) => querySeries(prometheusUrl, promql, options), planOf(input.rules, 'varying'));
+      if (atMs === undefined) return evaluateAll(input.rules, (promql) => querySeries(prometheusUrl, promql, options), planOf(input, 'varying'));
       // An instant several evaluators ask for: every selector label widened, so a shard with one
       // service asks the same query as one with many, and the answer is shared.
       const pinned = { ...options, evaluationTime: () => new Date(atMs) };
-      return evaluateAll(input.rules, (promql) => shared.ask({ prometheusUrl, promql, atMs }, () => querySeries(prometheusUrl, promql, pinned)), planOf(input.rules, 'selectors'));
+      return evaluateAll(input.rules, (promql) => shared.ask({ prometheusUrl, promql, atMs }, () => querySeries(prometheusUrl, promql, pinned)), planOf(input, 'selectors'));
     },
   };
 }

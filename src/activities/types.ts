@@ -163,9 +163,11 @@ export interface MetricsPort {
   /**
    * `atMs`: the instant the rules are evaluated at (the watch evaluator's slot); by default
    * Prometheus's own now. Asks for one instant give one answer: the same query for the same instant
-   * (several evaluators' shares of one fleet) is sent once.
+   * (several evaluators' shares of one fleet) is sent once. `planKey`: who asks (the workflow's
+   * ID); an adapter may keep how it asked that asker's last rules, and ask the same way while they
+   * are the same.
    */
-  evaluateRules(input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }): Promise<RuleEvaluation[]>;
+  evaluateRules(input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number; planKey?: string }): Promise<RuleEvaluation[]>;
 }
 
 // ---------------------------------------------------------------- Availability probe

@@ -93,9 +93,9 @@ test('evaluations of two shares of the fleet at one instant send each shape once
   const shareA = [0].flatMap(rulesOf);
   const shareB = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].flatMap(rulesOf);
   const before = await queriesSent();
-  const [a, b] = await Promise.all([metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareA, atMs }), metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareB, atMs })]);
-  // Asked again later for the same instant: answered from the same answers.
-  const again = await metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareB, atMs });
+  const [a, b] = await Promise.all([metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareA, atMs, planKey: 'shard-a' }), metrics.evaluateRules({ prometheusUrl: prom.url, rules: shareB, atMs, planKey: 'shard-b' })]);
+  // Asked again later for the same instant (by the same asker: its plan kept): answered from the same answers.
+  const again = await metrics.evaluateRules({ prometheusUrl: prom.url, rules: structuredClone(shareB), atMs, planKey: 'shard-b' });
   expect((await queriesSent()) - before).toBe(4);
   const at = new Date(atMs);
   const expected = await alone([...shareA, ...shareB], at);

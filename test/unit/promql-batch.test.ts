@@ -188,55 +188,51 @@ describe('parsing by shape: an expression whose text outside its literals was pa
   });
 });
 
-describe('plans kept (PlanCache): a watch evaluator asks the same rules every slot', () => {
+describe("plans kept (PlanCache): each asker's last plan, used again while it asks the same rules", () => {
   const exprsOf = (services: number[]) => services.flatMap((i) => service(i).map((r) => r.expr));
   /** The same text in new strings, as each activity's input is decoded anew. */
   const copied = (exprs: string[]) => exprs.map((e) => ` ${e}`.slice(1));
 
-  test('the same expressions in new strings get the plan made before; another widening or other expressions are planned anew, each as planQueries plans them', () => {
+  test('the same expressions in new strings get the plan made before; another widening or changed expressions are planned anew, each as planQueries plans them', () => {
     const cache = new PlanCache(8);
     const exprs = exprsOf([0, 1, 2]);
-    const plan = cache.planFor(exprs, 'selectors');
+    const plan = cache.planFor('shard-1', exprs, 'selectors');
     expect(plan).toEqual(planQueries(exprs, 'selectors'));
-    expect(cache.planFor(copied(exprs), 'selectors')).toBe(plan);
-    const varying = cache.planFor(exprs, 'varying');
+    expect(cache.planFor('shard-1', copied(exprs), 'selectors')).toBe(plan);
+    const varying = cache.planFor('shard-1', exprs, 'varying');
     expect(varying).not.toBe(plan);
     expect(varying).toEqual(planQueries(exprs, 'varying'));
-    // One expression changed (a window's rule edited): a plan of its own.
+    // One expression changed (a window's rule edited), or one window fewer: planned anew.
     const edited = [...exprs.slice(0, -1), exprs[exprs.length - 1]!.replace('"ns2"', '"ns9"')];
-    expect(cache.planFor(edited, 'selectors')).toEqual(planQueries(edited, 'selectors'));
-    expect(cache.planFor(edited, 'selectors')).not.toBe(plan);
-    // Fewer expressions (a window left): planned anew too.
-    expect(cache.planFor(exprs.slice(4), 'selectors')).toEqual(planQueries(exprs.slice(4), 'selectors'));
-    expect(cache.size).toBe(4);
+    const planEdited = cache.planFor('shard-1', edited, 'selectors');
+    expect(planEdited).toEqual(planQueries(edited, 'selectors'));
+    expect(planEdited).not.toEqual(plan);
+    expect(cache.planFor('shard-1', exprs.slice(4), 'selectors')).toEqual(planQueries(exprs.slice(4), 'selectors'));
+    // One plan per asker: the old ones are not kept.
+    expect(cache.size).toBe(1);
+    expect(cache.planFor('shard-1', copied(exprs), 'selectors')).not.toBe(plan);
   });
 
-  test('bounded: past its size the least recently used plan is dropped, and a plan used again is kept', () => {
+  test('askers keep their own plans; past the bound the least recently asking is dropped; an ask without a key is not kept', () => {
     const cache = new PlanCache(2);
     const [a, b, c] = [exprsOf([0]), exprsOf([1]), exprsOf([2])];
-    const planA = cache.planFor(a, 'selectors');
-    const planB = cache.planFor(b, 'selectors');
-    expect(cache.planFor(copied(a), 'selectors')).toBe(planA);
-    cache.planFor(c, 'selectors');
+    const planA = cache.planFor('a', a, 'selectors');
+    const planB = cache.planFor('b', b, 'selectors');
+    expect(cache.planFor('a', copied(a), 'selectors')).toBe(planA);
+    cache.planFor('c', c, 'selectors');
     expect(cache.size).toBe(2);
-    expect(cache.planFor(copied(a), 'selectors')).toBe(planA);
-    expect(cache.planFor(copied(b), 'selectors')).not.toBe(planB);
-  });
-
-  test('two lists whose hashes collide are told apart by their expressions', () => {
-    const cache = new PlanCache(8, () => 'same');
-    const [a, b] = [exprsOf([0]), exprsOf([1])];
-    const planA = cache.planFor(a, 'selectors');
-    expect(cache.planFor(b, 'selectors')).toEqual(planQueries(b, 'selectors'));
-    expect(cache.planFor(copied(a), 'selectors')).not.toBe(planA);
-    expect(cache.planFor(copied(a), 'selectors')).toEqual(planA);
+    expect(cache.planFor('a', copied(a), 'selectors')).toBe(planA);
+    expect(cache.planFor('b', copied(b), 'selectors')).not.toBe(planB);
+    const before = cache.size;
+    expect(cache.planFor(undefined, a, 'selectors')).toEqual(planA);
+    expect(cache.size).toBe(before);
   });
 
   test('a kept plan shares out a new answer as a fresh plan does', () => {
     const cache = new PlanCache();
     const exprs = exprsOf([0, 1]);
-    const kept = cache.planFor(exprs, 'selectors');
-    cache.planFor(copied(exprs), 'selectors');
+    const kept = cache.planFor('e', exprs, 'selectors');
+    cache.planFor('e', copied(exprs), 'selectors');
     const fresh = planQueries(exprs, 'selectors');
     const answer = (v: number) => [0, 1].flatMap((i) => [{ labels: { namespace: `ns${i}`, job: `s${i}`, status: '500', pod: `d${i}-1` }, value: v + i }]);
     for (const v of [1, 7]) kept.batches.forEach((batch, i) => expect(distribute(batch, answer(v))).toEqual(distribute(fresh.batches[i]!, answer(v))));

@@ -21,9 +21,9 @@ import type { DeploymentHandle } from '../../src/deployments';
 import type { DeploymentReport } from '../../src/model';
 import type { DeploySpec } from '../../src/spec/types';
 import { evaluatorShard, evaluatorStatusQuery, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
-import type { EvaluatorStatus } from '../../src/workflows/evaluator-messages';
+import type { EvaluatorStatus, WatchReport } from '../../src/workflows/evaluator-messages';
 import { EVALUATOR_HISTORY_BUDGET, EVALUATOR_INPUT_BUDGET } from '../../src/workflows/evaluator';
-import { distinctQueries, newEvaluatorState, register } from '../../src/workflows/evaluator-plan';
+import { distinctQueries, heartbeatOffsetMs, newEvaluatorState, register } from '../../src/workflows/evaluator-plan';
 import { deploymentWorkflowId, statusQuery } from '../../src/workflows/messages';
 
 jest.setTimeout(600_000);
@@ -137,8 +137,10 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   // One evaluation activity per interval carries both windows' rules (4 + 4 distinct queries).
   const batched = world.calls.filter((c) => c.op === 'evaluateRules' && (c.input as { rules: unknown[] }).rules.length === 8);
   expect(batched.length).toBeGreaterThan(10);
-  // Each evaluated at its slot's instant, on the grid every shard shares (multiples of the interval).
+  // Each evaluated at its slot's instant, on the grid every shard shares (multiples of the interval), asked as the evaluator (its plan kept by the adapter).
   expect(batched.map((c) => (c.input as { atMs?: number }).atMs! % bad.watch.intervalMs)).toEqual(batched.map(() => 0));
+  const evaluatorId = windowEvaluatorId({ prometheusUrl: quiet.metrics!.prometheusUrl, intervalMs: quiet.watch.intervalMs, workflowId: a.workflowId });
+  expect(new Set(batched.map((c) => (c.input as { planKey?: string }).planKey))).toEqual(new Set([evaluatorId]));
   // The quiet window's watch: no activity, no timer per check; reports when its state changes, heartbeats, one at its end.
   // The watch runs in a run of its own: the deployment's run hands over right after registering.
   const runs = await runChain(env.client, a.workflowId, a.firstExecutionRunId);
@@ -168,6 +170,15 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   const quietPerHour = watchEvents.filter((e) => time(e) >= firstReport + 30 * MIN && time(e) < firstReport + 150 * MIN).length / 2;
   console.log(`evaluator test figures: ${JSON.stringify({ quietEventsPerWindowHour: quietPerHour, watchEvents: watchEvents.length, signals, evaluatorFirstRunEvents: evaluatorHistory.events?.length, batchedEvaluations: batched.length })}`);
   expect(quietPerHour).toBeLessThanOrEqual(10);
+  // Its first report (a change) comes with its slot; its heartbeats at its shard's offset after
+  // the slot (patch evaluator-heartbeat-spread), so the fleet's heartbeats do not all come at once.
+  const offset = heartbeatOffsetMs(evaluatorId, quiet.watch.intervalMs);
+  const afterSlot = watchEvents
+    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'watchReport')
+    .map((e) => time(e) - Date.parse((JSON.parse(Buffer.from(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!.data!).toString()) as WatchReport).at));
+  expect(afterSlot.length).toBeGreaterThanOrEqual(4);
+  expect(afterSlot[0]).toBeLessThan(2_000);
+  for (const ms of afterSlot.slice(1, -1)) expect([ms >= offset - 1_000, ms < offset + 2_000]).toEqual([true, true]);
   // The breaching window's rollback does not wait for its evaluator to hear it left (patch
   // rollback-beside-unregister): the unregister signal and the rollout undo leave in one workflow task.
   const runsOfB = await runChain(env.client, b.workflowId, b.firstExecutionRunId);
@@ -195,7 +206,7 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   // (Plus a task for each registration signal received and each report signal's delivery.)
   const wakes = count((e) => e.timerFiredEventAttributes) + count((e) => e.workflowExecutionSignaledEventAttributes) + count((e) => e.externalWorkflowExecutionSignaledEventAttributes);
   expect(count((e) => e.workflowTaskCompletedEventAttributes)).toBeLessThanOrEqual(wakes + 1);
-  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-local');
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-spread');
 });
 
 test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {
@@ -262,5 +273,5 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
     expect(evaluations).toBeLessThanOrEqual(slots);
     expect(events.length).toBeLessThan(EVALUATOR_HISTORY_BUDGET);
   }
-  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-local');
+  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-spread');
 });
