@@ -87,13 +87,24 @@ export function fnv1a(text: string): number {
  * in a number).
  */
 export function evaluatorShard(workflowId: string): number {
-  let h = fnv1a(workflowId);
+  return mixedHash(workflowId) % EVALUATOR_SHARDS;
+}
+
+/** FNV-1a mixed by MurmurHash3's finaliser: every bit depends on the whole text. */
+export function mixedHash(text: string): number {
+  let h = fnv1a(text);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b) >>> 0;
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35) >>> 0;
   h ^= h >>> 16;
-  return (h >>> 0) % EVALUATOR_SHARDS;
+  return h >>> 0;
+}
+
+/** The shard an evaluator's workflow ID names (evaluatorWorkflowId), or undefined for the evaluator from before shards. */
+export function shardOfEvaluator(evaluatorId: string): number | undefined {
+  const m = /\/shard-(\d+)$/.exec(evaluatorId);
+  return m ? Number(m[1]) : undefined;
 }
 
 /**

@@ -9,7 +9,7 @@
 import type { RuleEvaluation } from '../activities/types';
 import { breaches } from '../model';
 import type { AlertQuery } from '../spec/types';
-import { HEARTBEAT_MS, fnv1a } from './evaluator-messages';
+import { EVALUATOR_SHARDS, HEARTBEAT_MS, fnv1a, mixedHash, shardOfEvaluator } from './evaluator-messages';
 import type { WatchRegistration, WatchReport } from './evaluator-messages';
 
 export interface WindowEntry {
@@ -82,13 +82,36 @@ export function heartbeatSlots(intervalMs: number): number {
   return Math.max(1, Math.floor(HEARTBEAT_MS / intervalMs));
 }
 
+/**
+ * A window's heartbeat slot. `spread` (patch `evaluator-heartbeat-spread`): by a hash of its
+ * workflow ID, so heartbeats fall evenly on the slots however the windows registered (10,000
+ * windows registering within a few minutes — a bench, or every window of an evaluator that
+ * restarted — had theirs in those few slots, every 40 min); before, the slot after it registered.
+ */
+export function heartbeatPhase(state: EvaluatorState, workflowId: string, spread: boolean): number {
+  const slots = heartbeatSlots(state.intervalMs);
+  return spread ? mixedHash(`heartbeat ${workflowId}`) % slots : (state.k + 1) % slots;
+}
+
+/**
+ * When, after its slot, an evaluator sends the slot's heartbeats (patch `evaluator-heartbeat-spread`;
+ * changes go at once): each shard at its own offset, the shards evenly between a tenth and nine
+ * tenths of the interval, so the windows' workflow tasks for them come a few at a time, not all
+ * in the second after the slot; the evaluator from before shards at half the interval.
+ */
+export function heartbeatOffsetMs(evaluatorId: string, intervalMs: number): number {
+  const shard = shardOfEvaluator(evaluatorId);
+  const share = shard === undefined ? 0.5 : 0.1 + (0.8 * (shard % EVALUATOR_SHARDS)) / EVALUATOR_SHARDS;
+  return Math.round(share * intervalMs);
+}
+
 /** A window registers (again): its next evaluation is reported whatever it says. */
-export function register(state: EvaluatorState, reg: WatchRegistration): void {
+export function register(state: EvaluatorState, reg: WatchRegistration, how: { spread?: boolean } = {}): void {
   const rules = reg.rules.map(alertQuery);
   const set = ruleSetKey(state, rules);
   state.ruleSets[set] ??= rules;
   const before = state.windows[reg.workflowId];
-  state.windows[reg.workflowId] = { window: reg.window, set, sig: '', checks: before?.window === reg.window ? before.checks : 0, phase: (state.k + 1) % heartbeatSlots(state.intervalMs) };
+  state.windows[reg.workflowId] = { window: reg.window, set, sig: '', checks: before?.window === reg.window ? before.checks : 0, phase: heartbeatPhase(state, reg.workflowId, how.spread ?? false) };
   if (before && before.set !== set) dropUnusedSet(state, before.set);
 }
 
@@ -155,11 +178,11 @@ export function signature(result: RuleEvaluation[] | { error: string }): string 
  * window and returns the reports to send — windows whose signature changed, and those whose
  * heartbeat is due.
  */
-export function reportsFor(state: EvaluatorState, evaluation: { slot: number; queries: AlertQuery[]; answers: RuleEvaluation[] | { error: string }; evaluator: string }): { workflowId: string; report: WatchReport }[] {
+export function reportsFor(state: EvaluatorState, evaluation: { slot: number; queries: AlertQuery[]; answers: RuleEvaluation[] | { error: string }; evaluator: string }): { workflowId: string; report: WatchReport; heartbeatOnly: boolean }[] {
   const { slot, queries, answers } = evaluation;
   const at = new Date(state.originMs + slot * state.intervalMs).toISOString();
   const slots = heartbeatSlots(state.intervalMs);
-  const out: { workflowId: string; report: WatchReport }[] = [];
+  const out: { workflowId: string; report: WatchReport; heartbeatOnly: boolean }[] = [];
   // Once per evaluation, not once per window (1,000 windows × 4,000 answers made an evaluator task outlast the SDK's 5 s limit).
   const answered = Array.isArray(answers) ? answersByKey(queries, answers) : answers;
   for (const [workflowId, entry] of Object.entries(state.windows)) {
@@ -169,8 +192,9 @@ export function reportsFor(state: EvaluatorState, evaluation: { slot: number; qu
     const sig = signature(result);
     const heartbeat = (slot - entry.phase) % slots === 0;
     if (sig === entry.sig && !heartbeat) continue;
+    const heartbeatOnly = sig === entry.sig;
     entry.sig = sig;
-    out.push({ workflowId, report: { window: entry.window, at, checks: entry.checks, result, evaluator: evaluation.evaluator } });
+    out.push({ workflowId, report: { window: entry.window, at, checks: entry.checks, result, evaluator: evaluation.evaluator }, heartbeatOnly });
   }
   return out;
 }

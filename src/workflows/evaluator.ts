@@ -16,8 +16,8 @@ import type { DeploymentActivities } from '../activities';
 import { WATCH_CHECK } from '../activities/options';
 import type { RuleEvaluation } from '../activities/types';
 import { evaluatorStatusQuery, registerWatchSignal, unregisterWatchSignal, watchReportSignal } from './evaluator-messages';
-import type { EvaluatorInput } from './evaluator-messages';
-import { distinctQueries, newEvaluatorState, nextSlot, register, reportsFor, resumeEvaluator, unregister, windowCount } from './evaluator-plan';
+import type { EvaluatorInput, WatchReport } from './evaluator-messages';
+import { distinctQueries, heartbeatOffsetMs, newEvaluatorState, nextSlot, register, reportsFor, resumeEvaluator, unregister, windowCount } from './evaluator-plan';
 import type { EvaluatorState } from './evaluator-plan';
 
 /** History length at which a run hands over (continue-as-new) at the next slot. */
@@ -45,6 +45,12 @@ export const SIGNALS_PER_TASK = 500;
  * history (docs/benchmarks.md, Session 12).
  */
 export const EVALUATOR_LOCAL_PATCH = 'evaluator-local-activity';
+/**
+ * Evaluators started (or continued) since this patch give each window a heartbeat slot by a hash
+ * of its ID, and send a slot's heartbeats at the shard's own offset in the interval, not with the
+ * slot's changes (./evaluator-plan.ts, heartbeatPhase and heartbeatOffsetMs).
+ */
+export const EVALUATOR_HEARTBEAT_SPREAD_PATCH = 'evaluator-heartbeat-spread';
 
 type Evaluate = Pick<DeploymentActivities, 'evaluateAlertRules'>;
 const { evaluateAlertRules } = proxyActivities<Evaluate>(WATCH_CHECK);
@@ -59,8 +65,10 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
   /** What this run has sent as command arguments (evaluation inputs, reports), in JSON characters. */
   let spent = 0;
   const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now(), onGrid });
-  for (const reg of input.initial ?? []) register(state, reg);
-  setHandler(registerWatchSignal, (reg) => register(state, reg));
+  // Heartbeats spread: each window's slot by a hash of its ID, and sent at the shard's own offset after the slot (changes at once).
+  const spread = patched(EVALUATOR_HEARTBEAT_SPREAD_PATCH);
+  for (const reg of input.initial ?? []) register(state, reg, { spread });
+  setHandler(registerWatchSignal, (reg) => register(state, reg, { spread }));
   setHandler(unregisterWatchSignal, ({ workflowId }) => unregister(state, workflowId));
   setHandler(evaluatorStatusQuery, () => ({
     windows: windowCount(state),
@@ -72,6 +80,20 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     runs: state.runs,
   }));
   const me = workflowInfo().workflowId;
+
+  /** Signals reports, in chunks: one workflow task completes at most SIGNALS_PER_TASK commands (10,000 windows registering at once would be one huge task). */
+  async function send(reports: { workflowId: string; report: WatchReport }[]): Promise<void> {
+    for (let from = 0; from < reports.length; from += SIGNALS_PER_TASK) {
+      const chunk = reports.slice(from, from + SIGNALS_PER_TASK);
+      if (inputBudget) for (const r of chunk) spent += JSON.stringify(r.report).length;
+      const sent = await Promise.allSettled(chunk.map((r) => getExternalWorkflowHandle(r.workflowId).signal(watchReportSignal, r.report)));
+      state.signalsSent += chunk.length;
+      // A window that cannot be signalled has closed: forget it (a live one re-registers when it hears nothing).
+      sent.forEach((s, i) => {
+        if (s.status === 'rejected') unregister(state, chunk[i]!.workflowId);
+      });
+    }
+  }
 
   for (;;) {
     const slot = nextSlot(state, Date.now());
@@ -97,16 +119,13 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
       answers = { error: err instanceof Error ? err.message : String(err) };
     }
     const reports = reportsFor(state, { slot, queries, answers, evaluator: me });
-    // In chunks: one workflow task completes at most SIGNALS_PER_TASK commands (10,000 windows registering at once would be one huge task).
-    for (let from = 0; from < reports.length; from += SIGNALS_PER_TASK) {
-      const chunk = reports.slice(from, from + SIGNALS_PER_TASK);
-      if (inputBudget) for (const r of chunk) spent += JSON.stringify(r.report).length;
-      const sent = await Promise.allSettled(chunk.map((r) => getExternalWorkflowHandle(r.workflowId).signal(watchReportSignal, r.report)));
-      state.signalsSent += chunk.length;
-      // A window that cannot be signalled has closed: forget it (a live one re-registers when it hears nothing).
-      sent.forEach((s, i) => {
-        if (s.status === 'rejected') unregister(state, chunk[i]!.workflowId);
-      });
+    await send(spread ? reports.filter((r) => !r.heartbeatOnly) : reports);
+    const heartbeats = spread ? reports.filter((r) => r.heartbeatOnly) : [];
+    if (heartbeats.length > 0) {
+      const heartbeatAt = at + heartbeatOffsetMs(me, state.intervalMs);
+      if (heartbeatAt > Date.now()) await sleep(heartbeatAt - Date.now());
+      // Not to a window that left (or registered anew) meanwhile.
+      await send(heartbeats.filter((r) => state.windows[r.workflowId]?.window === r.report.window));
     }
     const info = workflowInfo();
     if (info.historyLength >= EVALUATOR_HISTORY_BUDGET || info.continueAsNewSuggested || (inputBudget && spent >= EVALUATOR_INPUT_BUDGET)) {

@@ -7,7 +7,7 @@ import type { RuleEvaluation } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { evaluateAlerts, initialAlertStates } from '../../src/workflows/alert-evaluator';
 import { EVALUATOR_SHARDS, HEARTBEAT_MS, allEvaluatorIds, evaluatorShard, evaluatorWorkflowId, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
-import { distinctQueries, heartbeatSlots, newEvaluatorState, nextSlot, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
+import { distinctQueries, heartbeatOffsetMs, heartbeatSlots, newEvaluatorState, nextSlot, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
 import { alertDecisionAt } from '../../src/workflows/evaluator-schedule';
 import { initialSight, observeCheck, sightDecisionAt, sightDue } from '../../src/workflows/sight';
 
@@ -63,6 +63,59 @@ describe('evaluator registry and reports', () => {
     const failed = reportsFor(s, { slot: 3 * slots + 1, queries: [errors], answers: { error: 'Prometheus down' }, evaluator: 'e' });
     expect(failed.map((r) => r.report.result)).toEqual([{ error: 'Prometheus down' }]);
     expect(signature({ error: 'x' })).toBe('X');
+  });
+
+  test('a report that only keeps the heartbeat is marked so (the evaluator sends those later); a change is not', () => {
+    const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    register(s, { workflowId: 'w', window: 'r', rules: [errors] });
+    const slots = heartbeatSlots(30_000);
+    const marks: [number, boolean][] = [];
+    for (let slot = 1; slot <= 2 * slots + 1; slot++) {
+      const value = slot === 5 ? 0.2 : 0.01;
+      for (const r of reportsFor(s, { slot, queries: [errors], answers: [ok(errors, value)], evaluator: 'e' })) marks.push([slot, r.heartbeatOnly]);
+    }
+    expect(marks).toEqual([
+      [1, false],
+      [5, false],
+      [6, false],
+      [1 + slots, true],
+      [1 + 2 * slots, true],
+    ]);
+  });
+
+  test('heartbeat slots by a hash of the window (patch evaluator-heartbeat-spread): 10,000 windows registering in one slot are spread over all of them; before, all in the next', () => {
+    const count = (spread: boolean) => {
+      const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+      s.k = 7;
+      const per = new Array<number>(heartbeatSlots(30_000)).fill(0);
+      for (let i = 0; i < 10_000; i++) {
+        const workflowId = `deploy-production-svc-${i}/svc-${i}`;
+        register(s, { workflowId, window: `r${i}`, rules: [errors] }, { spread });
+        per[s.windows[workflowId]!.phase]!++;
+      }
+      return per;
+    };
+    const spread = count(true);
+    // 125 a slot on average: none has less than half or more than half again.
+    expect([Math.min(...spread) > 62, Math.max(...spread) < 188]).toEqual([true, true]);
+    // Of one shard's windows too (a shard sends its own): 312 over 80 slots, none with more than 12.
+    const shard0 = Array.from({ length: 10_000 }, (_, i) => `deploy-production-svc-${i}/svc-${i}`).filter((id) => evaluatorShard(id) === 0);
+    const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    for (const workflowId of shard0) register(s, { workflowId, window: 'r', rules: [errors] }, { spread: true });
+    const perShardSlot = new Array<number>(heartbeatSlots(30_000)).fill(0);
+    for (const w of Object.values(s.windows)) perShardSlot[w.phase]!++;
+    expect(Math.max(...perShardSlot)).toBeLessThanOrEqual(12);
+    const before = count(false);
+    expect(before[8]).toBe(10_000);
+  });
+
+  test("each shard sends a slot's heartbeats at its own offset, the shards evenly between a tenth and nine tenths of the interval", () => {
+    const of = { prometheusUrl: 'http://prom:9090', intervalMs: 30_000 };
+    const offsets = Array.from({ length: EVALUATOR_SHARDS }, (_, shard) => heartbeatOffsetMs(evaluatorWorkflowId({ ...of, shard }), 30_000));
+    expect(offsets[0]).toBe(3_000);
+    expect(Math.max(...offsets)).toBeLessThan(27_000);
+    offsets.slice(1).forEach((ms, i) => expect(ms - offsets[i]!).toBe(750));
+    expect(heartbeatOffsetMs(evaluatorWorkflowId(of), 30_000)).toBe(15_000);
   });
 
   test('slots stay on the grid: after a late evaluation the next is the next slot, after a stop the latest due one', () => {
