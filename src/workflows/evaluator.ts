@@ -3,7 +3,7 @@
  * windows by the hash of their workflow IDs, ./evaluator-messages.ts) that watches those windows at
  * once. At fixed times (multiples of the interval since the epoch, the same for every shard; an
  * evaluator from before patch `evaluator-grid` counts from its start; lateness never adds up to
- * drift) it runs ONE evaluation activity (a local one since patch `evaluator-local-activity`) with one query per distinct
+ * drift) it runs ONE evaluation activity (a local one in runs of patch `evaluator-local-activity` only, see EVALUATOR_ACTIVITY_AGAIN_PATCH) with one query per distinct
  * rule expression across all windows, then signals only the windows whose alert state changed,
  * plus each window's periodic heartbeat so a window can tell it is still watched. Deployment
  * windows register on entering their watch (signal, or start this as an abandoned child) and
@@ -46,6 +46,17 @@ export const SIGNALS_PER_TASK = 500;
  */
 export const EVALUATOR_LOCAL_PATCH = 'evaluator-local-activity';
 /**
+ * Evaluators started (or continued) since this patch evaluate in an activity again, as before
+ * EVALUATOR_LOCAL_PATCH (runs recorded with that patch replay it). A local activity's result needs
+ * its workflow held in the worker's sticky cache until it completes, and every shard of every
+ * Prometheus evaluates at the same instant: with fewer cache places than evaluators at work (a
+ * worker caching none, as the tests' uncached workers do, or more than
+ * SHIPWATCH_MAX_CACHED_EVALUATORS evaluators on one worker) the SDK's core evicts runs with their
+ * local activity in flight and drops its result, and the evaluator never finishes a slot. An
+ * activity has no such limit (docs/benchmarks.md, Session 12).
+ */
+export const EVALUATOR_ACTIVITY_AGAIN_PATCH = 'evaluator-activity-again';
+/**
  * Evaluators started (or continued) since this patch give each window a heartbeat slot by a hash
  * of its ID, and send a slot's heartbeats at the shard's own offset in the interval, not with the
  * slot's changes (./evaluator-plan.ts, heartbeatPhase and heartbeatOffsetMs).
@@ -60,7 +71,7 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
   // On the grid: slots at multiples of the interval, evaluated at their own instant (shards' queries share answers).
   const onGrid = patched('evaluator-grid');
   const inputBudget = patched(EVALUATOR_INPUT_BUDGET_PATCH);
-  const local = patched(EVALUATOR_LOCAL_PATCH);
+  const local = !patched(EVALUATOR_ACTIVITY_AGAIN_PATCH) && patched(EVALUATOR_LOCAL_PATCH);
   const evaluate = local ? evaluateLocally : evaluateAlertRules;
   /** What this run has sent as command arguments (evaluation inputs, reports), in JSON characters. */
   let spent = 0;
