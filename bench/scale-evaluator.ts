@@ -124,10 +124,10 @@ function perWindowLateness(checks: Record<string, number[]>, w: { prefix: string
   return distribution(late);
 }
 
-/** History events of `ids` whose time falls in [from, to], per window per hour. */
 /** Windows whose histories the events per window-hour are counted in. */
 const EVENT_SAMPLE = 500;
 
+/** History events of `ids` whose time falls in [from, to], per window per hour. */
 async function eventsPerWindowHour(client: Client, ids: string[], from: number, to: number): Promise<number> {
   let events = 0;
   for (const id of ids) {

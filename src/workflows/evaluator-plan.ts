@@ -101,7 +101,7 @@ export function heartbeatPhase(state: EvaluatorState, workflowId: string, spread
  */
 export function heartbeatOffsetMs(evaluatorId: string, intervalMs: number): number {
   const shard = shardOfEvaluator(evaluatorId);
-  const share = shard === undefined ? 0.5 : 0.1 + (0.8 * (shard % EVALUATOR_SHARDS)) / EVALUATOR_SHARDS;
+  const share = shard === undefined ? 0.5 : 0.1 + (0.8 * shard) / EVALUATOR_SHARDS;
   return Math.round(share * intervalMs);
 }
 

@@ -130,8 +130,9 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
       answers = { error: err instanceof Error ? err.message : String(err) };
     }
     const reports = reportsFor(state, { slot, queries, answers, evaluator: me });
-    await send(spread ? reports.filter((r) => !r.heartbeatOnly) : reports);
+    // Spread: heartbeats that change nothing wait for the shard's offset; the rest leave now.
     const heartbeats = spread ? reports.filter((r) => r.heartbeatOnly) : [];
+    await send(heartbeats.length > 0 ? reports.filter((r) => !r.heartbeatOnly) : reports);
     if (heartbeats.length > 0) {
       const heartbeatAt = at + heartbeatOffsetMs(me, state.intervalMs);
       if (heartbeatAt > Date.now()) await sleep(heartbeatAt - Date.now());
