@@ -31,13 +31,28 @@ export class BenchWorkerError extends Error {
   override name = 'BenchWorkerError';
 }
 
+type Ask = <T extends ToWorker['type']>(message: ToWorker & { type: T }) => Promise<Extract<FromWorker, { type: T }>>;
+
+/** One bench worker process: its child, how to ask it, how to stop it. */
+interface BenchWorker {
+  child: ChildProcess;
+  ask: Ask;
+  stop(): Promise<void>;
+}
+
 export interface FakeStack {
   client: Client;
   temporal: DevServer;
+  /** The worker of the deployments (and of the evaluators too, unless `evaluators` runs them). */
   worker: ChildProcess;
+  /** The watch evaluators' worker, when they run in a process of their own (SHIPWATCH_WORKER_QUEUES=evaluators). */
+  evaluators?: ChildProcess;
   /** The Prometheus the bench's specs name: a real one when started with one, else an address nothing answers (the fake metrics port answers instead). */
   prometheusUrl: string;
-  ask<T extends ToWorker['type']>(message: ToWorker & { type: T }): Promise<Extract<FromWorker, { type: T }>>;
+  /** Asks the deployments' worker. */
+  ask: Ask;
+  /** Asks every worker process, the deployments' first. */
+  askEach<T extends ToWorker['type']>(message: ToWorker & { type: T }): Promise<Extract<FromWorker, { type: T }>[]>;
   stop(): Promise<void>;
 }
 
@@ -99,20 +114,57 @@ export const FAKE_PROMETHEUS_URL = 'http://127.0.0.1:9090';
  * `maxCachedWorkflows`, `heapMiB` and `semiSpaceMiB`: the worker's sticky cache, V8 old-space limit
  * and young-generation semi-space limit (per isolate: the main thread and each workflow thread),
  * when measured at other than their defaults; `nodeFlags`: any other flags of its `node`; `env`:
- * more of its environment (e.g. MALLOC_ARENA_MAX).
+ * more of its environment (e.g. MALLOC_ARENA_MAX); `evaluatorProcess`: the watch evaluators in a
+ * worker process of their own (SHIPWATCH_WORKER_QUEUES), with the same settings.
  */
 export async function startFakeStack(
-  options: { dbFile?: string; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number; semiSpaceMiB?: number; nodeFlags?: string[]; env?: Record<string, string> } = {},
+  options: { dbFile?: string; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number; semiSpaceMiB?: number; nodeFlags?: string[]; env?: Record<string, string>; evaluatorProcess?: boolean } = {},
 ): Promise<FakeStack> {
   const dir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-'));
   const temporal = await startBenchTemporal(options.dbFile);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
+  const script = await compiledBenchWorker(dir);
+  const workers: BenchWorker[] = [];
+  const stopAll = async () => {
+    for (const w of workers) await w.stop();
+    await connection.close();
+    await temporal.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    // Both queues in one process, or the evaluators' in a second one (the deployments' worker first: it answers the queries and rollbacks).
+    for (const queues of options.evaluatorProcess ? ['deployments', 'evaluators'] : [undefined]) {
+      workers.push(await forkBenchWorker(script, { ...options, temporalAddress: temporal.address, ...(queues ? { env: { ...options.env, SHIPWATCH_WORKER_QUEUES: queues } } : {}) }));
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const [main, evaluators] = workers as [BenchWorker, BenchWorker | undefined];
+  return {
+    client,
+    temporal,
+    worker: main.child,
+    ...(evaluators ? { evaluators: evaluators.child } : {}),
+    prometheusUrl: options.prometheusUrl ?? FAKE_PROMETHEUS_URL,
+    ask: main.ask,
+    // Typed as FakeStack's (as `ask` is): TypeScript cannot match one generic signature to another here.
+    askEach: ((message: ToWorker) => Promise.all(workers.map((w) => w.ask(message)))) as FakeStack['askEach'],
+    stop: stopAll,
+  };
+}
+
+/** Forks the bench worker (bench/fake-worker.ts) and waits until it polls; a failure to start stops it and throws. */
+async function forkBenchWorker(
+  script: string,
+  options: { temporalAddress: string; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number; semiSpaceMiB?: number; nodeFlags?: string[]; env?: Record<string, string> },
+): Promise<BenchWorker> {
   const metricsPort = await freeLoopbackPort();
   // The worker runs as a user runs one: the compiled worker (dist/src) and the bundle made ahead
   // that a worker with tracing off loads (dist/workflow-bundle-untraced.js), no TypeScript loader
   // or webpack in its process (tsx added about 140 MiB to its resident memory).
-  const worker = fork(await compiledBenchWorker(dir), [], {
+  const worker = fork(script, [], {
     execArgv: [
       ...(options.heapMiB !== undefined ? [`--max-old-space-size=${options.heapMiB}`] : []),
       ...(options.semiSpaceMiB !== undefined ? [`--max-semi-space-size=${options.semiSpaceMiB}`] : []),
@@ -120,7 +172,7 @@ export async function startFakeStack(
     ],
     env: {
       ...process.env,
-      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_ADDRESS: options.temporalAddress,
       TEMPORAL_NAMESPACE: 'default',
       SHIPWATCH_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
       SHIPWATCH_LOG_LEVEL: 'warn',
@@ -137,16 +189,13 @@ export async function startFakeStack(
     resolve?.(m);
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  const stopAll = async () => {
+  const stop = async () => {
     if (worker.exitCode === null && worker.signalCode === null) {
       worker.send({ type: 'stop' } satisfies ToWorker);
       const timedOut = await Promise.race([exited.then(() => false), sleep(20_000).then(() => true)]);
       if (timedOut) worker.kill('SIGKILL');
       await exited;
     }
-    await connection.close();
-    await temporal.stop();
-    rmSync(dir, { recursive: true, force: true });
   };
   const ready = new Promise<FromWorker>((resolve) => waiting.set('ready', resolve));
   const failed = new Promise<never>((_, reject) => {
@@ -157,20 +206,17 @@ export async function startFakeStack(
   try {
     await Promise.race([ready, failed]);
   } catch (err) {
-    await stopAll();
+    await stop();
     throw err;
   }
   return {
-    client,
-    temporal,
-    worker,
-    prometheusUrl: options.prometheusUrl ?? FAKE_PROMETHEUS_URL,
-    ask: (message: ToWorker) => {
+    child: worker,
+    ask: (message) => {
       const answer = new Promise<FromWorker>((resolve) => waiting.set(message.type, resolve));
       worker.send(message);
       return Promise.race([answer, failed]) as never;
     },
-    stop: stopAll,
+    stop,
   };
 }
 

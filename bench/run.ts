@@ -12,7 +12,7 @@ import type { FakeStack, ReactionResult } from './fake-stack';
 import { benchWindows, REACTION_TARGET_MS, windowNamespaces } from './scale-evaluator';
 import { fleetScrapeJob, startFleetExporter, type FleetExporter } from '../tools/local/fleet-exporter';
 import { startPrometheus, type LocalPrometheus } from '../tools/local/prometheus';
-import type { WatchDesign, WindowsResult } from './scale-evaluator';
+import type { EvaluatorPlace, WatchDesign, WindowsResult } from './scale-evaluator';
 import { benchKubectl } from './real-stack';
 import type { KubectlResult } from './real-stack';
 import { benchMemory } from './memory';
@@ -64,6 +64,9 @@ function scaleTargets(w: WindowsResult): { timeline?: boolean; reaction?: boolea
   };
 }
 
+/** A scale run's design, and where its evaluators ran when not in the worker. */
+const designOf = (w: WindowsResult): string => `${w.design}${w.evaluators === 'own process' ? ' (own process)' : ''}`;
+
 const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
 
 function summary(r: Results): string {
@@ -82,19 +85,23 @@ function summary(r: Results): string {
       const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? ' ✓' : ' ✗');
       const d = (x: { p50: number; p99: number; max: number }) => `${round(x.p50)} / ${round(x.p99)} / ${round(x.max)} ms`;
       lines.push(
-        `| ${w.design} | ${w.windows} | ${round(w.openMs / 1000)} s | ${round(w.settleMs / 1000)} s (${w.backlog.max}) | ${d(w.timeline)} (n ${w.timeline.n})${mark(met.timeline)} | ${w.reaction ? d(w.reaction.reaction) + mark(met.reaction) : '–'} | ${d(w.lateness)}${mark(met.lateness)} | ${w.cpu.workerCores} | ${w.cpu.serverCores} | ${w.rss.workerPeakMiB} MiB${mark(met.rss)} | ${w.rss.serverEndMiB ?? '?'} MiB | ${w.eventsPerWindowHour}${mark(met.events)} | ${w.prometheusQueriesPerSecond}${mark(met.queries)} | ${w.rulesPerSecond} | ${w.prometheus} | ${w.loadAverage.start} → ${w.loadAverage.end} |`,
+        `| ${designOf(w)} | ${w.windows} | ${round(w.openMs / 1000)} s | ${round(w.settleMs / 1000)} s (${w.backlog.max}) | ${d(w.timeline)} (n ${w.timeline.n})${mark(met.timeline)} | ${w.reaction ? d(w.reaction.reaction) + mark(met.reaction) : '–'} | ${d(w.lateness)}${mark(met.lateness)} | ${w.cpu.workerCores} | ${w.cpu.serverCores} | ${w.rss.workerPeakMiB} MiB${mark(met.rss)} | ${w.rss.serverEndMiB ?? '?'} MiB | ${w.eventsPerWindowHour}${mark(met.events)} | ${w.prometheusQueriesPerSecond}${mark(met.queries)} | ${w.rulesPerSecond} | ${w.prometheus} | ${w.loadAverage.start} → ${w.loadAverage.end} |`,
       );
     }
     for (const w of r.scale) {
       for (const s of w.reaction?.slow ?? []) {
         const t = s.where!;
-        lines.push(`  ${w.design} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms): update sent → its workflow task scheduled ${t.sentToTaskScheduledMs} ms, → started by the worker ${t.taskScheduleToStartMs} ms, → completed ${t.taskStartToCompleteMs} ms, → rollback activity scheduled ${t.completeToActivityScheduledMs} ms, → started ${t.activityScheduleToStartMs} ms, → first cluster call ${t.activityStartToCallMs} ms`);
+        lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms): update sent → its workflow task scheduled ${t.sentToTaskScheduledMs} ms, → started by the worker ${t.taskScheduleToStartMs} ms, → completed ${t.taskStartToCompleteMs} ms, → rollback activity scheduled ${t.completeToActivityScheduledMs} ms, → started ${t.activityScheduleToStartMs} ms, → first cluster call ${t.activityStartToCallMs} ms`);
       }
     }
-    for (const w of r.scale) if (w.failures.queries || w.failures.rollbacks) lines.push(`  ${w.design} ${w.windows}: ${w.failures.queries} timeline queries and ${w.failures.rollbacks} rollbacks failed (${w.failures.examples.join(' | ')})`);
+    for (const w of r.scale) {
+      const p = w.rss.processes;
+      if (p && w.cpu.processes) lines.push(`  ${designOf(w)} ${w.windows}: RSS peak (start → end) deployments' process ${p.deployments.peakMiB} MiB (${p.deployments.startMiB} → ${p.deployments.endMiB}), evaluators' ${p.evaluators.peakMiB} MiB (${p.evaluators.startMiB} → ${p.evaluators.endMiB}), the sum's peak ${w.rss.workerPeakMiB} MiB; CPU ${w.cpu.processes.deploymentsCores} + ${w.cpu.processes.evaluatorsCores} cores`);
+    }
+    for (const w of r.scale) if (w.failures.queries || w.failures.rollbacks) lines.push(`  ${designOf(w)} ${w.windows}: ${w.failures.queries} timeline queries and ${w.failures.rollbacks} rollbacks failed (${w.failures.examples.join(' | ')})`);
     // Repeated parts: the median of their runs' figures, per size and design.
     const groups = new Map<string, WindowsResult[]>();
-    for (const w of r.scale) groups.set(`${w.design} ${w.windows}`, [...(groups.get(`${w.design} ${w.windows}`) ?? []), w]);
+    for (const w of r.scale) groups.set(`${designOf(w)} ${w.windows}`, [...(groups.get(`${designOf(w)} ${w.windows}`) ?? []), w]);
     for (const [key, runs] of groups) {
       if (runs.length < 2) continue;
       const med = (f: (w: WindowsResult) => number) => round(distribution(runs.map(f)).p50);
@@ -106,7 +113,7 @@ function summary(r: Results): string {
         `  ${key}, median of ${runs.length} runs: timeline p99 ${med((w) => w.timeline.p99)} ms${count('timeline')}, rollback p99 ${med((w) => w.reaction?.reaction.p99 ?? Number.NaN)} ms${count('reaction')}, lateness p99 ${med((w) => w.lateness.p99)} ms${count('lateness')}, worker RSS peak ${med((w) => w.rss.workerPeakMiB)} MiB${count('rss')}`,
       );
     }
-    const ev = r.scale.find((w) => w.design === 'evaluator' && w.windows === 1000);
+    const ev = r.scale.find((w) => w.design === 'evaluator' && w.windows === 1000 && w.evaluators !== 'own process');
     const old = r.scale.find((w) => w.design === 'per-window' && w.windows === 1000);
     if (ev && old) {
       const ratio = (a: number, b: number) => (b > 0 ? `×${round(a / b, 1)}` : `${a} vs ${b}`);
@@ -158,6 +165,7 @@ async function main(): Promise<void> {
     .option('--kubectl-runs <n>', 'deploy/rollback runs each for shipwatch and kubectl', (v) => Number(v), 3)
     .option('--prometheus', 'scale part: evaluate the watch rules with the real metrics adapter against a real Prometheus scraping a synthetic fleet (one healthy service per window), and count the queries it answered')
     .option('--scrape <s>', 'with --prometheus: how often Prometheus scrapes the synthetic fleet, seconds', (v) => Number(v), 10)
+    .addOption(new Option('--evaluators <where>', 'scale part: the watch evaluators in the deployments\' worker process, in a worker process of their own (SHIPWATCH_WORKER_QUEUES), or each evaluator step both ways, one after the other').choices(['in-worker', 'own-process', 'both']).default('in-worker'))
     .option('--worker-cache <n>', "the worker's sticky cache (SHIPWATCH_MAX_CACHED_WORKFLOWS; default: the worker's own default)", (v) => Number(v))
     .option('--worker-heap <MiB>', "the worker process's V8 old-space limit (node --max-old-space-size; default: node's own)", (v) => Number(v))
     .option('--worker-semi-space <MiB>', "the worker process's V8 young-generation semi-space limit, per isolate (node --max-semi-space-size; default: node's own)", (v) => Number(v))
@@ -166,7 +174,7 @@ async function main(): Promise<void> {
     .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; repeat: number; kubectlRuns: number; memoryWorkflows: number; replays: number; rounds: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; out: string }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; repeat: number; kubectlRuns: number; memoryWorkflows: number; replays: number; rounds: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; out: string; evaluators: 'in-worker' | 'own-process' | 'both' }>();
   if (!Number.isInteger(o.repeat) || o.repeat < 1) throw new Error(`--repeat: expected a whole number of runs, 1 or more (got "${o.repeat}")`);
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
@@ -179,9 +187,12 @@ async function main(): Promise<void> {
   if (parts.includes('reaction') || parts.includes('scale')) {
     const list = (v: string) => v.split(',').map(Number).filter((n) => n > 0);
     // The evaluator at each size, then the per-window design: both on the same worker and server, in the same run.
-    const plan: { design: WatchDesign; windows: number; prefix: string; run: number }[] = [...list(o.windows).map((windows) => ({ design: 'evaluator' as const, windows })), ...list(o.perWindow).map((windows) => ({ design: 'per-window' as const, windows }))].map((step, i) => ({ ...step, prefix: `s${i}-` }))
+    // --evaluators both: each evaluator run in both places, one after the other (the per-window design has no evaluators).
+    const places: EvaluatorPlace[] = o.evaluators === 'both' ? ['in the worker', 'own process'] : [o.evaluators === 'own-process' ? 'own process' : 'in the worker'];
+    const plan: { design: WatchDesign; windows: number; prefix: string; run: number; evaluators: EvaluatorPlace }[] = [...list(o.windows).map((windows) => ({ design: 'evaluator' as const, windows })), ...list(o.perWindow).map((windows) => ({ design: 'per-window' as const, windows }))].map((step, i) => ({ ...step, prefix: `s${i}-` }))
       // Repeats use the same namespaces (each on a fresh server), so the fleet Prometheus scrapes covers them.
-      .flatMap((step) => Array.from({ length: o.repeat }, (_, run) => ({ ...step, run: run + 1 })));
+      .flatMap((step) => Array.from({ length: o.repeat }, (_, run) => ({ ...step, run: run + 1 })))
+      .flatMap((step) => (step.design === 'evaluator' ? places : ['in the worker' as const]).map((evaluators) => ({ ...step, evaluators })));
     let fleet: { exporter: FleetExporter; prometheus: LocalPrometheus } | undefined;
     if (o.prometheus && parts.includes('scale')) {
       // Each namespace once: the repeats of a step use the same ones.
@@ -209,9 +220,10 @@ async function main(): Promise<void> {
     }
     // A dev server and worker of their own for the reaction part and for each scale step: a step's
     // memory and CPU figures are then its own, not what an earlier step left in the worker's heap.
-    const startStack = (what: string): Promise<FakeStack> => {
-      progress(`starting a Temporal dev server and a bench worker (real worker, fake ports) for ${what}…`);
+    const startStack = (what: string, evaluators: EvaluatorPlace = 'in the worker'): Promise<FakeStack> => {
+      progress(`starting a Temporal dev server and a bench worker (real worker, fake ports${evaluators === 'own process' ? '; the evaluators in a worker process of their own' : ''}) for ${what}…`);
       return startFakeStack({
+        ...(evaluators === 'own process' ? { evaluatorProcess: true } : {}),
         ...(o.temporalDb ? { dbFile: o.temporalDb } : {}),
         ...(fleet ? { prometheusUrl: fleet.prometheus.url } : {}),
         ...(o.workerCache !== undefined ? { maxCachedWorkflows: o.workerCache } : {}),
@@ -245,10 +257,10 @@ async function main(): Promise<void> {
       if (parts.includes('scale')) {
         results.scale = [];
         for (const step of plan) {
-          stack = await startStack(`${step.windows} windows (${step.design})`);
+          stack = await startStack(`${step.windows} windows (${step.design})`, step.evaluators);
           progress(`scale: ${step.windows} windows, ${step.design}${o.repeat > 1 ? `, run ${step.run} of ${o.repeat}` : ''}, checks every ${o.interval} s${fleet ? ', rules asked of a real Prometheus' : ''}…`);
           const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad }).catch((err: Error) => {
-            results.errors[`scale ${step.design} ${step.windows}${o.repeat > 1 ? ` run ${step.run}` : ''}`] = err.message;
+            results.errors[`scale ${step.design}${step.evaluators === 'own process' ? ' (own process)' : ''} ${step.windows}${o.repeat > 1 ? ` run ${step.run}` : ''}`] = err.message;
             return undefined;
           });
           if (result) results.scale.push(result);

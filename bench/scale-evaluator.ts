@@ -23,6 +23,8 @@ import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep
 import type { Distribution } from './lib';
 
 export type WatchDesign = 'evaluator' | 'per-window';
+/** Where a run's watch evaluators ran: in the deployments' worker process, or a worker process of their own (SHIPWATCH_WORKER_QUEUES). */
+export type EvaluatorPlace = 'in the worker' | 'own process';
 
 /** How long a part asks timeline queries, and then rolls windows back, at most (fewer than asked, then: the result's `n` says how many). */
 const ASK_BUDGET_MS = 120_000;
@@ -70,10 +72,14 @@ export interface WindowsResult {
   reaction: ReactionResult | undefined;
   /** Scheduled evaluation time → the evaluation ran (evaluator), or each check vs the previous + interval (per-window). */
   lateness: Distribution;
-  cpu: { workerCores: number; serverCores: number };
-  rss: { workerStartMiB: number; workerOpenMiB: number; workerPeakMiB: number; workerEndMiB: number; serverEndMiB: number | undefined };
-  /** The worker's memory by heap before the windows opened and at the end of the steady state. */
-  heaps: { start: Heaps; steady: Heaps };
+  /** Where the watch evaluators ran: in the deployments' worker process, or a worker process of their own (SHIPWATCH_WORKER_QUEUES). */
+  evaluators: EvaluatorPlace;
+  /** The worker's CPU: with the evaluators in a process of their own, both processes' (and each's in `processes`). */
+  cpu: { workerCores: number; serverCores: number; processes?: { deploymentsCores: number; evaluatorsCores: number } };
+  /** The worker's RSS: with the evaluators in a process of their own, the two processes' sum (its peak: the highest sum sampled), and each's in `processes`. */
+  rss: { workerStartMiB: number; workerOpenMiB: number; workerPeakMiB: number; workerEndMiB: number; serverEndMiB: number | undefined; processes?: { deployments: ProcessRss; evaluators: ProcessRss } };
+  /** The worker's memory by heap before the windows opened and at the end of the steady state (the deployments' process; `evaluators`: the evaluators' own). */
+  heaps: { start: Heaps; steady: Heaps; evaluators?: { start: Heaps; steady: Heaps } };
   /** History events per window per hour in the steady state (sampled windows, extrapolated from the steady interval). */
   eventsPerWindowHour: number;
   /** Timeline queries and rollbacks that failed (a saturated worker not answering in time): counted, never dropped silently. */
@@ -85,6 +91,22 @@ export interface WindowsResult {
   prometheus: 'real' | 'fake port';
   loadAverage: { start: string; end: string };
   evaluator?: { shards: number; windows: number; distinctQueries: number; ruleSets: number; evaluations: number; signalsSent: number; runs: number };
+}
+
+export interface ProcessRss {
+  startMiB: number;
+  peakMiB: number;
+  endMiB: number;
+}
+
+/** The sum of the processes' RSS, or NaN when one cannot be read. */
+function rssOf(pids: number[]): number {
+  return round(pids.reduce((n, pid) => n + (rssMiB(pid) ?? Number.NaN), 0), 1);
+}
+
+/** The CPU seconds the processes have used, summed. */
+function cpuOf(pids: number[]): number {
+  return pids.reduce((n, pid) => n + (cpuSeconds(pid) ?? 0), 0);
 }
 
 /** A deployment's state as continue-as-new hands it over, past its forward path, the watch window not yet open. */
@@ -141,15 +163,21 @@ async function eventsPerWindowHour(client: Client, ids: string[], from: number, 
 }
 
 export async function benchWindows(stack: FakeStack, options: WindowsOptions): Promise<WindowsResult> {
-  const pid = stack.worker.pid!;
+  // The worker's processes: the deployments' (with the evaluators, or without), and the evaluators' own when they have one.
+  const pids = [stack.worker.pid!, ...(stack.evaluators ? [stack.evaluators.pid!] : [])];
   const serverPid = stack.temporal.process.pid ?? 0;
   const loadStart = machine().loadAverage;
-  const workerStart = rssMiB(pid) ?? Number.NaN;
-  const heapsStart = (await stack.ask({ type: 'heaps' })).heaps;
+  const workerStart = rssOf(pids);
+  const startEach = pids.map((p) => rssMiB(p) ?? Number.NaN);
+  const heapsStart = (await stack.askEach({ type: 'heaps' })).map((h) => h.heaps);
   let peak = workerStart;
+  const peakEach = [...startEach];
   const sampler = setInterval(() => {
-    const now = rssMiB(pid);
-    if (now !== undefined && now > peak) peak = now;
+    const now = rssOf(pids);
+    if (now > peak) peak = now;
+    pids.forEach((p, i) => {
+      peakEach[i] = Math.max(peakEach[i]!, rssMiB(p) ?? 0);
+    });
   }, 500);
   const evaluatorIds = allEvaluatorIds({ prometheusUrl: stack.prometheusUrl, intervalMs: options.intervalMs });
   // A stack started with a real Prometheus (the fleet exporter's metrics): count the queries it answered.
@@ -168,15 +196,15 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       if (options.design === 'evaluator') {
         const s = await shardStatuses(stack.client, evaluatorIds);
         const windows = s.reduce((n, x) => n + x.windows, 0);
-        return windows >= options.windows ? true : `${windows}/${options.windows} windows registered with ${s.length} evaluators, worker ${rssMiB(pid)} MiB`;
+        return windows >= options.windows ? true : `${windows}/${options.windows} windows registered with ${s.length} evaluators, worker ${rssOf(pids)} MiB`;
       }
       const c = await stack.ask({ type: 'count', prefix: idPrefix });
-      return c.inWatch >= options.windows ? true : `${c.inWatch}/${options.windows} windows checked once, worker ${rssMiB(pid)} MiB`;
+      return c.inWatch >= options.windows ? true : `${c.inWatch}/${options.windows} windows checked once, worker ${rssOf(pids)} MiB`;
     },
     // The evaluator design every 10 s: each poll queries the 33 evaluators, and a query of one the worker's cache has evicted replays its history.
     options.design === 'evaluator' ? 10_000 : 2_000);
     const openMs = Date.now() - started;
-    const workerOpen = rssMiB(pid) ?? Number.NaN;
+    const workerOpen = rssOf(pids);
     const atOpen = await workflowBacklog(stack.client, TASK_QUEUE);
     progress(`  ${options.windows} windows open after ${round(openMs / 1000)} s (${options.design}), ${atOpen} workflow tasks waiting; letting the first reports settle…`);
     const settleFrom = Date.now();
@@ -187,25 +215,31 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       const waiting = await workflowBacklog(stack.client, TASK_QUEUE);
       maxBacklog = Math.max(maxBacklog, waiting);
       empty = waiting === 0 ? empty + 1 : 0;
-      return empty >= 2 ? true : `${waiting} workflow tasks waiting, worker ${rssMiB(pid)} MiB`;
+      return empty >= 2 ? true : `${waiting} workflow tasks waiting, worker ${rssOf(pids)} MiB`;
     }, 5_000);
     const settleMs = Date.now() - settleFrom;
     progress(`  settled after ${round(settleMs / 1000)} s (at most ${maxBacklog} tasks waiting); ${options.steadyMs / 1000} s of steady state…`);
-    const queriesBefore = (await stack.ask({ type: 'times' })).times;
-    const rulesBefore = queriesBefore.rulesEvaluated ?? 0;
+    // Rules are evaluated where the evaluators run: every process's count, summed.
+    const rulesEvaluated = async (): Promise<number> => (await stack.askEach({ type: 'times' })).reduce((n, a) => n + (a.times.rulesEvaluated ?? 0), 0);
+    const rulesBefore = await rulesEvaluated();
     const sentBefore = realPrometheus ? await queriesAnswered(stack.prometheusUrl) : 0;
     // The evaluations each shard had made: lateness is taken from those made after this, up to the last timeline query.
     const shardsBefore = options.design === 'evaluator' ? await shardStatusById(stack.client, evaluatorIds) : new Map<string, EvaluatorStatus>();
-    const cpuBefore = { worker: cpuSeconds(pid) ?? 0, server: cpuSeconds(serverPid) ?? 0 };
+    const cpuBefore = { worker: cpuOf(pids), server: cpuSeconds(serverPid) ?? 0, each: pids.map((p) => cpuSeconds(p) ?? 0) };
     const steadyFrom = Date.now();
     await sleep(options.steadyMs);
     const steadyTo = Date.now();
-    const heapsSteady = (await stack.ask({ type: 'heaps' })).heaps;
-    progress(`  worker memory: ${formatHeaps(heapsSteady)} (at start: ${formatHeaps(heapsStart)})`);
+    const heapsSteady = (await stack.askEach({ type: 'heaps' })).map((h) => h.heaps);
+    heapsSteady.forEach((h, i) => progress(`  ${pids.length > 1 ? `${i === 0 ? 'deployments\' ' : 'evaluators\' '}` : ''}worker memory: ${formatHeaps(h)} (at start: ${formatHeaps(heapsStart[i]!)})`));
     const seconds = (steadyTo - steadyFrom) / 1000;
-    const cpu = { workerCores: round(((cpuSeconds(pid) ?? 0) - cpuBefore.worker) / seconds, 2), serverCores: round(((cpuSeconds(serverPid) ?? 0) - cpuBefore.server) / seconds, 2) };
+    const cores = (before: number, after: number): number => round((after - before) / seconds, 2);
+    const cpu = {
+      workerCores: cores(cpuBefore.worker, cpuOf(pids)),
+      serverCores: cores(cpuBefore.server, cpuSeconds(serverPid) ?? 0),
+      ...(pids.length > 1 ? { processes: { deploymentsCores: cores(cpuBefore.each[0]!, cpuSeconds(pids[0]!) ?? 0), evaluatorsCores: cores(cpuBefore.each[1]!, cpuSeconds(pids[1]!) ?? 0) } } : {}),
+    };
     const { times } = await stack.ask({ type: 'times' });
-    const rulesPerSecond = round(((times.rulesEvaluated ?? 0) - rulesBefore) / seconds, 2);
+    const rulesPerSecond = round(((await rulesEvaluated()) - rulesBefore) / seconds, 2);
     // With a real Prometheus, what it answered (its own counter; nothing else queries it during the bench); with the fake port, one query per rule evaluated.
     const prometheusQueriesPerSecond = realPrometheus ? round(((await queriesAnswered(stack.prometheusUrl)) - sentBefore) / seconds, 2) : rulesPerSecond;
     // 500 windows (50 before Session 12): a window's heartbeat comes every 40 min, so 50 windows over 90 s saw about two, and the figure moved by 5 events/h with each one more or less.
@@ -267,7 +301,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       const slow = samples.filter((s) => s.where);
       reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)), ...(slow.length ? { slow } : {}) };
     }
-    const workerEnd = rssMiB(pid) ?? Number.NaN;
+    const workerEnd = rssOf(pids);
+    const endEach = pids.map((p) => rssMiB(p) ?? Number.NaN);
     // Close the windows so the next part starts from an idle worker.
     progress(`  terminating the ${ids.length} windows…`);
     await pool(ids, 50, (id) => stack.client.workflow.getHandle(id).terminate('bench part over').catch(() => undefined));
@@ -284,9 +319,17 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       queryGapMs: round(queryGapMs),
       reaction,
       lateness,
+      evaluators: pids.length > 1 ? 'own process' : 'in the worker',
       cpu,
-      rss: { workerStartMiB: workerStart, workerOpenMiB: workerOpen, workerPeakMiB: peak, workerEndMiB: workerEnd, serverEndMiB: serverPid ? rssMiB(serverPid) : undefined },
-      heaps: { start: heapsStart, steady: heapsSteady },
+      rss: {
+        workerStartMiB: workerStart,
+        workerOpenMiB: workerOpen,
+        workerPeakMiB: peak,
+        workerEndMiB: workerEnd,
+        serverEndMiB: serverPid ? rssMiB(serverPid) : undefined,
+        ...(pids.length > 1 ? { processes: { deployments: { startMiB: startEach[0]!, peakMiB: peakEach[0]!, endMiB: endEach[0]! }, evaluators: { startMiB: startEach[1]!, peakMiB: peakEach[1]!, endMiB: endEach[1]! } } } : {}),
+      },
+      heaps: { start: heapsStart[0]!, steady: heapsSteady[0]!, ...(pids.length > 1 ? { evaluators: { start: heapsStart[1]!, steady: heapsSteady[1]! } } : {}) },
       eventsPerWindowHour: perHour,
       failures: { queries: failedQueries.length, rollbacks: failedRollbacks.length, examples: [...failedQueries.slice(0, 3), ...failedRollbacks.slice(0, 3)] },
       prometheusQueriesPerSecond,

@@ -111,8 +111,9 @@ export function buildProgram(run: Run): Command {
     .command('worker')
     .description('run a shipwatch worker (deployment workflows and their activities) with the settings of `npm run worker`: TEMPORAL_*, KUBECONFIG, SHIPWATCH_* and the secrets specs reference (docs/production.md)')
     .option('--task-queue <name>', 'task queue to poll (default: SHIPWATCH_TASK_QUEUE, else "shipwatch")')
+    .option('--queues <list>', 'poll "deployments", "evaluators" (the watch evaluators, on the task queue + "-evaluators") or both, comma-separated (default: SHIPWATCH_WORKER_QUEUES, else both)')
     .option('--metrics-address <host:port>', '/metrics, /healthz and /readyz, or "off" (default: SHIPWATCH_METRICS_ADDRESS, else 0.0.0.0:9464)')
-    .action((o: { taskQueue?: string; metricsAddress?: string }) => dispatch(o, async () => (await import('./commands/worker')).workerCommand));
+    .action((o: { taskQueue?: string; queues?: string; metricsAddress?: string }) => dispatch(o, async () => (await import('./commands/worker')).workerCommand));
 
   program
     .command('validate')

@@ -21,18 +21,24 @@
  * One process polls two task queues: the deployments' (SHIPWATCH_TASK_QUEUE) and the watch
  * evaluators' (the same name + "-evaluators", evaluatorTaskQueue). Each has its own workflow
  * thread and sticky cache, so thousands of windows neither push the evaluators out of the cache
- * nor queue their tasks behind the windows' (docs/benchmarks.md, Session 6).
+ * nor queue their tasks behind the windows' (docs/benchmarks.md, Session 6). SHIPWATCH_WORKER_QUEUES
+ * ("deployments", "evaluators", or both, comma-separated; the default both) has a process poll
+ * one of them: evaluators in processes of their own keep each slot's evaluation (every rule of a
+ * fleet's windows, planned, asked and answered) off the thread that answers the windows' queries
+ * and rollbacks (docs/production.md). An evaluators-only process needs no Kubernetes config: its
+ * only activity asks Prometheus.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
-import { createActivities } from './activities';
+import { createActivities, createEvaluationActivities } from './activities';
 import { createWatchActivities, evaluatorTaskQueue } from './activities/alert-watch';
 import { createReleaseActivities } from './releases';
 import type { ActivityDeps } from './activities/types';
 import { createRealDeps } from './adapters';
+import { createPrometheusMetrics } from './activities/metrics';
 import { temporalSettings } from './connection';
 import { WORKFLOW_BUNDLES, setupObservability } from './observability';
 import type { Observability } from './observability';
@@ -50,15 +56,35 @@ export interface ShipwatchWorkerOptions {
 }
 
 export interface ShipwatchWorker {
-  /** Deployments and releases, on the task queue they are started on. */
-  worker: Worker;
-  /** The watch evaluators, on evaluatorTaskQueue(worker's queue). */
-  evaluatorWorker: Worker;
+  /** Deployments and releases, on the task queue they are started on (unless SHIPWATCH_WORKER_QUEUES leaves them out). */
+  worker?: Worker;
+  /** The watch evaluators, on evaluatorTaskQueue(the deployments' queue) (unless SHIPWATCH_WORKER_QUEUES leaves them out). */
+  evaluatorWorker?: Worker;
+  /** The queues this process polls, in that order. */
+  queues: WorkerQueue[];
   observability?: Observability;
   /** Runs until SIGINT/SIGTERM or shutdown(); then closes the connection and the endpoint. */
   run(): Promise<void>;
-  /** Stops polling both queues; run() resolves once both workers are done. */
+  /** Stops polling every queue; run() resolves once every worker is done. */
   shutdown(): void;
+}
+
+/** The task queues a worker process can poll (SHIPWATCH_WORKER_QUEUES). */
+export const WORKER_QUEUES = ['deployments', 'evaluators'] as const;
+export type WorkerQueue = (typeof WORKER_QUEUES)[number];
+
+/** SHIPWATCH_WORKER_QUEUES: which queues this process polls; both unless it names fewer. */
+export function workerQueues(env: NodeJS.ProcessEnv): WorkerQueue[] {
+  const value = env.SHIPWATCH_WORKER_QUEUES;
+  if (value === undefined || value.trim() === '') return [...WORKER_QUEUES];
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(WORKER_QUEUES as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    throw new WorkerSettingError(
+      `SHIPWATCH_WORKER_QUEUES must be "deployments", "evaluators" or "deployments,evaluators" (the default), not "${value}": ${unknown.map((n) => `"${n}"`).join(', ')} is not a queue a worker polls.`,
+    );
+  }
+  return WORKER_QUEUES.filter((q) => names.includes(q));
 }
 
 /** A worker setting is malformed; the message names the variable and the accepted form. */
@@ -141,10 +167,14 @@ function loadKubeConfig(env: NodeJS.ProcessEnv): KubeConfig {
 
 export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}): Promise<ShipwatchWorker> {
   const env = options.env ?? process.env;
+  const queues = workerQueues(env);
+  const polling = { deployments: queues.includes('deployments'), evaluators: queues.includes('evaluators') };
+  // An evaluators-only process asks Prometheus and nothing else: no Kubernetes config to load.
+  const deps = polling.deployments ? (options.deps ?? createRealDeps({ kubeConfig: loadKubeConfig(env) })) : undefined;
+  const metrics = options.deps?.metrics ?? deps?.metrics ?? createPrometheusMetrics();
   const address = metricsAddress(env);
   const sourceMaps = onOff(env, 'SHIPWATCH_WORKFLOW_SOURCE_MAPS');
   const WorkerClass = workerClass({ stackTraces: onOff(env, 'SHIPWATCH_WORKFLOW_STACK_TRACES'), deadlockDetection: onOff(env, 'SHIPWATCH_WORKFLOW_DEADLOCK_DETECTION') });
-  const deps = options.deps ?? createRealDeps({ kubeConfig: loadKubeConfig(env) });
   const observability = address
     ? await setupObservability({ ...address, log: { level: env.SHIPWATCH_LOG_LEVEL ?? 'info' }, tracing: tracing(env) })
     : undefined;
@@ -174,42 +204,44 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
   const bundle = !prebuilt ? undefined : sourceMaps ? { codePath: prebuilt } : { code: withoutSourceMap(readFileSync(prebuilt, 'utf8'), prebuilt) };
   const workflows = bundle ? { workflowBundle: bundle } : { workflowsPath: require.resolve('./workflows') };
   const taskQueue = options.taskQueue ?? env.SHIPWATCH_TASK_QUEUE ?? TASK_QUEUE;
-  const common = {
-    connection,
-    namespace: settings.namespace,
-    ...workflows,
-    activities: {
-      ...createActivities(deps),
-      ...createWatchActivities({ evaluatorTaskQueue: evaluatorTaskQueue(taskQueue) }),
-      ...createReleaseActivities(),
-    },
-    ...(observability
-      ? {
-          interceptors:
-            'workflowBundle' in workflows ? { activity: observability.interceptors.activity ?? [] } : observability.interceptors,
-          sinks: observability.sinks,
-        }
-      : {}),
-  };
-  const worker = await WorkerClass.create({
-    ...common,
-    taskQueue,
-    maxCachedWorkflows: wholeNumber(env, 'SHIPWATCH_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS, 'workflows'),
-  });
-  const evaluatorWorker = await WorkerClass.create({
-    ...common,
-    taskQueue: evaluatorTaskQueue(taskQueue),
-    maxCachedWorkflows: wholeNumber(env, 'SHIPWATCH_MAX_CACHED_EVALUATORS', DEFAULT_MAX_CACHED_EVALUATORS, 'evaluators'),
-  });
-  const workers = [worker, evaluatorWorker];
+  const interceptors = observability
+    ? {
+        interceptors: 'workflowBundle' in workflows ? { activity: observability.interceptors.activity ?? [] } : observability.interceptors,
+        sinks: observability.sinks,
+      }
+    : {};
+  const common = { connection, namespace: settings.namespace, ...workflows, ...interceptors };
+  const worker = deps
+    ? await WorkerClass.create({
+        ...common,
+        activities: {
+          ...createActivities(deps),
+          ...createWatchActivities({ evaluatorTaskQueue: evaluatorTaskQueue(taskQueue) }),
+          ...createReleaseActivities(),
+        },
+        taskQueue,
+        maxCachedWorkflows: wholeNumber(env, 'SHIPWATCH_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS, 'workflows'),
+      })
+    : undefined;
+  // The evaluators run one activity, the evaluation.
+  const evaluatorWorker = polling.evaluators
+    ? await WorkerClass.create({
+        ...common,
+        activities: createEvaluationActivities(metrics),
+        taskQueue: evaluatorTaskQueue(taskQueue),
+        maxCachedWorkflows: wholeNumber(env, 'SHIPWATCH_MAX_CACHED_EVALUATORS', DEFAULT_MAX_CACHED_EVALUATORS, 'evaluators'),
+      })
+    : undefined;
+  const workers = [worker, evaluatorWorker].filter((w): w is Worker => w !== undefined);
   const shutdown = () => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   };
-  // Ready while both poll; otherwise the state of the one that does not.
+  // Ready while every worker polls; otherwise the state of one that does not.
   observability?.attachWorker({ getState: () => workers.map((w) => w.getState()).find((state) => state !== 'RUNNING') ?? 'RUNNING' });
   return {
-    worker,
-    evaluatorWorker,
+    ...(worker ? { worker } : {}),
+    ...(evaluatorWorker ? { evaluatorWorker } : {}),
+    queues,
     ...(observability ? { observability } : {}),
     shutdown,
     async run() {
@@ -241,9 +273,10 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
  */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const shipwatch = await createShipwatchWorker({ env });
-  const { worker, observability } = shipwatch;
+  const { observability } = shipwatch;
   const log = observability?.logger;
-  const line = `shipwatch worker polling task queues "${worker.options.taskQueue}" and "${shipwatch.evaluatorWorker.options.taskQueue}" in namespace "${worker.options.namespace}"`;
+  const polled = [shipwatch.worker, shipwatch.evaluatorWorker].filter((w): w is Worker => w !== undefined);
+  const line = `shipwatch worker polling task queue${polled.length > 1 ? 's' : ''} ${polled.map((w) => `"${w.options.taskQueue}"`).join(' and ')} in namespace "${polled[0]!.options.namespace}"`;
   if (log) log.info(line);
   else console.log(line);
   await shipwatch.run();

@@ -160,11 +160,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
       return mapErrors(() => deps.metrics.compare(input));
     },
 
-    async evaluateAlertRules(input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }): Promise<RuleEvaluation[]> {
-      // The asking workflow: a watch evaluator asks the same rules every slot, planned once (src/activities/metrics.ts, PlanCache).
-      const planKey = Context.current().info.workflowExecution?.workflowId;
-      return mapErrors(() => deps.metrics.evaluateRules({ ...input, ...(planKey ? { planKey } : {}) }));
-    },
+    ...createEvaluationActivities(deps.metrics),
 
     async writeReport(input: { report: DeploymentReport; dir: string }): Promise<{ markdownPath: string; jsonPath: string }> {
       return mapErrors(() => deps.reports.write(input.report, input.dir));
@@ -176,6 +172,17 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
 }
 
 export type DeploymentActivities = ReturnType<typeof createActivities>;
+
+/** The alert rules' evaluation: a window checking on its own, and the only activity of the watch evaluators (a worker polling only their queue registers just this). */
+export function createEvaluationActivities(metrics: ActivityDeps['metrics']) {
+  return {
+    async evaluateAlertRules(input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }): Promise<RuleEvaluation[]> {
+      // The asking workflow: a watch evaluator asks the same rules every slot, planned once (src/activities/metrics.ts, PlanCache).
+      const planKey = Context.current().info.workflowExecution?.workflowId;
+      return mapErrors(() => metrics.evaluateRules({ ...input, ...(planKey ? { planKey } : {}) }));
+    },
+  };
+}
 
 /** Runs a port call, turning permanent errors into non-retryable failures of the same type. */
 async function mapErrors<T>(fn: () => Promise<T>): Promise<T> {

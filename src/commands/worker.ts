@@ -10,6 +10,8 @@ export interface WorkerCommandOptions {
   /** Accepted like every command's; the worker logs through its own logger (SHIPWATCH_LOG_LEVEL). */
   json?: boolean;
   taskQueue?: string;
+  /** Which queues to poll: "deployments", "evaluators" or both (SHIPWATCH_WORKER_QUEUES). */
+  queues?: string;
   metricsAddress?: string;
   namespace?: string;
   address?: string;
@@ -21,6 +23,7 @@ export function workerEnv(opts: WorkerCommandOptions, env: NodeJS.ProcessEnv): N
     ['address', 'TEMPORAL_ADDRESS'],
     ['namespace', 'TEMPORAL_NAMESPACE'],
     ['taskQueue', 'SHIPWATCH_TASK_QUEUE'],
+    ['queues', 'SHIPWATCH_WORKER_QUEUES'],
     ['metricsAddress', 'SHIPWATCH_METRICS_ADDRESS'],
   ];
   const out: NodeJS.ProcessEnv = { ...env };
