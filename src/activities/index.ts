@@ -39,6 +39,7 @@ import type {
   VerifyPodsInput,
 } from './types';
 import type { AlertQuery, ResolvedMetricCheck } from '../spec/types';
+import type { EvaluationInput, RulesWanted } from '../workflows/evaluator-messages';
 
 
 export interface StepHealth {
@@ -50,6 +51,8 @@ export interface StepHealth {
 const AUTO_HEARTBEAT_MS = 5_000;
 
 export interface ActivitySettings {
+  /** Askers whose alert rules the evaluation keeps by key (createEvaluationActivities; default RULES_KEPT). */
+  rulesKept?: number;
   /** How long the health check of a rollout step's window probes the health endpoint (default 2s). */
   stepProbeMs?: number;
   /** How long the baseline looks again for queries with no data, and how often (./baseline.ts: 35 s, 2 s). */
@@ -160,7 +163,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
       return mapErrors(() => deps.metrics.compare(input));
     },
 
-    ...createEvaluationActivities(deps.metrics),
+    ...createEvaluationActivities(deps.metrics, settings.rulesKept !== undefined ? { rulesKept: settings.rulesKept } : {}),
 
     async writeReport(input: { report: DeploymentReport; dir: string }): Promise<{ markdownPath: string; jsonPath: string }> {
       return mapErrors(() => deps.reports.write(input.report, input.dir));
@@ -173,13 +176,49 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
 
 export type DeploymentActivities = ReturnType<typeof createActivities>;
 
-/** The alert rules' evaluation: a window checking on its own, and the only activity of the watch evaluators (a worker polling only their queue registers just this). */
-export function createEvaluationActivities(metrics: ActivityDeps['metrics']) {
+/** Askers whose rules the evaluation activity keeps by key (one per watch evaluator: 33 per Prometheus and interval at most). */
+export const RULES_KEPT = 128;
+
+/**
+ * The alert rules' evaluation: `evaluateAlertRules`, for a window checking on its own and for
+ * watch evaluators from before patch evaluator-rules-by-key, and `evaluateWatchRules`, for the
+ * evaluators since, which send their rules with a key once and then the key alone
+ * (EvaluationInput). The rules are kept here, per asking workflow, for the `rulesKept` most
+ * recent askers (RULES_KEPT; 0 keeps none). A key whose rules are not kept — another worker process
+ * was sent them, or this one restarted — is answered RulesWanted, and the evaluator sends them
+ * again. The evaluators' only activities: a worker polling only their queue registers just these.
+ */
+export function createEvaluationActivities(metrics: ActivityDeps['metrics'], options: { rulesKept?: number } = {}) {
+  const max = options.rulesKept ?? RULES_KEPT;
+  const kept = new Map<string, { key: string; rules: AlertQuery[] }>();
+  // The asking workflow: a watch evaluator asks the same rules every slot, planned once (src/activities/metrics.ts, PlanCache).
+  const asker = (): string | undefined => Context.current().info.workflowExecution?.workflowId;
+  const evaluate = (input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }, planKey: string | undefined) =>
+    mapErrors(() => metrics.evaluateRules({ ...input, ...(planKey ? { planKey } : {}) }));
   return {
     async evaluateAlertRules(input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }): Promise<RuleEvaluation[]> {
-      // The asking workflow: a watch evaluator asks the same rules every slot, planned once (src/activities/metrics.ts, PlanCache).
-      const planKey = Context.current().info.workflowExecution?.workflowId;
-      return mapErrors(() => metrics.evaluateRules({ ...input, ...(planKey ? { planKey } : {}) }));
+      return evaluate(input, asker());
+    },
+
+    async evaluateWatchRules(input: EvaluationInput): Promise<RuleEvaluation[] | RulesWanted> {
+      const planKey = asker();
+      const known = planKey !== undefined ? kept.get(planKey) : undefined;
+      if (planKey !== undefined) kept.delete(planKey);
+      const rules = input.rules ?? (input.rulesKey !== undefined && known?.key === input.rulesKey ? known.rules : undefined);
+      if (rules === undefined) {
+        if (input.rulesKey === undefined) throw ApplicationFailure.create({ type: 'BadEvaluationInput', message: 'an evaluation needs its rules, or the key of rules sent before (rulesKey)', nonRetryable: true });
+        return { rulesWanted: `this worker keeps no rules under the key ${input.rulesKey} for ${planKey ?? 'an unnamed asker'}${known ? ` (it keeps ${known.key})` : ''}` };
+      }
+      // Kept, most recent last: the least recent asker beyond the bound is forgotten.
+      const keep = input.rulesKey !== undefined && input.rules !== undefined ? { key: input.rulesKey, rules: input.rules } : known;
+      if (planKey !== undefined && keep !== undefined && max > 0) {
+        kept.set(planKey, keep);
+        for (const oldest of kept.keys()) {
+          if (kept.size <= max) break;
+          kept.delete(oldest);
+        }
+      }
+      return evaluate({ prometheusUrl: input.prometheusUrl, rules, ...(input.atMs !== undefined ? { atMs: input.atMs } : {}) }, planKey);
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RuleEvaluation } from '../activities/types';
-import type { ResolvedAlertRule } from '../spec/types';
+import type { AlertQuery, ResolvedAlertRule } from '../spec/types';
 
 /** A window that heard nothing (no change, no heartbeat) for this long plus a grace is blind. */
 export const HEARTBEAT_MS = 40 * 60_000;
@@ -31,6 +31,28 @@ export interface WatchReport {
   result: RuleEvaluation[] | { error: string };
   /** The evaluator workflow sending it (so a window can name it when it falls silent). */
   evaluator: string;
+}
+
+/**
+ * What the watch evaluator asks its evaluation activity (patch evaluator-rules-by-key): the rules
+ * with a key once, then the key alone while they stay the same, so a slot's input is a few bytes,
+ * not every rule of the shard's windows (225 KB at 10,000 windows, written to the history and
+ * decoded by the worker every slot). A worker that does not keep them under that key (another
+ * worker process, one restarted since) answers `RulesWanted` and is asked again with them.
+ */
+export interface EvaluationInput {
+  prometheusUrl: string;
+  /** Left out when `rulesKey` names rules the asker sent before. */
+  rules?: AlertQuery[];
+  /** The asker's name for these rules: with them, the worker keeps them under it; alone, it evaluates what it kept. */
+  rulesKey?: string;
+  /** The instant to evaluate at (ms since the epoch); now when left out. */
+  atMs?: number;
+}
+
+/** The evaluation activity's answer when it was sent a key whose rules it does not keep: send them. Not a failure. */
+export interface RulesWanted {
+  rulesWanted: string;
 }
 
 /** What the evaluator workflow starts with (and carries across continue-as-new). */

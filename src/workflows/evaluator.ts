@@ -15,6 +15,7 @@ import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandl
 import type { DeploymentActivities } from '../activities';
 import { WATCH_CHECK } from '../activities/options';
 import type { RuleEvaluation } from '../activities/types';
+import type { AlertQuery } from '../spec/types';
 import { evaluatorStatusQuery, registerWatchSignal, unregisterWatchSignal, watchReportSignal } from './evaluator-messages';
 import type { EvaluatorInput, WatchReport } from './evaluator-messages';
 import { distinctQueries, heartbeatOffsetMs, newEvaluatorState, nextSlot, register, reportsFor, resumeEvaluator, unregister, windowCount } from './evaluator-plan';
@@ -62,9 +63,16 @@ export const EVALUATOR_ACTIVITY_AGAIN_PATCH = 'evaluator-activity-again';
  * slot's changes (./evaluator-plan.ts, heartbeatPhase and heartbeatOffsetMs).
  */
 export const EVALUATOR_HEARTBEAT_SPREAD_PATCH = 'evaluator-heartbeat-spread';
+/**
+ * Evaluators started (or continued) since this patch evaluate in `evaluateWatchRules`, sending
+ * their rules with a key once per run and whenever they change, and otherwise the key alone: a
+ * slot's input is a few bytes instead of every rule of the shard's windows (EvaluationInput). A
+ * worker that does not keep them answers RulesWanted, and the slot asks again with the rules.
+ */
+export const EVALUATOR_RULES_BY_KEY_PATCH = 'evaluator-rules-by-key';
 
-type Evaluate = Pick<DeploymentActivities, 'evaluateAlertRules'>;
-const { evaluateAlertRules } = proxyActivities<Evaluate>(WATCH_CHECK);
+type Evaluate = Pick<DeploymentActivities, 'evaluateAlertRules' | 'evaluateWatchRules'>;
+const { evaluateAlertRules, evaluateWatchRules } = proxyActivities<Evaluate>(WATCH_CHECK);
 const { evaluateAlertRules: evaluateLocally } = proxyLocalActivities<Evaluate>({ startToCloseTimeout: WATCH_CHECK.startToCloseTimeout!, retry: WATCH_CHECK.retry! });
 
 export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<void> {
@@ -73,6 +81,10 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
   const inputBudget = patched(EVALUATOR_INPUT_BUDGET_PATCH);
   const local = !patched(EVALUATOR_ACTIVITY_AGAIN_PATCH) && patched(EVALUATOR_LOCAL_PATCH);
   const evaluate = local ? evaluateLocally : evaluateAlertRules;
+  const byKey = patched(EVALUATOR_RULES_BY_KEY_PATCH);
+  /** The rules last sent with their key in this run (by key): a slot asking the very same rule objects sends the key alone. */
+  let sentRules: { queries: AlertQuery[]; key: string } | undefined;
+  let keys = 0;
   /** What this run has sent as command arguments (evaluation inputs, reports), in JSON characters. */
   let spent = 0;
   const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now(), onGrid });
@@ -119,12 +131,30 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     state.evaluations++;
     state.lateness = [...state.lateness.slice(-99), Date.now() - at];
     const queries = distinctQueries(state);
-    if (inputBudget) spent += JSON.stringify(queries).length;
+    const atMs = onGrid ? { atMs: at } : {};
     let answers: RuleEvaluation[] | { error: string };
     try {
-      answers = await evaluate({ prometheusUrl: state.prometheusUrl, rules: queries, ...(onGrid ? { atMs: at } : {}) });
-      // A local activity's answers are a marker's: the run holds them too.
-      if (local) spent += JSON.stringify(answers).length;
+      if (byKey) {
+        // The same rules (the same objects: the registry keeps a rule set's objects while any window has it) go by their key alone.
+        const previous = sentRules;
+        const same = previous !== undefined && previous.queries.length === queries.length && previous.queries.every((q, i) => q === queries[i]);
+        sentRules = same ? previous : { queries, key: `${workflowInfo().runId}/${++keys}` };
+        const { key } = sentRules;
+        if (!same) spent += JSON.stringify(queries).length;
+        let answered = await evaluateWatchRules({ prometheusUrl: state.prometheusUrl, rulesKey: key, ...(same ? {} : { rules: queries }), ...atMs });
+        // A worker that does not keep them (another process was sent them, or it restarted): again, with the rules.
+        if (!Array.isArray(answered)) {
+          spent += JSON.stringify(queries).length;
+          answered = await evaluateWatchRules({ prometheusUrl: state.prometheusUrl, rulesKey: key, rules: queries, ...atMs });
+        }
+        if (!Array.isArray(answered)) throw new Error(`the evaluation was sent its rules and still asked for them: ${answered.rulesWanted}`);
+        answers = answered;
+      } else {
+        if (inputBudget) spent += JSON.stringify(queries).length;
+        answers = await evaluate({ prometheusUrl: state.prometheusUrl, rules: queries, ...atMs });
+        // A local activity's answers are a marker's: the run holds them too.
+        if (local) spent += JSON.stringify(answers).length;
+      }
     } catch (err) {
       if (isCancellation(err)) throw err;
       answers = { error: err instanceof Error ? err.message : String(err) };

@@ -15,6 +15,7 @@ import { temporal } from '@temporalio/proto';
 import { createFakeDeps } from '../helpers/fakes';
 import type { FakeWorld } from '../helpers/fakes';
 import { bundleWorkflows, createDeploymentEnv, createWorker, recordHistory, runChain, settledReport } from './harness';
+import type { ActivitySettings } from '../../src/activities';
 import { testSpec } from './fixtures/spec';
 import { startDeployment } from '../../src/deployments';
 import type { DeploymentHandle } from '../../src/deployments';
@@ -72,7 +73,28 @@ type HistoryEvent = NonNullable<Awaited<ReturnType<typeof history>>['events']>[n
 
 /** An evaluation in an evaluator's history: its activity scheduled, or (patch evaluator-local-activity) its local activity's marker. */
 function isEvaluation(e: HistoryEvent): boolean {
-  return e.activityTaskScheduledEventAttributes?.activityType?.name === 'evaluateAlertRules' || e.markerRecordedEventAttributes?.markerName === 'core_local_activity';
+  return ['evaluateAlertRules', 'evaluateWatchRules'].includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '') || e.markerRecordedEventAttributes?.markerName === 'core_local_activity';
+}
+
+/** The first payload of a history event's input or result, decoded. */
+function payload<T>(p: { payloads?: { data?: Uint8Array | null }[] | null } | null | undefined): T {
+  return JSON.parse(Buffer.from(p!.payloads![0]!.data!).toString()) as T;
+}
+
+/** Each evaluation of patch evaluator-rules-by-key in these events: whether it carried the rules, and whether it was answered RulesWanted. */
+function keyedEvaluations(events: HistoryEvent[]): { rules: boolean; key: string; wanted: boolean }[] {
+  const byId = new Map<string, { rules: boolean; key: string; wanted: boolean }>();
+  for (const e of events) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name === 'evaluateWatchRules') {
+      const input = payload<{ rules?: unknown[]; rulesKey: string }>(scheduled.input);
+      byId.set(String(e.eventId), { rules: input.rules !== undefined, key: input.rulesKey, wanted: false });
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    const asked = done ? byId.get(String(done.scheduledEventId)) : undefined;
+    if (done && asked) asked.wanted = !Array.isArray(payload<unknown>(done.result));
+  }
+  return [...byId.values()];
 }
 
 /** Waits (skipping time) until the evaluator of `spec` runs; returns its handle. */
@@ -89,9 +111,9 @@ async function runningEvaluator(spec: DeploySpec) {
   throw new Error('the watch evaluator never started');
 }
 
-async function runWorker<T>(world: FakeWorld, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+async function runWorker<T>(world: FakeWorld, fn: (taskQueue: string) => Promise<T>, settings: ActivitySettings = {}): Promise<T> {
   const taskQueue = `evaluator-${++queues}-${Date.now()}`;
-  const worker = await createWorker(env, bundle, world, taskQueue);
+  const worker = await createWorker(env, bundle, world, taskQueue, { activities: settings });
   return worker.runUntil(fn(taskQueue));
 }
 
@@ -202,7 +224,13 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   const evaluatorEvents = evaluatorHistory.events ?? [];
   expect(evaluatorEvents.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toEqual([]);
   expect(evaluatorEvents.filter(isEvaluation).length).toBeGreaterThan(10);
-  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-activity-again');
+  // Its rules go once, with their key; every later slot sends the key alone (patch evaluator-rules-by-key).
+  const keyed = keyedEvaluations(evaluatorEvents);
+  expect(keyed.length).toBe(evaluatorEvents.filter(isEvaluation).length);
+  expect(keyed.filter((k) => k.rules)).toHaveLength(new Set(keyed.map((k) => k.key)).size);
+  expect(keyed[0]!.rules).toBe(true);
+  expect(keyed.filter((k) => k.wanted)).toEqual([]);
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-rules-by-key');
 });
 
 test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {
@@ -232,6 +260,7 @@ test('an evaluator terminated mid-watch: the window turns blind (paged), starts 
 });
 
 test('an evaluator hands over (continue-as-new) once what it sent passes EVALUATOR_INPUT_BUDGET, and the window it watches sees every slot through the handovers', async () => {
+  // A worker keeping no rules (as if each slot met another evaluator process): every slot sends them again.
   const world = createFakeDeps();
   // Ten extra rules of about 10 KB each: about 100 KB of evaluation input per slot, so a run spends its budget in about ten slots.
   const longExpr = (i: number) => `max(up{job="pad-${i}-${'x'.repeat(10_000)}"})`;
@@ -241,6 +270,7 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
   const plan = newEvaluatorState({ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: spec.watch.intervalMs, nowMs: 0 });
   register(plan, { workflowId: deploymentWorkflowId(spec.namespace, spec.service), window: 'w', rules: spec.watch.rules });
   const perSlot = JSON.stringify(distinctQueries(plan)).length;
+  const noneKept: ActivitySettings = { rulesKept: 0 };
   expect(perSlot * 5).toBeLessThan(EVALUATOR_INPUT_BUDGET);
   let handle!: DeploymentHandle;
   let evaluatorId!: string;
@@ -254,7 +284,7 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
     await env.client.workflow.getHandle(`${handle.workflowId}-review-${handle.firstExecutionRunId}`).terminate('test over').catch(() => undefined);
     await evaluator.result().catch(() => undefined);
     return r;
-  });
+  }, noneKept);
   expect(report.outcome).toBe('SUCCEEDED');
   expect(report.watch?.watched).toMatch(/^watched all of 1h/);
   expect(report.watch!.checks).toBeGreaterThanOrEqual(120);
@@ -265,9 +295,54 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
   expect(runs.length).toBeGreaterThanOrEqual(Math.floor(120 / (slots + 1)));
   for (const run of runs.slice(0, -1)) {
     const events = (await history(env.client, evaluatorId, run.runId)).events ?? [];
-    const evaluations = events.filter(isEvaluation).length;
+    // Each slot: the key alone, answered RulesWanted, then the rules.
+    const keyed = keyedEvaluations(events);
+    expect(keyed.filter((k) => k.rules).every((k) => !k.wanted)).toBe(true);
+    expect(keyed.filter((k) => !k.rules).every((k) => k.wanted)).toBe(true);
+    const evaluations = keyed.filter((k) => k.rules).length;
     expect(evaluations).toBeLessThanOrEqual(slots);
     expect(events.length).toBeLessThan(EVALUATOR_HISTORY_BUDGET);
   }
-  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-activity-again');
+  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-rules-by-key');
+});
+
+test('an evaluator sends its rules once, then their key alone; a worker that does not keep them (another process, one restarted) is sent them again, and the window hears nothing of it', async () => {
+  const world = createFakeDeps();
+  const spec = withNamespace(await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '1h' } }), 4);
+  const taskQueue = `evaluator-${++queues}-${Date.now()}`;
+  let handle!: DeploymentHandle;
+  let evaluatorId!: string;
+  let firstRun!: string;
+  // Worker A until the evaluator has evaluated a few slots, then worker B: a new process, keeping nothing yet.
+  // A caches no workflow: its sticky queue would hold the next tasks until the server gave up on it.
+  const workerA = await createWorker(env, bundle, world, taskQueue, { maxCachedWorkflows: 0 });
+  await workerA.runUntil(async () => {
+    handle = await startDeployment(env.client, spec, { requestedBy: 'alice', taskQueue });
+    const evaluator = await runningEvaluator(spec);
+    evaluatorId = evaluator.workflowId;
+    firstRun = (await evaluator.describe()).runId;
+    for (let i = 0; i < 50 && (await evaluator.query(evaluatorStatusQuery)).evaluations < 4; i++) await env.sleep(30_000);
+  });
+  const workerB = await createWorker(env, bundle, world, taskQueue);
+  const report = await workerB.runUntil(async () => {
+    const r = await settledReport(handle);
+    await env.client.workflow.getHandle(`${handle.workflowId}-review-${handle.firstExecutionRunId}`).terminate('test over').catch(() => undefined);
+    await env.client.workflow.getHandle(evaluatorId).result().catch(() => undefined);
+    return r;
+  });
+  expect(report.outcome).toBe('SUCCEEDED');
+  expect(report.watch?.watched).toMatch(/^watched all of 1h/);
+  expect(find(report, /Watch blind|evaluator silent/)).toBeUndefined();
+  const runs = await runChain(env.client, evaluatorId, firstRun);
+  const events = (await Promise.all(runs.map(async (r) => (await history(env.client, evaluatorId, r.runId)).events ?? []))).flat();
+  const keyed = keyedEvaluations(events);
+  // The key alone every slot but the first of each run and the one after the change of worker: that one was answered RulesWanted and asked again with the rules.
+  const wanted = keyed.flatMap((k, i) => (k.wanted ? [i] : []));
+  expect(wanted).toHaveLength(1);
+  expect(keyed[wanted[0]! + 1]).toEqual({ rules: true, key: keyed[wanted[0]!]!.key, wanted: false });
+  expect(keyed.filter((k) => k.rules)).toHaveLength(runs.length + 1);
+  expect(keyed.filter((k) => !k.rules).length).toBeGreaterThanOrEqual(100);
+  // Every slot of the hour evaluated: the window's every check had its rules' answers.
+  expect(report.watch!.checks).toBeGreaterThanOrEqual(118);
+  expect(world.calls.filter((c) => c.op === 'evaluateRules' && (c.input as { planKey?: string }).planKey === evaluatorId).length).toBe(keyed.filter((k) => !k.wanted).length);
 });

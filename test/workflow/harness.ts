@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { createActivities } from '../../src/activities';
+import type { ActivitySettings } from '../../src/activities';
 import { createWatchActivities } from '../../src/activities/alert-watch';
 import { startDeployment } from '../../src/deployments';
 import type { DeploymentHandle } from '../../src/deployments';
@@ -47,12 +48,14 @@ export async function createDeploymentEnv(): Promise<TestWorkflowEnvironment> {
 
 let queueCounter = 0;
 
-export async function createWorker(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, world: FakeWorld, taskQueue: string): Promise<Worker> {
+/** `options`: more of the activities' settings (e.g. `rulesKept`), and the worker's sticky cache when not the SDK's default. */
+export async function createWorker(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, world: FakeWorld, taskQueue: string, options: { activities?: ActivitySettings; maxCachedWorkflows?: number } = {}): Promise<Worker> {
   return Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: bundle,
-    activities: { ...createActivities(world.deps, { stepProbeMs: 0, baselineWait: { pollMs: 10 } }), ...createWatchActivities() },
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
+    activities: { ...createActivities(world.deps, { stepProbeMs: 0, baselineWait: { pollMs: 10 }, ...options.activities }), ...createWatchActivities() },
     shutdownGraceTime: '1s',
   });
 }
