@@ -140,7 +140,12 @@ function migrateToLatest(): Promise<void> {
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'shipwatch-e2e-failures-'));
   stack = await startStack({ name: `e2e-failures-${process.pid}`, stateDir });
-  await stack.startWorker();
+  // The production split (docs/production.md): the deployments' worker and the watch evaluators' in
+  // processes of their own, so every watch here — the alert's automatic rollback, the blind watch —
+  // is evaluated by another process than the deployment's. The evaluators' needs no Kubernetes
+  // config: it is pointed at none that exists.
+  await stack.startWorker({ SHIPWATCH_WORKER_QUEUES: 'deployments' });
+  await stack.startWorker({ SHIPWATCH_WORKER_QUEUES: 'evaluators', KUBECONFIG: join(stateDir, 'no-such-kubeconfig') });
   env = {
     TEMPORAL_ADDRESS: stack.temporalAddress,
     TEMPORAL_NAMESPACE: 'default',
