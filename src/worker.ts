@@ -60,8 +60,8 @@ export interface ShipwatchWorker {
   worker?: Worker;
   /** The watch evaluators, on evaluatorTaskQueue(the deployments' queue) (unless SHIPWATCH_WORKER_QUEUES leaves them out). */
   evaluatorWorker?: Worker;
-  /** The queues this process polls, in that order. */
-  queues: WorkerQueue[];
+  /** Every worker this process runs: the deployments' and the evaluators', or the one SHIPWATCH_WORKER_QUEUES names. */
+  workers: Worker[];
   observability?: Observability;
   /** Runs until SIGINT/SIGTERM or shutdown(); then closes the connection and the endpoint. */
   run(): Promise<void>;
@@ -168,10 +168,9 @@ function loadKubeConfig(env: NodeJS.ProcessEnv): KubeConfig {
 export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}): Promise<ShipwatchWorker> {
   const env = options.env ?? process.env;
   const queues = workerQueues(env);
-  const polling = { deployments: queues.includes('deployments'), evaluators: queues.includes('evaluators') };
   // An evaluators-only process asks Prometheus and nothing else: no Kubernetes config to load.
-  const deps = polling.deployments ? (options.deps ?? createRealDeps({ kubeConfig: loadKubeConfig(env) })) : undefined;
-  const metrics = options.deps?.metrics ?? deps?.metrics ?? createPrometheusMetrics();
+  const deps = queues.includes('deployments') ? (options.deps ?? createRealDeps({ kubeConfig: loadKubeConfig(env) })) : undefined;
+  const metrics = (deps ?? options.deps)?.metrics ?? createPrometheusMetrics();
   const address = metricsAddress(env);
   const sourceMaps = onOff(env, 'SHIPWATCH_WORKFLOW_SOURCE_MAPS');
   const WorkerClass = workerClass({ stackTraces: onOff(env, 'SHIPWATCH_WORKFLOW_STACK_TRACES'), deadlockDetection: onOff(env, 'SHIPWATCH_WORKFLOW_DEADLOCK_DETECTION') });
@@ -224,7 +223,7 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
       })
     : undefined;
   // The evaluators run one activity, the evaluation.
-  const evaluatorWorker = polling.evaluators
+  const evaluatorWorker = queues.includes('evaluators')
     ? await WorkerClass.create({
         ...common,
         activities: createEvaluationActivities(metrics),
@@ -241,7 +240,7 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
   return {
     ...(worker ? { worker } : {}),
     ...(evaluatorWorker ? { evaluatorWorker } : {}),
-    queues,
+    workers,
     ...(observability ? { observability } : {}),
     shutdown,
     async run() {
@@ -273,10 +272,9 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
  */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const shipwatch = await createShipwatchWorker({ env });
-  const { observability } = shipwatch;
+  const { observability, workers } = shipwatch;
   const log = observability?.logger;
-  const polled = [shipwatch.worker, shipwatch.evaluatorWorker].filter((w): w is Worker => w !== undefined);
-  const line = `shipwatch worker polling task queue${polled.length > 1 ? 's' : ''} ${polled.map((w) => `"${w.options.taskQueue}"`).join(' and ')} in namespace "${polled[0]!.options.namespace}"`;
+  const line = `shipwatch worker polling task queue${workers.length > 1 ? 's' : ''} ${workers.map((w) => `"${w.options.taskQueue}"`).join(' and ')} in namespace "${workers[0]!.options.namespace}"`;
   if (log) log.info(line);
   else console.log(line);
   await shipwatch.run();

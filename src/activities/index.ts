@@ -9,6 +9,7 @@ import { sleep } from './abort';
 import { captureBaseline } from './baseline';
 import { isPermanentError } from './errors';
 import { readHeartbeat } from './heartbeat';
+import { setMostRecent } from './recent';
 import { createMonitoringActivities } from './monitoring-checks';
 import { createOnCallResolver } from './on-call';
 import { createUptimeChecker } from './uptime';
@@ -203,21 +204,15 @@ export function createEvaluationActivities(metrics: ActivityDeps['metrics'], opt
     async evaluateWatchRules(input: EvaluationInput): Promise<RuleEvaluation[] | RulesWanted> {
       const planKey = asker();
       const known = planKey !== undefined ? kept.get(planKey) : undefined;
-      if (planKey !== undefined) kept.delete(planKey);
       const rules = input.rules ?? (input.rulesKey !== undefined && known?.key === input.rulesKey ? known.rules : undefined);
       if (rules === undefined) {
         if (input.rulesKey === undefined) throw ApplicationFailure.create({ type: 'BadEvaluationInput', message: 'an evaluation needs its rules, or the key of rules sent before (rulesKey)', nonRetryable: true });
+        // What it keeps is stale: the asker has moved on to another key.
+        if (planKey !== undefined) kept.delete(planKey);
         return { rulesWanted: `this worker keeps no rules under the key ${input.rulesKey} for ${planKey ?? 'an unnamed asker'}${known ? ` (it keeps ${known.key})` : ''}` };
       }
-      // Kept, most recent last: the least recent asker beyond the bound is forgotten.
       const keep = input.rulesKey !== undefined && input.rules !== undefined ? { key: input.rulesKey, rules: input.rules } : known;
-      if (planKey !== undefined && keep !== undefined && max > 0) {
-        kept.set(planKey, keep);
-        for (const oldest of kept.keys()) {
-          if (kept.size <= max) break;
-          kept.delete(oldest);
-        }
-      }
+      if (planKey !== undefined && keep !== undefined) setMostRecent(kept, planKey, keep, max);
       return evaluate({ prometheusUrl: input.prometheusUrl, rules, ...(input.atMs !== undefined ? { atMs: input.atMs } : {}) }, planKey);
     },
   };

@@ -7,6 +7,7 @@ import { request, type Dispatcher } from 'undici';
 import type { AlertQuery, ResolvedMetricCheck } from '../spec/types';
 import { formatComparison } from '../format';
 import { breaches } from '../model';
+import { setMostRecent } from './recent';
 import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsSnapshot, MetricValue } from '../model';
 
 export { breaches };
@@ -152,14 +153,9 @@ export class PlanCache {
   planFor(planKey: string | undefined, exprs: string[], widen: Widen): QueryPlan {
     if (planKey === undefined) return planQueries(exprs, widen);
     const known = this.plans.get(planKey);
-    this.plans.delete(planKey);
     const same = known !== undefined && known.widen === widen && known.exprs.length === exprs.length && known.exprs.every((e, i) => e === exprs[i]);
     const entry = same ? known : { exprs, widen, plan: planQueries(exprs, widen) };
-    this.plans.set(planKey, entry);
-    for (const oldest of this.plans.keys()) {
-      if (this.plans.size <= this.max) break;
-      this.plans.delete(oldest);
-    }
+    setMostRecent(this.plans, planKey, entry, this.max);
     return entry.plan;
   }
 

@@ -118,6 +118,23 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     }
   }
 
+  /** One slot's evaluation by key (patch evaluator-rules-by-key): the rules only when they are new to this run, or to the worker. */
+  async function evaluateByKey(queries: AlertQuery[], atMs: { atMs?: number }): Promise<RuleEvaluation[]> {
+    // The same rules (the same objects: the registry keeps a rule set's objects while any window has it) go by their key alone.
+    const previous = sentRules;
+    const same = previous !== undefined && previous.queries.length === queries.length && previous.queries.every((q, i) => q === queries[i]);
+    sentRules = same ? previous : { queries, key: `${workflowInfo().runId}/${++keys}` };
+    const { key } = sentRules;
+    if (!same) spent += JSON.stringify(queries).length;
+    const answered = await evaluateWatchRules({ prometheusUrl: state.prometheusUrl, rulesKey: key, ...(same ? {} : { rules: queries }), ...atMs });
+    if (Array.isArray(answered)) return answered;
+    // A worker that does not keep them (another process was sent them, or it restarted): again, with the rules.
+    spent += JSON.stringify(queries).length;
+    const again = await evaluateWatchRules({ prometheusUrl: state.prometheusUrl, rulesKey: key, rules: queries, ...atMs });
+    if (!Array.isArray(again)) throw new Error(`the evaluation was sent its rules and still asked for them: ${again.rulesWanted}`);
+    return again;
+  }
+
   for (;;) {
     const slot = nextSlot(state, Date.now());
     const at = state.originMs + slot * state.intervalMs;
@@ -135,20 +152,7 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     let answers: RuleEvaluation[] | { error: string };
     try {
       if (byKey) {
-        // The same rules (the same objects: the registry keeps a rule set's objects while any window has it) go by their key alone.
-        const previous = sentRules;
-        const same = previous !== undefined && previous.queries.length === queries.length && previous.queries.every((q, i) => q === queries[i]);
-        sentRules = same ? previous : { queries, key: `${workflowInfo().runId}/${++keys}` };
-        const { key } = sentRules;
-        if (!same) spent += JSON.stringify(queries).length;
-        let answered = await evaluateWatchRules({ prometheusUrl: state.prometheusUrl, rulesKey: key, ...(same ? {} : { rules: queries }), ...atMs });
-        // A worker that does not keep them (another process was sent them, or it restarted): again, with the rules.
-        if (!Array.isArray(answered)) {
-          spent += JSON.stringify(queries).length;
-          answered = await evaluateWatchRules({ prometheusUrl: state.prometheusUrl, rulesKey: key, rules: queries, ...atMs });
-        }
-        if (!Array.isArray(answered)) throw new Error(`the evaluation was sent its rules and still asked for them: ${answered.rulesWanted}`);
-        answers = answered;
+        answers = await evaluateByKey(queries, atMs);
       } else {
         if (inputBudget) spent += JSON.stringify(queries).length;
         answers = await evaluate({ prometheusUrl: state.prometheusUrl, rules: queries, ...atMs });
