@@ -65,7 +65,7 @@ export interface WindowsResult {
   /** Workflow tasks waiting on the deployments' queue when the windows were all open, and the most seen while settling. */
   backlog: { atOpen: number; max: number };
   timeline: Distribution;
-  /** Timeline queries slower than the 1,000-window target: how long, and when in the evaluators' interval they were sent (ms after its start: the first group's slot; since patch evaluator-grid-groups the groups' slots are a quarter of the interval apart). */
+  /** Timeline queries slower than the 1,000-window target: how long, and when in the evaluators' interval they were sent (ms after a slot). */
   slowQueries: { ms: number; afterSlotMs: number }[];
   /** The queries' start times were at least this far apart (an interval over the number asked). */
   queryGapMs: number;

@@ -170,8 +170,8 @@ export const SHARE_ANSWERS_MS = 15_000;
 /**
  * Answers for pinned instants, shared: an ask of a query at an instant that is already being
  * asked, or was answered within `keepMs`, gets that answer instead of sending the query again.
- * The watch evaluators of one Prometheus (each a share of the fleet; the shards of a group on one
- * grid of instants) so send each rule shape's query once per instant. Failed answers are not kept.
+ * The watch evaluators of one Prometheus (each a share of the fleet, on one grid of instants) so
+ * send each rule shape's query once per instant. Failed answers are not kept.
  */
 class SharedAnswers {
   /** By query and instant, in the order they were stored. */

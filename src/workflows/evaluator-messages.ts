@@ -87,20 +87,11 @@ export const evaluatorStatusQuery = defineQuery<EvaluatorStatus>('evaluatorStatu
  * window's workflow ID, so no evaluator carries more than a share of the fleet in its state, its
  * continue-as-new input and its evaluation activity's input (one evaluator for 10,000 windows went
  * past what one workflow task can do in the SDK's 5 s, and past Temporal's 2 MB payload limit).
- * The shards of one group (EVALUATOR_GROUPS) evaluate on one grid of instants and ask Prometheus
- * for the same queries, which the metrics adapter sends once per instant (src/activities/metrics.ts),
- * so the queries sent grow with the number of groups, not of shards. Shards are started on demand:
- * a few windows start a few evaluators.
+ * They evaluate on one grid of instants and ask Prometheus for the same queries, which the metrics
+ * adapter sends once per instant (src/activities/metrics.ts), so the queries sent do not grow with
+ * the number of shards. Shards are started on demand: a few windows start a few evaluators.
  */
 export const EVALUATOR_SHARDS = 32;
-
-/**
- * The shards evaluate in this many groups (shard mod groups), each group at its own place in the
- * interval (patch `evaluator-grid-groups`, ./evaluator-plan.ts gridOffsetMs): a slot's work comes a
- * quarter of the fleet at a time. Each group asks Prometheus each rule shape once per slot: with
- * the seed's 4 rules at 30 s, 4 × 4 / 30 s = 0.53 queries/s whatever the number of windows.
- */
-export const EVALUATOR_GROUPS = 4;
 
 /** FNV-1a of a string (stable across releases: a window's shard is part of its history). */
 export function fnv1a(text: string): number {

@@ -9,7 +9,7 @@
 import type { RuleEvaluation } from '../activities/types';
 import { breaches } from '../model';
 import type { AlertQuery } from '../spec/types';
-import { EVALUATOR_GROUPS, EVALUATOR_SHARDS, HEARTBEAT_MS, fnv1a, mixedHash, shardOfEvaluator } from './evaluator-messages';
+import { EVALUATOR_SHARDS, HEARTBEAT_MS, fnv1a, mixedHash, shardOfEvaluator } from './evaluator-messages';
 import type { WatchRegistration, WatchReport } from './evaluator-messages';
 
 export interface WindowEntry {
@@ -42,37 +42,13 @@ export interface EvaluatorState {
 }
 
 /**
- * A new evaluator's state. `onGrid`: its slots fall on multiples of the interval since the epoch
- * (plus `offsetMs`, its group's place in the interval: gridOffsetMs), so every shard of one group
- * evaluates at the same instants (their queries then share one answer); before shards, slots
- * counted from the evaluator's start.
+ * A new evaluator's state. `onGrid`: its slots fall on multiples of the interval since the epoch,
+ * so every shard of one Prometheus evaluates at the same instants (their queries then share one
+ * answer); before shards, slots counted from the evaluator's start.
  */
-export function newEvaluatorState(args: { prometheusUrl: string; intervalMs: number; nowMs: number; onGrid?: boolean; offsetMs?: number }): EvaluatorState {
-  const offset = args.offsetMs ?? 0;
-  const originMs = args.onGrid ? Math.floor((args.nowMs - offset) / args.intervalMs) * args.intervalMs + offset : args.nowMs;
+export function newEvaluatorState(args: { prometheusUrl: string; intervalMs: number; nowMs: number; onGrid?: boolean }): EvaluatorState {
+  const originMs = args.onGrid ? Math.floor(args.nowMs / args.intervalMs) * args.intervalMs : args.nowMs;
   return { prometheusUrl: args.prometheusUrl, intervalMs: args.intervalMs, originMs, k: 0, ruleSets: {}, windows: {}, evaluations: 0, signalsSent: 0, runs: 1, lateness: [] };
-}
-
-/**
- * Where in the interval the evaluator of `evaluatorId` evaluates (patch `evaluator-grid-groups`):
- * the shards in EVALUATOR_GROUPS groups (shard mod groups), each group at its own fraction of the
- * interval, so a slot's work — the evaluations, Prometheus answering them, the evaluators' workflow
- * tasks and the changes they signal — comes as a quarter of the fleet four times an interval, not
- * all of it at once. The evaluator from before shards at 0.
- */
-export function gridOffsetMs(evaluatorId: string, intervalMs: number): number {
-  const shard = shardOfEvaluator(evaluatorId);
-  return shard === undefined ? 0 : Math.round(((shard % EVALUATOR_GROUPS) * intervalMs) / EVALUATOR_GROUPS);
-}
-
-/**
- * Moves a carried state's grid forward onto `offsetMs` (a run continuing one from before patch
- * `evaluator-grid-groups`): the next slot comes less than an interval later than it would have,
- * none is skipped or evaluated twice, and slot numbers (so heartbeat slots) stay as they were.
- */
-export function alignOrigin(state: EvaluatorState, offsetMs: number): void {
-  const interval = state.intervalMs;
-  state.originMs += (((offsetMs - state.originMs) % interval) + interval) % interval;
 }
 
 /** The state a previous run carried, counted as the next run. */
@@ -121,17 +97,12 @@ export function heartbeatPhase(state: EvaluatorState, workflowId: string, spread
  * When, after its slot, an evaluator sends the slot's heartbeats (patch `evaluator-heartbeat-spread`;
  * changes go at once): each shard at its own offset, the shards evenly between a tenth and nine
  * tenths of the interval, so the windows' workflow tasks for them come a few at a time, not all
- * in the second after the slot; the evaluator from before shards at half the interval. `grouped`
- * (patch `evaluator-grid-groups`, gridOffsetMs): the shards of a group evenly between a fifth and
- * four fifths of the time to the next group's slot, so heartbeats fall between the groups' slots.
+ * in the second after the slot; the evaluator from before shards at half the interval.
  */
-export function heartbeatOffsetMs(evaluatorId: string, intervalMs: number, grouped = false): number {
+export function heartbeatOffsetMs(evaluatorId: string, intervalMs: number): number {
   const shard = shardOfEvaluator(evaluatorId);
-  if (shard === undefined) return Math.round(0.5 * intervalMs);
-  if (!grouped) return Math.round((0.1 + (0.8 * shard) / EVALUATOR_SHARDS) * intervalMs);
-  const perGroup = Math.ceil(EVALUATOR_SHARDS / EVALUATOR_GROUPS);
-  const place = Math.floor(shard / EVALUATOR_GROUPS);
-  return Math.round(((0.2 + (0.6 * place) / perGroup) * intervalMs) / EVALUATOR_GROUPS);
+  const share = shard === undefined ? 0.5 : 0.1 + (0.8 * shard) / EVALUATOR_SHARDS;
+  return Math.round(share * intervalMs);
 }
 
 /** A window registers (again): its next evaluation is reported whatever it says. */

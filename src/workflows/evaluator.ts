@@ -1,9 +1,9 @@
 /**
  * The watch evaluator: one long-lived workflow per Prometheus, interval and shard (a share of the
  * windows by the hash of their workflow IDs, ./evaluator-messages.ts) that watches those windows at
- * once. At fixed times (multiples of the interval since the epoch, plus its group's place in the
- * interval since patch `evaluator-grid-groups`, the same for every shard of a group; an evaluator
- * from before patch `evaluator-grid` counts from its start; lateness never adds up to drift) it runs ONE evaluation activity (a local one in runs of patch `evaluator-local-activity` only, see EVALUATOR_ACTIVITY_AGAIN_PATCH) with one query per distinct
+ * once. At fixed times (multiples of the interval since the epoch, the same for every shard; an
+ * evaluator from before patch `evaluator-grid` counts from its start; lateness never adds up to
+ * drift) it runs ONE evaluation activity (a local one in runs of patch `evaluator-local-activity` only, see EVALUATOR_ACTIVITY_AGAIN_PATCH) with one query per distinct
  * rule expression across all windows, then signals only the windows whose alert state changed,
  * plus each window's periodic heartbeat so a window can tell it is still watched. Deployment
  * windows register on entering their watch (signal, or start this as an abandoned child) and
@@ -18,7 +18,7 @@ import type { RuleEvaluation } from '../activities/types';
 import type { AlertQuery } from '../spec/types';
 import { evaluatorStatusQuery, registerWatchSignal, unregisterWatchSignal, watchReportSignal } from './evaluator-messages';
 import type { EvaluatorInput, WatchReport } from './evaluator-messages';
-import { alignOrigin, distinctQueries, gridOffsetMs, heartbeatOffsetMs, newEvaluatorState, nextSlot, register, reportsFor, resumeEvaluator, unregister, windowCount } from './evaluator-plan';
+import { distinctQueries, heartbeatOffsetMs, newEvaluatorState, nextSlot, register, reportsFor, resumeEvaluator, unregister, windowCount } from './evaluator-plan';
 import type { EvaluatorState } from './evaluator-plan';
 
 /** History length at which a run hands over (continue-as-new) at the next slot. */
@@ -70,13 +70,6 @@ export const EVALUATOR_HEARTBEAT_SPREAD_PATCH = 'evaluator-heartbeat-spread';
  * worker that does not keep them answers RulesWanted, and the slot asks again with the rules.
  */
 export const EVALUATOR_RULES_BY_KEY_PATCH = 'evaluator-rules-by-key';
-/**
- * Evaluators started (or continued) since this patch evaluate at their group's place in the
- * interval (./evaluator-plan.ts gridOffsetMs; a run continuing one from before moves its grid
- * forward onto it, alignOrigin) and send heartbeats between the groups' slots: a slot's work comes
- * a quarter of the fleet at a time instead of every shard at one instant.
- */
-export const EVALUATOR_GRID_GROUPS_PATCH = 'evaluator-grid-groups';
 
 type Evaluate = Pick<DeploymentActivities, 'evaluateAlertRules' | 'evaluateWatchRules'>;
 const { evaluateAlertRules, evaluateWatchRules } = proxyActivities<Evaluate>(WATCH_CHECK);
@@ -94,12 +87,7 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
   let keys = 0;
   /** What this run has sent as command arguments (evaluation inputs, reports), in JSON characters. */
   let spent = 0;
-  const me = workflowInfo().workflowId;
-  // In groups: this shard's group evaluates at its own place in the interval.
-  const grouped = patched(EVALUATOR_GRID_GROUPS_PATCH);
-  const offsetMs = grouped ? gridOffsetMs(me, input.intervalMs) : 0;
-  const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now(), onGrid, offsetMs });
-  if (grouped && input.carried !== undefined) alignOrigin(state, offsetMs);
+  const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now(), onGrid });
   // Heartbeats spread: each window's slot by a hash of its ID, and sent at the shard's own offset after the slot (changes at once).
   const spread = patched(EVALUATOR_HEARTBEAT_SPREAD_PATCH);
   for (const reg of input.initial ?? []) register(state, reg, { spread });
@@ -114,6 +102,7 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     signalsSent: state.signalsSent,
     runs: state.runs,
   }));
+  const me = workflowInfo().workflowId;
 
   /** Signals reports, in chunks: one workflow task completes at most SIGNALS_PER_TASK commands (10,000 windows registering at once would be one huge task). */
   async function send(reports: { workflowId: string; report: WatchReport }[]): Promise<void> {
@@ -179,7 +168,7 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     const heartbeats = spread ? reports.filter((r) => r.heartbeatOnly) : [];
     await send(heartbeats.length > 0 ? reports.filter((r) => !r.heartbeatOnly) : reports);
     if (heartbeats.length > 0) {
-      const heartbeatAt = at + heartbeatOffsetMs(me, state.intervalMs, grouped);
+      const heartbeatAt = at + heartbeatOffsetMs(me, state.intervalMs);
       if (heartbeatAt > Date.now()) await sleep(heartbeatAt - Date.now());
       // Not to a window that left (or registered anew) meanwhile.
       await send(heartbeats.filter((r) => state.windows[r.workflowId]?.window === r.report.window));

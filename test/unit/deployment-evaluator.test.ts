@@ -6,8 +6,8 @@
 import type { RuleEvaluation } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { evaluateAlerts, initialAlertStates } from '../../src/workflows/alert-evaluator';
-import { EVALUATOR_GROUPS, EVALUATOR_SHARDS, HEARTBEAT_MS, allEvaluatorIds, evaluatorShard, evaluatorWorkflowId, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
-import { alignOrigin, distinctQueries, gridOffsetMs, heartbeatOffsetMs, heartbeatSlots, newEvaluatorState, nextSlot, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
+import { EVALUATOR_SHARDS, HEARTBEAT_MS, allEvaluatorIds, evaluatorShard, evaluatorWorkflowId, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
+import { distinctQueries, heartbeatOffsetMs, heartbeatSlots, newEvaluatorState, nextSlot, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
 import { alertDecisionAt } from '../../src/workflows/evaluator-schedule';
 import { initialSight, observeCheck, sightDecisionAt, sightDue } from '../../src/workflows/sight';
 
@@ -150,56 +150,6 @@ describe('evaluator shards and their grid', () => {
     expect(slots).toEqual([T0 + 30_000, T0 + 30_000, T0 + 30_000]);
     const old = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 + 1234 });
     expect(old.originMs + nextSlot(old, T0 + 1234) * old.intervalMs).toBe(T0 + 31_234);
-  });
-
-  test("in groups, each shard evaluates at its group's place in the interval: four groups of eight, a quarter of the interval apart", () => {
-    const of = { prometheusUrl: 'http://prom:9090', intervalMs: 30_000 };
-    const offsets = Array.from({ length: EVALUATOR_SHARDS }, (_, shard) => gridOffsetMs(evaluatorWorkflowId({ ...of, shard }), 30_000));
-    expect(EVALUATOR_GROUPS).toBe(4);
-    expect(offsets.slice(0, 5)).toEqual([0, 7_500, 15_000, 22_500, 0]);
-    for (const at of [0, 7_500, 15_000, 22_500]) expect(offsets.filter((o) => o === at)).toHaveLength(8);
-    // The evaluator from before shards keeps the plain grid.
-    expect(gridOffsetMs(evaluatorWorkflowId(of), 30_000)).toBe(0);
-    // Started at any time, a shard's slots fall at multiples of the interval plus its offset.
-    for (const nowMs of [T0, T0 + 1234, T0 + 15_000, T0 + 29_999]) {
-      const s = newEvaluatorState({ ...of, nowMs, onGrid: true, offsetMs: 15_000 });
-      const next = s.originMs + nextSlot(s, nowMs) * s.intervalMs;
-      expect([next % 30_000 === 15_000, next > nowMs, next <= nowMs + 30_000]).toEqual([true, true, true]);
-    }
-  });
-
-  test('a run continuing an evaluator from before the groups moves its grid forward onto its offset: no slot skipped or repeated, slot numbers kept', () => {
-    const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 + 1234, onGrid: true });
-    s.k = 7;
-    const before = s.originMs + nextSlot(s, T0 + 7 * 30_000 + 1) * s.intervalMs;
-    alignOrigin(s, 22_500);
-    expect(s.originMs % 30_000).toBe(22_500);
-    const after = s.originMs + nextSlot(s, T0 + 7 * 30_000 + 1) * s.intervalMs;
-    expect(nextSlot(s, T0 + 7 * 30_000 + 1)).toBe(8);
-    expect(after - before).toBe(22_500);
-    // Already on it: nothing moves.
-    const origin = s.originMs;
-    alignOrigin(s, 22_500);
-    expect(s.originMs).toBe(origin);
-    // An evaluator from before the grid (slots from its start) lands on the grid too, less than an interval later.
-    const old = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 + 1234 });
-    alignOrigin(old, 0);
-    expect(old.originMs).toBe(T0 + 30_000);
-  });
-
-  test("in groups, a shard sends its heartbeats between its group's slot and the next group's, the shards of a group at distinct times", () => {
-    const of = { prometheusUrl: 'http://prom:9090', intervalMs: 30_000 };
-    const gap = 30_000 / EVALUATOR_GROUPS;
-    const byGroup = new Map<number, number[]>();
-    for (let shard = 0; shard < EVALUATOR_SHARDS; shard++) {
-      const id = evaluatorWorkflowId({ ...of, shard });
-      const ms = heartbeatOffsetMs(id, 30_000, true);
-      expect([ms >= 0.2 * gap, ms < 0.8 * gap]).toEqual([true, true]);
-      byGroup.set(gridOffsetMs(id, 30_000), [...(byGroup.get(gridOffsetMs(id, 30_000)) ?? []), ms]);
-    }
-    for (const times of byGroup.values()) expect(new Set(times).size).toBe(EVALUATOR_SHARDS / EVALUATOR_GROUPS);
-    // Ungrouped, as before the patch.
-    expect(heartbeatOffsetMs(evaluatorWorkflowId({ ...of, shard: 0 }), 30_000)).toBe(3_000);
   });
 });
 

@@ -21,10 +21,10 @@ import { startDeployment } from '../../src/deployments';
 import type { DeploymentHandle } from '../../src/deployments';
 import type { DeploymentReport } from '../../src/model';
 import type { DeploySpec } from '../../src/spec/types';
-import { EVALUATOR_GROUPS, evaluatorShard, evaluatorStatusQuery, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
+import { evaluatorShard, evaluatorStatusQuery, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
 import type { EvaluatorStatus, WatchReport } from '../../src/workflows/evaluator-messages';
 import { EVALUATOR_HISTORY_BUDGET, EVALUATOR_INPUT_BUDGET } from '../../src/workflows/evaluator';
-import { distinctQueries, gridOffsetMs, heartbeatOffsetMs, newEvaluatorState, register } from '../../src/workflows/evaluator-plan';
+import { distinctQueries, heartbeatOffsetMs, newEvaluatorState, register } from '../../src/workflows/evaluator-plan';
 import { deploymentWorkflowId, statusQuery } from '../../src/workflows/messages';
 
 jest.setTimeout(600_000);
@@ -159,12 +159,9 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   // One evaluation activity per interval carries both windows' rules (4 + 4 distinct queries).
   const batched = world.calls.filter((c) => c.op === 'evaluateRules' && (c.input as { rules: unknown[] }).rules.length === 8);
   expect(batched.length).toBeGreaterThan(10);
-  // Each evaluated at its slot's instant, on the grid every shard of its group shares (multiples of the interval plus the group's place in it, patch evaluator-grid-groups), asked as the evaluator (its plan kept by the adapter).
+  // Each evaluated at its slot's instant, on the grid every shard shares (multiples of the interval), asked as the evaluator (its plan kept by the adapter).
+  expect(batched.map((c) => (c.input as { atMs?: number }).atMs! % bad.watch.intervalMs)).toEqual(batched.map(() => 0));
   const evaluatorId = windowEvaluatorId({ prometheusUrl: quiet.metrics!.prometheusUrl, intervalMs: quiet.watch.intervalMs, workflowId: a.workflowId });
-  const groupOffset = gridOffsetMs(evaluatorId, bad.watch.intervalMs);
-  // This test's shard is not in the first group: its grid is off the plain one.
-  expect(groupOffset).toBeGreaterThan(0);
-  expect(batched.map((c) => (c.input as { atMs?: number }).atMs! % bad.watch.intervalMs)).toEqual(batched.map(() => groupOffset));
   expect(new Set(batched.map((c) => (c.input as { planKey?: string }).planKey))).toEqual(new Set([evaluatorId]));
   // The quiet window's watch: no activity, no timer per check; reports when its state changes, heartbeats, one at its end.
   // The watch runs in a run of its own: the deployment's run hands over right after registering.
@@ -196,10 +193,8 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   console.log(`evaluator test figures: ${JSON.stringify({ quietEventsPerWindowHour: quietPerHour, watchEvents: watchEvents.length, signals, evaluatorFirstRunEvents: evaluatorHistory.events?.length, batchedEvaluations: batched.length })}`);
   expect(quietPerHour).toBeLessThanOrEqual(10);
   // Its first report (a change) comes with its slot; its heartbeats at its shard's offset after
-  // the slot (patch evaluator-heartbeat-spread), between its group's slot and the next group's
-  // (patch evaluator-grid-groups), so the fleet's heartbeats do not all come at once.
-  const offset = heartbeatOffsetMs(evaluatorId, quiet.watch.intervalMs, true);
-  expect(offset).toBeLessThan(quiet.watch.intervalMs / EVALUATOR_GROUPS);
+  // the slot (patch evaluator-heartbeat-spread), so the fleet's heartbeats do not all come at once.
+  const offset = heartbeatOffsetMs(evaluatorId, quiet.watch.intervalMs);
   const afterSlot = watchEvents
     .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'watchReport')
     .map((e) => time(e) - Date.parse((JSON.parse(Buffer.from(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!.data!).toString()) as WatchReport).at));
@@ -235,7 +230,7 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   expect(keyed.filter((k) => k.rules)).toHaveLength(new Set(keyed.map((k) => k.key)).size);
   expect(keyed[0]!.rules).toBe(true);
   expect(keyed.filter((k) => k.wanted)).toEqual([]);
-  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-grid-groups');
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-rules-by-key');
 });
 
 test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {
@@ -308,7 +303,7 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
     expect(evaluations).toBeLessThanOrEqual(slots);
     expect(events.length).toBeLessThan(EVALUATOR_HISTORY_BUDGET);
   }
-  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-grid-groups');
+  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-rules-by-key');
 });
 
 test('an evaluator sends its rules once, then their key alone; a worker that does not keep them (another process, one restarted) is sent them again, and the window hears nothing of it', async () => {
