@@ -95,6 +95,10 @@ function summary(r: Results): string {
       }
     }
     for (const w of r.scale) {
+      const kinds = Object.entries(w.eventsByKind ?? {});
+      if (kinds.length) lines.push(`  ${designOf(w)} ${w.windows}: events/window/h by kind: ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    }
+    for (const w of r.scale) {
       const p = w.rss.processes;
       if (p && w.cpu.processes) lines.push(`  ${designOf(w)} ${w.windows}: RSS peak (start → end) deployments' process ${p.deployments.peakMiB} MiB (${p.deployments.startMiB} → ${p.deployments.endMiB}), evaluators' ${p.evaluators.peakMiB} MiB (${p.evaluators.startMiB} → ${p.evaluators.endMiB}), the sum's peak ${w.rss.workerPeakMiB} MiB; CPU ${w.cpu.processes.deploymentsCores} + ${w.cpu.processes.evaluatorsCores} cores`);
     }

@@ -82,6 +82,8 @@ export interface WindowsResult {
   heaps: { start: Heaps; steady: Heaps; evaluators?: { start: Heaps; steady: Heaps } };
   /** History events per window per hour in the steady state (sampled windows, extrapolated from the steady interval). */
   eventsPerWindowHour: number;
+  /** The same by kind of event (signals, workflow tasks, timers…), per window per hour. */
+  eventsByKind?: Record<string, number>;
   /** Timeline queries and rollbacks that failed (a saturated worker not answering in time): counted, never dropped silently. */
   failures: { queries: number; rollbacks: number; examples: string[] };
   /** Queries per second Prometheus answered in the steady state (real Prometheus: its `prometheus_http_requests_total`), or, with the fake port, rules evaluated per second (one query each if asked alone). */
@@ -149,17 +151,24 @@ function perWindowLateness(checks: Record<string, number[]>, w: { prefix: string
 /** Windows whose histories the events per window-hour are counted in. */
 const EVENT_SAMPLE = 500;
 
-/** History events of `ids` whose time falls in [from, to], per window per hour. */
-async function eventsPerWindowHour(client: Client, ids: string[], from: number, to: number): Promise<number> {
-  let events = 0;
+/**
+ * History events of `ids` whose time falls in [from, to], per window per hour, in all and by kind
+ * (the event's attributes without "EventAttributes": what a window's quiet hour is made of).
+ */
+async function eventsPerWindowHour(client: Client, ids: string[], from: number, to: number): Promise<{ all: number; byKind: Record<string, number> }> {
+  const counts = new Map<string, number>();
   for (const id of ids) {
     const history = await client.workflow.getHandle(id).fetchHistory();
     for (const e of history.events ?? []) {
       const t = e.eventTime?.seconds ? Number(e.eventTime.seconds) * 1000 : 0;
-      if (t >= from && t <= to) events++;
+      if (t < from || t > to) continue;
+      const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k] != null)?.replace(/EventAttributes$/, '') ?? 'unknown';
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
     }
   }
-  return round(events / ids.length / ((to - from) / 3_600_000), 1);
+  const perWindowHour = (n: number) => round(n / ids.length / ((to - from) / 3_600_000), 1);
+  const all = [...counts.values()].reduce((a, b) => a + b, 0);
+  return { all: perWindowHour(all), byKind: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, perWindowHour(n)])) };
 }
 
 export async function benchWindows(stack: FakeStack, options: WindowsOptions): Promise<WindowsResult> {
@@ -244,7 +253,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const prometheusQueriesPerSecond = realPrometheus ? round(((await queriesAnswered(stack.prometheusUrl)) - sentBefore) / seconds, 2) : rulesPerSecond;
     // 500 windows (50 before Session 12): a window's heartbeat comes every 40 min, so 50 windows over 90 s saw about two, and the figure moved by 5 events/h with each one more or less.
     const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(EVENT_SAMPLE, ids.length));
-    const perHour = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => Number.NaN);
+    const events = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => ({ all: Number.NaN, byKind: {} }));
 
     // Spread over an interval: the evaluators' work comes at each slot, and queries sent in one burst of a few seconds met a slot or not by chance.
     const queryGapMs = options.intervalMs / Math.max(1, options.queries);
@@ -330,7 +339,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
         ...(pids.length > 1 ? { processes: { deployments: { startMiB: startEach[0]!, peakMiB: peakEach[0]!, endMiB: endEach[0]! }, evaluators: { startMiB: startEach[1]!, peakMiB: peakEach[1]!, endMiB: endEach[1]! } } } : {}),
       },
       heaps: { start: heapsStart[0]!, steady: heapsSteady[0]!, ...(pids.length > 1 ? { evaluators: { start: heapsStart[1]!, steady: heapsSteady[1]! } } : {}) },
-      eventsPerWindowHour: perHour,
+      eventsPerWindowHour: events.all,
+      eventsByKind: events.byKind,
       failures: { queries: failedQueries.length, rollbacks: failedRollbacks.length, examples: [...failedQueries.slice(0, 3), ...failedRollbacks.slice(0, 3)] },
       prometheusQueriesPerSecond,
       rulesPerSecond,
