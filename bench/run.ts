@@ -95,6 +95,14 @@ function summary(r: Results): string {
       }
     }
     for (const w of r.scale) {
+      const c = w.cpuByPhase;
+      if (!c) continue;
+      // The first 2 s after a slot, where its work lands, and the rest of the interval on average.
+      const head = Math.min(4, c.worker.length);
+      const part = (name: string, xs: number[]) => `${name} ${xs.slice(0, head).join(' ')} (rest ${round(xs.slice(head).reduce((a, b) => a + b, 0) / Math.max(1, xs.length - head), 2)})`;
+      lines.push(`  ${designOf(w)} ${w.windows}: CPU (cores) in each ${c.binMs} ms of the ${head * c.binMs} ms after a slot, over ${c.intervals} intervals: ${[part('worker', c.worker), part('server', c.server), ...(c.prometheus ? [part('Prometheus', c.prometheus)] : [])].join('; ')}`);
+    }
+    for (const w of r.scale) {
       const kinds = Object.entries(w.eventsByKind ?? {});
       if (kinds.length) lines.push(`  ${designOf(w)} ${w.windows}: events/window/h by kind: ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`);
     }
@@ -263,7 +271,7 @@ async function main(): Promise<void> {
         for (const step of plan) {
           stack = await startStack(`${step.windows} windows (${step.design})`, step.evaluators);
           progress(`scale: ${step.windows} windows, ${step.design}${o.repeat > 1 ? `, run ${step.run} of ${o.repeat}` : ''}, checks every ${o.interval} s${fleet ? ', rules asked of a real Prometheus' : ''}…`);
-          const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad }).catch((err: Error) => {
+          const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad, ...(fleet?.prometheus.pid ? { prometheusPid: fleet.prometheus.pid } : {}) }).catch((err: Error) => {
             results.errors[`scale ${step.design}${step.evaluators === 'own process' ? ' (own process)' : ''} ${step.windows}${o.repeat > 1 ? ` run ${step.run}` : ''}`] = err.message;
             return undefined;
           });

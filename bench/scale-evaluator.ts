@@ -42,6 +42,42 @@ export interface WindowsOptions {
   rollbacks: number;
   /** Workflow IDs are deploy-<prefix>NNNNN-user-management. */
   prefix: string;
+  /** The real Prometheus's process, if any: its CPU goes into cpuByPhase. */
+  prometheusPid?: number;
+}
+
+/** Where in the evaluators' interval the CPU went, from the steady state to the last rollback: cores per bin, averaged over the intervals seen. */
+export interface CpuByPhase {
+  /** Bin width (ms after a slot, the slots at multiples of the interval since the epoch). */
+  binMs: number;
+  /** How many intervals the samples cover. */
+  intervals: number;
+  worker: number[];
+  server: number[];
+  prometheus?: number[];
+}
+
+/** Samples the processes' CPU every 100 ms into bins of the interval (by the time after a slot). */
+function phaseSampler(pids: { worker: number[]; server: number; prometheus?: number }, intervalMs: number, binMs = 500) {
+  const bins = Math.ceil(intervalMs / binMs);
+  const sums = { worker: new Array<number>(bins).fill(0), server: new Array<number>(bins).fill(0), prometheus: new Array<number>(bins).fill(0) };
+  const read = () => ({ worker: cpuOf(pids.worker), server: cpuSeconds(pids.server) ?? 0, prometheus: pids.prometheus ? (cpuSeconds(pids.prometheus) ?? 0) : 0 });
+  const from = Date.now();
+  let last = read();
+  const timer = setInterval(() => {
+    const now = read();
+    const bin = Math.floor((Date.now() % intervalMs) / binMs);
+    for (const k of ['worker', 'server', 'prometheus'] as const) sums[k][bin]! += now[k] - last[k];
+    last = now;
+  }, 100);
+  // A part that fails before it stops sampling does not keep the bench alive.
+  timer.unref();
+  return (): CpuByPhase => {
+    clearInterval(timer);
+    const intervals = (Date.now() - from) / intervalMs;
+    const cores = (xs: number[]) => xs.map((x) => round(x / intervals / (binMs / 1000), 2));
+    return { binMs, intervals: round(intervals, 1), worker: cores(sums.worker), server: cores(sums.server), ...(pids.prometheus ? { prometheus: cores(sums.prometheus) } : {}) };
+  };
 }
 
 /** The namespaces of a part's windows. */
@@ -84,6 +120,8 @@ export interface WindowsResult {
   eventsPerWindowHour: number;
   /** The same by kind of event (signals, workflow tasks, timers…), per window per hour. */
   eventsByKind?: Record<string, number>;
+  /** The worker's, the server's and Prometheus's CPU by the time after a slot (where a slot's work lands). */
+  cpuByPhase?: CpuByPhase;
   /** Timeline queries and rollbacks that failed (a saturated worker not answering in time): counted, never dropped silently. */
   failures: { queries: number; rollbacks: number; examples: string[] };
   /** Queries per second Prometheus answered in the steady state (real Prometheus: its `prometheus_http_requests_total`), or, with the fake port, rules evaluated per second (one query each if asked alone). */
@@ -236,6 +274,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const shardsBefore = options.design === 'evaluator' ? await shardStatusById(stack.client, evaluatorIds) : new Map<string, EvaluatorStatus>();
     const cpuBefore = { worker: cpuOf(pids), server: cpuSeconds(serverPid) ?? 0, each: pids.map((p) => cpuSeconds(p) ?? 0) };
     const steadyFrom = Date.now();
+    const phases = phaseSampler({ worker: pids, server: serverPid, ...(options.prometheusPid ? { prometheus: options.prometheusPid } : {}) }, options.intervalMs);
     await sleep(options.steadyMs);
     const steadyTo = Date.now();
     const heapsSteady = (await stack.askEach({ type: 'heaps' })).map((h) => h.heaps);
@@ -310,6 +349,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       const slow = samples.filter((s) => s.where);
       reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)), ...(slow.length ? { slow } : {}) };
     }
+    const cpuByPhase = phases();
     const workerEnd = rssOf(pids);
     const endEach = pids.map((p) => rssMiB(p) ?? Number.NaN);
     // Close the windows so the next part starts from an idle worker.
@@ -341,6 +381,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       heaps: { start: heapsStart[0]!, steady: heapsSteady[0]!, ...(pids.length > 1 ? { evaluators: { start: heapsStart[1]!, steady: heapsSteady[1]! } } : {}) },
       eventsPerWindowHour: events.all,
       eventsByKind: events.byKind,
+      cpuByPhase,
       failures: { queries: failedQueries.length, rollbacks: failedRollbacks.length, examples: [...failedQueries.slice(0, 3), ...failedRollbacks.slice(0, 3)] },
       prometheusQueriesPerSecond,
       rulesPerSecond,

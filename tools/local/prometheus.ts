@@ -30,6 +30,8 @@ export interface LocalPrometheus {
   /** http://127.0.0.1:PORT */
   url: string;
   configPath: string;
+  /** The Prometheus process (a benchmark reads its CPU time). */
+  pid: number | undefined;
   /** Rewrites the config with these scrape jobs and reloads Prometheus. */
   setTargets(jobs: ScrapeTarget[]): Promise<void>;
   /** Reloads Prometheus (the config and its rule files, e.g. after a rule file changed). */
@@ -167,6 +169,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     port,
     url,
     configPath,
+    pid: child.pid,
     async setTargets(jobs) {
       writeFileSync(configPath, render(jobs));
       await reload();
