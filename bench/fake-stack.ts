@@ -280,21 +280,37 @@ export interface RollbackTimes {
   activityStartToCallMs: number;
 }
 
+type HistoryEvents = NonNullable<Awaited<ReturnType<DeploymentHandle['fetchHistory']>>['events']>;
+
+/** The rollback's update accepted, and the first (rollback) activity scheduled after it with its started event, if in the history yet. */
+function rollbackActivity(events: HistoryEvents) {
+  const accepted = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+  const after = accepted < 0 ? [] : events.slice(accepted);
+  const activity = after.find((e) => /rollback/i.test(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')) ?? after.find((e) => e.activityTaskScheduledEventAttributes);
+  const activityStarted = activity && after.find((e) => e.activityTaskStartedEventAttributes && String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(activity.eventId));
+  return { accepted, activity, activityStarted };
+}
+
 /** An event's time in ms (NaN when the event is missing: its step then reads NaN, not 0). */
 const eventMs = (e: { eventTime?: Parameters<typeof optionalTsToMs>[0] } | undefined): number => optionalTsToMs(e?.eventTime) ?? Number.NaN;
 
 /** The history's account of one timed rollback (`sent` and `calledAt` by the bench's clock). */
 export async function explainRollback(handle: DeploymentHandle, sent: number, calledAt: number): Promise<RollbackTimes | undefined> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const accepted = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+  // The server writes an activity's started event when the attempt ends: a rollback activity still
+  // running has none yet, so wait for it (5 s at most; after that its steps read NaN).
+  let events = (await handle.fetchHistory()).events ?? [];
+  for (let i = 0; i < 10; i++) {
+    const { activity, activityStarted } = rollbackActivity(events);
+    if (activity === undefined || activityStarted !== undefined) break;
+    await sleep(500);
+    events = (await handle.fetchHistory()).events ?? [];
+  }
+  const { accepted, activity, activityStarted } = rollbackActivity(events);
   if (accepted < 0) return undefined;
   const before = events.slice(0, accepted).reverse();
   const completed = before.find((e) => e.workflowTaskCompletedEventAttributes);
   const started = before.find((e) => e.workflowTaskStartedEventAttributes);
   const scheduled = before.find((e) => e.workflowTaskScheduledEventAttributes);
-  const after = events.slice(accepted);
-  const activity = after.find((e) => /rollback/i.test(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')) ?? after.find((e) => e.activityTaskScheduledEventAttributes);
-  const activityStarted = activity && after.find((e) => e.activityTaskStartedEventAttributes && String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(activity.eventId));
   return {
     sentToTaskScheduledMs: eventMs(scheduled) - sent,
     taskScheduleToStartMs: eventMs(started) - eventMs(scheduled),
