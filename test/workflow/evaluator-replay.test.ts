@@ -4,11 +4,12 @@
  * `RECORD_HISTORIES=1 npx jest test/workflow/evaluator.test.ts`, for a change guarded by patched().
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { windowEvaluatorId } from '../../src/workflows/evaluator-messages';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { evaluatorWorkflowId, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
 import { bundleWorkflows } from './harness';
 
 jest.setTimeout(120_000);
@@ -25,34 +26,37 @@ test('the evaluator histories are recorded', () => {
   expect(files.length).toBeGreaterThanOrEqual(1);
 });
 
-interface RecordedEvent {
-  workflowExecutionStartedEventAttributes?: { input?: { payloads?: { data?: string }[] } };
-  signalExternalWorkflowExecutionInitiatedEventAttributes?: { workflowExecution?: { workflowId?: string } };
+type History = temporal.api.history.v1.IHistory;
+
+/** The patches a recorded history's markers name. */
+function patchesOf(history: History): string[] {
+  const markers = (history.events ?? []).map((e) => e.markerRecordedEventAttributes).filter((m) => m?.markerName === 'core_patch');
+  return markers.flatMap((m) => (m!.details?.['patch-data']?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload<{ id: string }>(p).id));
 }
 
 /**
- * The workflow ID the evaluator of a recorded history ran under: the shard of a window it
- * signalled, of the Prometheus and interval of its input. An evaluator's grid and heartbeat
- * offsets follow from its ID (patch evaluator-grid-groups), so it replays under its own.
+ * The workflow ID the evaluator of a recorded history ran under, so it replays under its own (an
+ * evaluator's heartbeat offset follows from its shard, patch evaluator-heartbeat-spread): the
+ * shard of a window it signalled, of the Prometheus and interval of its input; an evaluator from
+ * before shards (which came with patch evaluator-grid) had the ID without a shard.
  */
-function recordedEvaluatorId(events: RecordedEvent[]): string | undefined {
-  const data = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
-  const window = events.map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId).find((id) => id !== undefined);
-  if (data === undefined || window === undefined) return undefined;
-  const input = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { prometheusUrl: string; intervalMs: number };
-  return windowEvaluatorId({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, workflowId: window });
+function recordedEvaluatorId(history: History, file: string): string {
+  const events = history.events ?? [];
+  const input = defaultPayloadConverter.fromPayload<{ prometheusUrl: string; intervalMs: number }>(events[0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!);
+  const of = { prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs };
+  if (!patchesOf(history).includes('evaluator-grid')) return evaluatorWorkflowId(of);
+  const window = events.map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId).find((id) => id != null);
+  if (!window) throw new Error(`${file}: the evaluator signalled no window, so its shard (its workflow ID) cannot be told; record a history in which it reports to one`);
+  return windowEvaluatorId({ ...of, workflowId: window });
 }
 
 test('every recorded evaluator history replays without non-determinism, under the evaluator ID it ran under', async () => {
   const histories = files.map((f) => {
-    const json = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { events?: RecordedEvent[] };
-    return {
-      workflowId: recordedEvaluatorId(json.events ?? []) ?? `watch-evaluator-replay-${basename(f, '.json')}`,
-      history: temporal.api.history.v1.History.fromObject(json),
-    };
+    const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>);
+    return { workflowId: recordedEvaluatorId(history, f), history, file: f };
   });
-  // Every history but those that signalled no window replays under its shard's ID.
-  expect(histories.filter((h) => h.workflowId.startsWith('watch-evaluator-replay-'))).toEqual([]);
+  // Only the history recorded before shards ran under the evaluator ID without one.
+  expect(histories.filter((h) => !/\/shard-\d+$/.test(h.workflowId)).map((h) => h.file)).toEqual(['evaluator-two-windows.json']);
   const results: { workflowId: string; error?: string }[] = [];
   for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
     results.push({ workflowId: result.workflowId, ...(result.error ? { error: String(result.error) } : {}) });
