@@ -123,6 +123,16 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
  */
 export const DEFAULT_MAX_CACHED_EVALUATORS = 128;
 
+/**
+ * Evaluations the evaluators' worker runs at once. Each evaluator's evaluation waits in the worker
+ * for its slot (patch evaluator-evaluation-waits), so every evaluator it runs holds one for most
+ * of the interval: twice the evaluators it caches (an evaluator beyond the cache replays its
+ * history every slot anyway), and never fewer than the SDK's default of 100.
+ */
+export function evaluationsAtOnce(cachedEvaluators: number): number {
+  return Math.max(100, 2 * cachedEvaluators);
+}
+
 function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, what: string): number {
   const value = env[name];
   if (value === undefined || value === '') return fallback;
@@ -223,12 +233,14 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
       })
     : undefined;
   // The evaluators run one activity, the evaluation.
+  const cachedEvaluators = wholeNumber(env, 'SHIPWATCH_MAX_CACHED_EVALUATORS', DEFAULT_MAX_CACHED_EVALUATORS, 'evaluators');
   const evaluatorWorker = queues.includes('evaluators')
     ? await WorkerClass.create({
         ...common,
         activities: createEvaluationActivities(metrics),
         taskQueue: evaluatorTaskQueue(taskQueue),
-        maxCachedWorkflows: wholeNumber(env, 'SHIPWATCH_MAX_CACHED_EVALUATORS', DEFAULT_MAX_CACHED_EVALUATORS, 'evaluators'),
+        maxCachedWorkflows: cachedEvaluators,
+        maxConcurrentActivityTaskExecutions: evaluationsAtOnce(cachedEvaluators),
       })
     : undefined;
   const workers = [worker, evaluatorWorker].filter((w): w is Worker => w !== undefined);

@@ -54,6 +54,8 @@ const AUTO_HEARTBEAT_MS = 5_000;
 export interface ActivitySettings {
   /** Askers whose alert rules the evaluation keeps by key (createEvaluationActivities; default RULES_KEPT). */
   rulesKept?: number;
+  /** Whether `evaluateWatchRulesAtSlot` waits in the worker for its slot (default true; createEvaluationActivities). */
+  waitForSlot?: boolean;
   /** How long the health check of a rollout step's window probes the health endpoint (default 2s). */
   stepProbeMs?: number;
   /** How long the baseline looks again for queries with no data, and how often (./baseline.ts: 35 s, 2 s). */
@@ -164,7 +166,7 @@ export function createActivities(deps: ActivityDeps, settings: ActivitySettings 
       return mapErrors(() => deps.metrics.compare(input));
     },
 
-    ...createEvaluationActivities(deps.metrics, settings.rulesKept !== undefined ? { rulesKept: settings.rulesKept } : {}),
+    ...createEvaluationActivities(deps.metrics, { ...(settings.rulesKept !== undefined ? { rulesKept: settings.rulesKept } : {}), ...(settings.waitForSlot !== undefined ? { waitForSlot: settings.waitForSlot } : {}) }),
 
     async writeReport(input: { report: DeploymentReport; dir: string }): Promise<{ markdownPath: string; jsonPath: string }> {
       return mapErrors(() => deps.reports.write(input.report, input.dir));
@@ -182,20 +184,40 @@ export const RULES_KEPT = 128;
 
 /**
  * The alert rules' evaluation: `evaluateAlertRules`, for a window checking on its own and for
- * watch evaluators from before patch evaluator-rules-by-key, and `evaluateWatchRules`, for the
+ * watch evaluators from before patch evaluator-rules-by-key; `evaluateWatchRules`, for the
  * evaluators since, which send their rules with a key once and then the key alone
- * (EvaluationInput). The rules are kept here, per asking workflow, for the `rulesKept` most
+ * (EvaluationInput); and `evaluateWatchRulesAtSlot`, the same for evaluators since patch
+ * evaluator-evaluation-waits, scheduled as soon as the slot before was read and waiting here until
+ * its slot (`atMs`; `waitForSlot` false answers at once, and the evaluator holds the answers until
+ * the slot itself). The rules are kept here, per asking workflow, for the `rulesKept` most
  * recent askers (RULES_KEPT; 0 keeps none). A key whose rules are not kept — another worker process
- * was sent them, or this one restarted — is answered RulesWanted, and the evaluator sends them
- * again. The evaluators' only activities: a worker polling only their queue registers just these.
+ * was sent them, or this one restarted — is answered RulesWanted (at once, before any wait), and
+ * the evaluator sends them again. The evaluators' only activities: a worker polling only their
+ * queue registers just these.
  */
-export function createEvaluationActivities(metrics: ActivityDeps['metrics'], options: { rulesKept?: number } = {}) {
+export function createEvaluationActivities(metrics: ActivityDeps['metrics'], options: { rulesKept?: number; waitForSlot?: boolean } = {}) {
   const max = options.rulesKept ?? RULES_KEPT;
+  const waitForSlot = options.waitForSlot ?? true;
   const kept = new Map<string, { key: string; rules: AlertQuery[] }>();
   // The asking workflow: a watch evaluator asks the same rules every slot, planned once (src/activities/metrics.ts, PlanCache).
   const asker = (): string | undefined => Context.current().info.workflowExecution?.workflowId;
   const evaluate = (input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }, planKey: string | undefined) =>
     mapErrors(() => metrics.evaluateRules({ ...input, ...(planKey ? { planKey } : {}) }));
+  /** The rules an evaluation by key is for (kept under the asker from now on), or RulesWanted. */
+  const rulesOf = (input: EvaluationInput, planKey: string | undefined): AlertQuery[] | RulesWanted => {
+    const known = planKey !== undefined ? kept.get(planKey) : undefined;
+    const rules = input.rules ?? (input.rulesKey !== undefined && known?.key === input.rulesKey ? known.rules : undefined);
+    if (rules === undefined) {
+      if (input.rulesKey === undefined) throw ApplicationFailure.create({ type: 'BadEvaluationInput', message: 'an evaluation needs its rules, or the key of rules sent before (rulesKey)', nonRetryable: true });
+      // What it keeps is stale: the asker has moved on to another key.
+      if (planKey !== undefined) kept.delete(planKey);
+      return { rulesWanted: `this worker keeps no rules under the key ${input.rulesKey} for ${planKey ?? 'an unnamed asker'}${known ? ` (it keeps ${known.key})` : ''}` };
+    }
+    const keep = input.rulesKey !== undefined && input.rules !== undefined ? { key: input.rulesKey, rules: input.rules } : known;
+    if (planKey !== undefined && keep !== undefined) setMostRecent(kept, planKey, keep, max);
+    return rules;
+  };
+  const at = (input: EvaluationInput) => (input.atMs !== undefined ? { atMs: input.atMs } : {});
   return {
     async evaluateAlertRules(input: { prometheusUrl: string; rules: AlertQuery[]; atMs?: number }): Promise<RuleEvaluation[]> {
       return evaluate(input, asker());
@@ -203,17 +225,19 @@ export function createEvaluationActivities(metrics: ActivityDeps['metrics'], opt
 
     async evaluateWatchRules(input: EvaluationInput): Promise<RuleEvaluation[] | RulesWanted> {
       const planKey = asker();
-      const known = planKey !== undefined ? kept.get(planKey) : undefined;
-      const rules = input.rules ?? (input.rulesKey !== undefined && known?.key === input.rulesKey ? known.rules : undefined);
-      if (rules === undefined) {
-        if (input.rulesKey === undefined) throw ApplicationFailure.create({ type: 'BadEvaluationInput', message: 'an evaluation needs its rules, or the key of rules sent before (rulesKey)', nonRetryable: true });
-        // What it keeps is stale: the asker has moved on to another key.
-        if (planKey !== undefined) kept.delete(planKey);
-        return { rulesWanted: `this worker keeps no rules under the key ${input.rulesKey} for ${planKey ?? 'an unnamed asker'}${known ? ` (it keeps ${known.key})` : ''}` };
-      }
-      const keep = input.rulesKey !== undefined && input.rules !== undefined ? { key: input.rulesKey, rules: input.rules } : known;
-      if (planKey !== undefined && keep !== undefined) setMostRecent(kept, planKey, keep, max);
-      return evaluate({ prometheusUrl: input.prometheusUrl, rules, ...(input.atMs !== undefined ? { atMs: input.atMs } : {}) }, planKey);
+      const rules = rulesOf(input, planKey);
+      if (!Array.isArray(rules)) return rules;
+      return evaluate({ prometheusUrl: input.prometheusUrl, rules, ...at(input) }, planKey);
+    },
+
+    /** Waits (cancellably: a worker shutting down ends the wait, and the retry waits on another) until `atMs`, then evaluates. */
+    async evaluateWatchRulesAtSlot(input: EvaluationInput & { atMs: number }): Promise<RuleEvaluation[] | RulesWanted> {
+      const planKey = asker();
+      const rules = rulesOf(input, planKey);
+      if (!Array.isArray(rules)) return rules;
+      const wait = input.atMs - Date.now();
+      if (waitForSlot && wait > 0) await Context.current().sleep(wait);
+      return evaluate({ prometheusUrl: input.prometheusUrl, rules, atMs: input.atMs }, planKey);
     },
   };
 }

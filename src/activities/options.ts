@@ -21,13 +21,16 @@ export const QUICK_CALL: ActivityOptions = {
   },
 };
 
+/** How long one check may take (WATCH_CHECK). */
+const WATCH_CHECK_MS = 30_000;
+
 /**
  * One check of a watch or step health window (evaluateAlertRules, checkStepHealth): short, few
  * retries, so a flaky Prometheus delays the window by seconds, not by an interval; the next check
  * comes anyway.
  */
 export const WATCH_CHECK: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: WATCH_CHECK_MS,
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -36,6 +39,18 @@ export const WATCH_CHECK: ActivityOptions = {
     nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
   },
 };
+
+/**
+ * A watch evaluator's evaluation that waits in the worker for its slot (evaluateWatchRulesAtSlot,
+ * patch evaluator-evaluation-waits): scheduled when the slot before was read, so its time to
+ * close is the wait (an interval at most) plus WATCH_CHECK's. It does not heartbeat (each
+ * heartbeat is a call to the server, the cost this shape saves): a worker that dies with the wait
+ * in it is noticed when that time runs out, and the retry evaluates at once — that slot late by an
+ * interval and WATCH_CHECK's 30 s at most, well inside a window's silence limit.
+ */
+export function slotEvaluation(intervalMs: number): ActivityOptions {
+  return { ...WATCH_CHECK, startToCloseTimeout: intervalMs + WATCH_CHECK_MS };
+}
 
 /**
  * Operations that take minutes and heartbeat their progress: backupDatabase, runMigrations,

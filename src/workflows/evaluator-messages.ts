@@ -70,7 +70,7 @@ export interface EvaluatorStatus {
   ruleSets: number;
   distinctQueries: number;
   evaluations: number;
-  /** Lateness of the last evaluations (ms after their scheduled time), newest last, at most 100. */
+  /** Lateness of the last evaluations (ms after their scheduled time; since patch evaluator-evaluation-waits, when their answers reached the evaluator), newest last, at most 100. */
   lateness: number[];
   signalsSent: number;
   runs: number;

@@ -176,16 +176,29 @@ export function signature(result: RuleEvaluation[] | { error: string }): string 
 /**
  * Slot `slot` was evaluated (`answers` to `queries`, or an error): counts a check for every
  * window and returns the reports to send — windows whose signature changed, and those whose
- * heartbeat is due.
+ * heartbeat is due. `askedOnly` (patch evaluator-evaluation-waits, where the queries were fixed
+ * when the evaluation was scheduled, an interval before its answers): a window with a rule whose
+ * query was not asked (it registered, or changed its rules, meanwhile) is left for the next slot —
+ * no check counted, no report — instead of being told its rules had no answer.
  */
-export function reportsFor(state: EvaluatorState, evaluation: { slot: number; queries: AlertQuery[]; answers: RuleEvaluation[] | { error: string }; evaluator: string }): { workflowId: string; report: WatchReport; heartbeatOnly: boolean }[] {
+export function reportsFor(state: EvaluatorState, evaluation: { slot: number; queries: AlertQuery[]; answers: RuleEvaluation[] | { error: string }; evaluator: string; askedOnly?: boolean }): { workflowId: string; report: WatchReport; heartbeatOnly: boolean }[] {
   const { slot, queries, answers } = evaluation;
+  const asked = evaluation.askedOnly ? new Set(queries.map(queryKey)) : undefined;
+  /** Whether each rule set's queries were all asked, by set key (once per set, not per window). */
+  const setAsked = new Map<string, boolean>();
+  const wasAsked = (set: string): boolean => {
+    if (!asked) return true;
+    let yes = setAsked.get(set);
+    if (yes === undefined) setAsked.set(set, (yes = (state.ruleSets[set] ?? []).every((r) => asked.has(queryKey(r)))));
+    return yes;
+  };
   const at = new Date(state.originMs + slot * state.intervalMs).toISOString();
   const slots = heartbeatSlots(state.intervalMs);
   const out: { workflowId: string; report: WatchReport; heartbeatOnly: boolean }[] = [];
   // Once per evaluation, not once per window (1,000 windows × 4,000 answers made an evaluator task outlast the SDK's 5 s limit).
   const answered = Array.isArray(answers) ? answersByKey(queries, answers) : answers;
   for (const [workflowId, entry] of Object.entries(state.windows)) {
+    if (!wasAsked(entry.set)) continue;
     entry.checks++;
     const rules = state.ruleSets[entry.set] ?? [];
     const result = answered instanceof Map ? windowEvaluations(rules, answered) : answered;

@@ -3,7 +3,8 @@
  * windows by the hash of their workflow IDs, ./evaluator-messages.ts) that watches those windows at
  * once. At fixed times (multiples of the interval since the epoch, the same for every shard; an
  * evaluator from before patch `evaluator-grid` counts from its start; lateness never adds up to
- * drift) it runs ONE evaluation activity (a local one in runs of patch `evaluator-local-activity` only, see EVALUATOR_ACTIVITY_AGAIN_PATCH) with one query per distinct
+ * drift) it runs ONE evaluation activity (a local one in runs of patch `evaluator-local-activity` only, see EVALUATOR_ACTIVITY_AGAIN_PATCH;
+ * since EVALUATOR_WAITS_PATCH scheduled a slot ahead, waiting in the worker) with one query per distinct
  * rule expression across all windows, then signals only the windows whose alert state changed,
  * plus each window's periodic heartbeat so a window can tell it is still watched. Deployment
  * windows register on entering their watch (signal, or start this as an abandoned child) and
@@ -13,11 +14,11 @@
  */
 import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { DeploymentActivities } from '../activities';
-import { WATCH_CHECK } from '../activities/options';
+import { WATCH_CHECK, slotEvaluation } from '../activities/options';
 import type { RuleEvaluation } from '../activities/types';
 import type { AlertQuery } from '../spec/types';
 import { evaluatorStatusQuery, registerWatchSignal, unregisterWatchSignal, watchReportSignal } from './evaluator-messages';
-import type { EvaluatorInput, WatchReport } from './evaluator-messages';
+import type { EvaluationInput, EvaluatorInput, RulesWanted, WatchReport } from './evaluator-messages';
 import { distinctQueries, heartbeatOffsetMs, newEvaluatorState, nextSlot, register, reportsFor, resumeEvaluator, unregister, windowCount } from './evaluator-plan';
 import type { EvaluatorState } from './evaluator-plan';
 
@@ -70,8 +71,22 @@ export const EVALUATOR_HEARTBEAT_SPREAD_PATCH = 'evaluator-heartbeat-spread';
  * worker that does not keep them answers RulesWanted, and the slot asks again with the rules.
  */
 export const EVALUATOR_RULES_BY_KEY_PATCH = 'evaluator-rules-by-key';
+/**
+ * Evaluators started (or continued) since this patch schedule a slot's evaluation as soon as they
+ * have read the slot before, and the activity waits in the worker until its slot
+ * (`evaluateWatchRulesAtSlot`): per shard and slot, one activity and one workflow task through the
+ * server, where there were a timer, its workflow task, the activity and a second workflow task
+ * (docs/benchmarks.md, Session 15). Its queries are those of the windows registered when it was
+ * scheduled: a window that registers (or changes its rules) meanwhile is evaluated from the next
+ * slot, not told its rules had no answer (reportsFor, askedOnly). An answer that comes before its
+ * slot (a worker whose clock runs behind, or one set not to wait) is held until the slot. Lateness
+ * is counted when the answers reach the evaluator, not when the evaluation starts.
+ */
+export const EVALUATOR_WAITS_PATCH = 'evaluator-evaluation-waits';
 
-type Evaluate = Pick<DeploymentActivities, 'evaluateAlertRules' | 'evaluateWatchRules'>;
+type Evaluate = Pick<DeploymentActivities, 'evaluateAlertRules' | 'evaluateWatchRules' | 'evaluateWatchRulesAtSlot'>;
+/** An evaluation by key (patch evaluator-rules-by-key): at once, or waiting in the worker for its slot. */
+type EvaluateByKey = (input: EvaluationInput) => Promise<RuleEvaluation[] | RulesWanted>;
 const { evaluateAlertRules, evaluateWatchRules } = proxyActivities<Evaluate>(WATCH_CHECK);
 const { evaluateAlertRules: evaluateLocally } = proxyLocalActivities<Evaluate>({ startToCloseTimeout: WATCH_CHECK.startToCloseTimeout!, retry: WATCH_CHECK.retry! });
 
@@ -82,6 +97,9 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
   const local = !patched(EVALUATOR_ACTIVITY_AGAIN_PATCH) && patched(EVALUATOR_LOCAL_PATCH);
   const evaluate = local ? evaluateLocally : evaluateAlertRules;
   const byKey = patched(EVALUATOR_RULES_BY_KEY_PATCH);
+  const waits = patched(EVALUATOR_WAITS_PATCH);
+  const { evaluateWatchRulesAtSlot } = proxyActivities<Evaluate>(slotEvaluation(input.intervalMs));
+  const atSlot: EvaluateByKey = (i) => evaluateWatchRulesAtSlot({ ...i, atMs: i.atMs ?? Date.now() });
   /** The rules last sent with their key in this run (by key): a slot asking the very same rule objects sends the key alone. */
   let sentRules: { queries: AlertQuery[]; key: string } | undefined;
   let keys = 0;
@@ -119,18 +137,18 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
   }
 
   /** One slot's evaluation by key (patch evaluator-rules-by-key): the rules only when they are new to this run, or to the worker. */
-  async function evaluateByKey(queries: AlertQuery[], atMs: { atMs?: number }): Promise<RuleEvaluation[]> {
+  async function evaluateByKey(queries: AlertQuery[], atMs: { atMs?: number }, ask: EvaluateByKey): Promise<RuleEvaluation[]> {
     // The same rules (the same objects: the registry keeps a rule set's objects while any window has it) go by their key alone.
     const previous = sentRules;
     const same = previous !== undefined && previous.queries.length === queries.length && previous.queries.every((q, i) => q === queries[i]);
     sentRules = same ? previous : { queries, key: `${workflowInfo().runId}/${++keys}` };
     const { key } = sentRules;
     if (!same) spent += JSON.stringify(queries).length;
-    const answered = await evaluateWatchRules({ prometheusUrl: state.prometheusUrl, rulesKey: key, ...(same ? {} : { rules: queries }), ...atMs });
+    const answered = await ask({ prometheusUrl: state.prometheusUrl, rulesKey: key, ...(same ? {} : { rules: queries }), ...atMs });
     if (Array.isArray(answered)) return answered;
     // A worker that does not keep them (another process was sent them, or it restarted): again, with the rules.
     spent += JSON.stringify(queries).length;
-    const again = await evaluateWatchRules({ prometheusUrl: state.prometheusUrl, rulesKey: key, rules: queries, ...atMs });
+    const again = await ask({ prometheusUrl: state.prometheusUrl, rulesKey: key, rules: queries, ...atMs });
     if (!Array.isArray(again)) throw new Error(`the evaluation was sent its rules and still asked for them: ${again.rulesWanted}`);
     return again;
   }
@@ -138,21 +156,25 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
   for (;;) {
     const slot = nextSlot(state, Date.now());
     const at = state.originMs + slot * state.intervalMs;
-    if (at > Date.now()) await sleep(at - Date.now());
+    // Waiting in the activity (patch evaluator-evaluation-waits), not here.
+    if (!waits && at > Date.now()) await sleep(at - Date.now());
     if (windowCount(state) === 0) {
       // Nobody to watch: close (a window registering meanwhile starts a new evaluator).
       await condition(allHandlersFinished);
       if (windowCount(state) === 0) return;
     }
-    state.k = slot;
-    state.evaluations++;
-    state.lateness = [...state.lateness.slice(-99), Date.now() - at];
+    const slotDone = () => {
+      state.k = slot;
+      state.evaluations++;
+      state.lateness = [...state.lateness.slice(-99), Date.now() - at];
+    };
+    if (!waits) slotDone();
     const queries = distinctQueries(state);
     const atMs = onGrid ? { atMs: at } : {};
     let answers: RuleEvaluation[] | { error: string };
     try {
       if (byKey) {
-        answers = await evaluateByKey(queries, atMs);
+        answers = await evaluateByKey(queries, atMs, waits ? atSlot : evaluateWatchRules);
       } else {
         if (inputBudget) spent += JSON.stringify(queries).length;
         answers = await evaluate({ prometheusUrl: state.prometheusUrl, rules: queries, ...atMs });
@@ -163,7 +185,12 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
       if (isCancellation(err)) throw err;
       answers = { error: err instanceof Error ? err.message : String(err) };
     }
-    const reports = reportsFor(state, { slot, queries, answers, evaluator: me });
+    if (waits) {
+      // An answer before its slot (a worker whose clock runs behind, or one set not to wait) is held until the slot.
+      if (at > Date.now()) await sleep(at - Date.now());
+      slotDone();
+    }
+    const reports = reportsFor(state, { slot, queries, answers, evaluator: me, askedOnly: waits });
     // Spread: heartbeats that change nothing wait for the shard's offset; the rest leave now.
     const heartbeats = spread ? reports.filter((r) => r.heartbeatOnly) : [];
     await send(heartbeats.length > 0 ? reports.filter((r) => !r.heartbeatOnly) : reports);

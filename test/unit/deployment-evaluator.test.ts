@@ -65,6 +65,27 @@ describe('evaluator registry and reports', () => {
     expect(signature({ error: 'x' })).toBe('X');
   });
 
+  test('askedOnly (patch evaluator-evaluation-waits): a window whose rules were not all asked — it registered or changed its rules after the evaluation was scheduled — is left for the next slot, no check counted; before, it was told its rule had no answer', () => {
+    const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    register(s, { workflowId: 'early', window: 'r1', rules: [errors] });
+    const queries = distinctQueries(s);
+    // Registered while the evaluation of `queries` waited for its slot: one rule shared with the early window, one not.
+    register(s, { workflowId: 'late', window: 'r2', rules: [sameExprOtherThreshold, latency] });
+    const waited = reportsFor(s, { slot: 1, queries, answers: [ok(errors, 0.01)], evaluator: 'e', askedOnly: true });
+    expect(waited.map((r) => r.workflowId)).toEqual(['early']);
+    expect([s.windows.early!.checks, s.windows.late!.checks]).toEqual([1, 0]);
+    // A failed evaluation too: the late window was not part of it.
+    const failed = reportsFor(s, { slot: 2, queries, answers: { error: 'Prometheus down' }, evaluator: 'e', askedOnly: true });
+    expect(failed.map((r) => r.workflowId)).toEqual(['early']);
+    // The next slot asks its rules: it gets its first report.
+    const next = reportsFor(s, { slot: 3, queries: distinctQueries(s), answers: [ok(errors, 0.01), ok(latency, 0.1)], evaluator: 'e', askedOnly: true });
+    expect(next.find((r) => r.workflowId === 'late')?.report).toMatchObject({ checks: 1, result: [{ rule: 'ErrorsOver10', outcome: 'ok' }, { rule: 'HighLatency', outcome: 'ok' }] });
+    // Without askedOnly (the evaluators before the patch), the rule with no answer is an error, never a pass.
+    const before = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    register(before, { workflowId: 'late', window: 'r2', rules: [latency] });
+    expect(reportsFor(before, { slot: 1, queries, answers: [ok(errors, 0.01)], evaluator: 'e' })[0]!.report.result).toEqual([expect.objectContaining({ rule: 'HighLatency', outcome: 'error' })]);
+  });
+
   test('a report that only keeps the heartbeat is marked so (the evaluator sends those later); a change is not', () => {
     const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
     register(s, { workflowId: 'w', window: 'r', rules: [errors] });

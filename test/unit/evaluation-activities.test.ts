@@ -77,3 +77,41 @@ test('evaluateAlertRules (a window checking on its own, evaluators before the ke
   expect(answers).toEqual([{ rule: 'a', value: 1, breaching: false, outcome: 'ok' }]);
   expect(asked).toEqual([{ rules: ['a'], planKey: 'deploy-x' }]);
 });
+
+describe('evaluateWatchRulesAtSlot (patch evaluator-evaluation-waits): scheduled an interval ahead, it waits in the worker for its slot', () => {
+  test('it evaluates at its slot, not before, at that instant', async () => {
+    const { metrics, asked } = recordingMetrics();
+    const { evaluateWatchRulesAtSlot } = createEvaluationActivities(metrics);
+    const atMs = Date.now() + 300;
+    await asker('evaluator-a').run(evaluateWatchRulesAtSlot, { prometheusUrl: URL, rules: [rule('a')], rulesKey: 'run1/1', atMs });
+    expect(Date.now()).toBeGreaterThanOrEqual(atMs);
+    expect(asked).toEqual([{ rules: ['a'], planKey: 'evaluator-a', atMs }]);
+  });
+
+  test('a key it does not keep is answered RulesWanted at once, not after the wait (the evaluator sends the rules and still meets the slot)', async () => {
+    const { metrics, asked } = recordingMetrics();
+    const { evaluateWatchRulesAtSlot } = createEvaluationActivities(metrics);
+    // An hour away: were it to wait first, the test would time out.
+    const answer = await asker('evaluator-a').run(evaluateWatchRulesAtSlot, { prometheusUrl: URL, rulesKey: 'run1/1', atMs: Date.now() + 3_600_000 });
+    expect(answer).toEqual({ rulesWanted: expect.stringContaining('run1/1') });
+    expect(asked).toEqual([]);
+  });
+
+  test('cancelled while it waits (a worker shutting down): it stops waiting, fails as cancelled, asks nothing', async () => {
+    const { metrics, asked } = recordingMetrics();
+    const { evaluateWatchRulesAtSlot } = createEvaluationActivities(metrics);
+    const env = asker('evaluator-a');
+    const run = env.run(evaluateWatchRulesAtSlot, { prometheusUrl: URL, rules: [rule('a')], rulesKey: 'run1/1', atMs: Date.now() + 3_600_000 });
+    setTimeout(() => env.cancel('WORKER_SHUTDOWN'), 50);
+    await expect(run).rejects.toMatchObject({ name: 'CancelledFailure' });
+    expect(asked).toEqual([]);
+  });
+
+  test("a worker set not to wait (waitForSlot false, the time-skipping tests) answers at once, for the slot's instant", async () => {
+    const { metrics, asked } = recordingMetrics();
+    const { evaluateWatchRulesAtSlot } = createEvaluationActivities(metrics, { waitForSlot: false });
+    const atMs = Date.now() + 3_600_000;
+    await asker('evaluator-a').run(evaluateWatchRulesAtSlot, { prometheusUrl: URL, rules: [rule('a')], rulesKey: 'run1/1', atMs });
+    expect(asked).toEqual([{ rules: ['a'], planKey: 'evaluator-a', atMs }]);
+  });
+});

@@ -71,9 +71,12 @@ function recordEvaluator(h: Awaited<ReturnType<typeof history>>, name: string): 
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<typeof history>>['events']>[number];
 
+/** The evaluation activities by key: at once (patch evaluator-rules-by-key), or waiting for the slot (patch evaluator-evaluation-waits). */
+const BY_KEY = ['evaluateWatchRules', 'evaluateWatchRulesAtSlot'];
+
 /** An evaluation in an evaluator's history: its activity scheduled, or (patch evaluator-local-activity) its local activity's marker. */
 function isEvaluation(e: HistoryEvent): boolean {
-  return ['evaluateAlertRules', 'evaluateWatchRules'].includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '') || e.markerRecordedEventAttributes?.markerName === 'core_local_activity';
+  return ['evaluateAlertRules', ...BY_KEY].includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '') || e.markerRecordedEventAttributes?.markerName === 'core_local_activity';
 }
 
 /** The first payload of a history event's input or result, decoded. */
@@ -86,7 +89,7 @@ function keyedEvaluations(events: HistoryEvent[]): { rules: boolean; key: string
   const byId = new Map<string, { rules: boolean; key: string; wanted: boolean }>();
   for (const e of events) {
     const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled?.activityType?.name === 'evaluateWatchRules') {
+    if (scheduled && BY_KEY.includes(scheduled.activityType?.name ?? '')) {
       const input = payload<{ rules?: unknown[]; rulesKey: string }>(scheduled.input);
       byId.set(String(e.eventId), { rules: input.rules !== undefined, key: input.rulesKey, wanted: false });
     }
@@ -224,13 +227,15 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   const evaluatorEvents = evaluatorHistory.events ?? [];
   expect(evaluatorEvents.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toEqual([]);
   expect(evaluatorEvents.filter(isEvaluation).length).toBeGreaterThan(10);
+  // Each slot's evaluation waits in the worker for its slot (patch evaluator-evaluation-waits; test/workflow/real-time.test.ts sees it wait on a dev server).
+  expect(evaluatorEvents.filter((e) => e.activityTaskScheduledEventAttributes && e.activityTaskScheduledEventAttributes.activityType?.name !== 'evaluateWatchRulesAtSlot')).toEqual([]);
   // Its rules go once, with their key; every later slot sends the key alone (patch evaluator-rules-by-key).
   const keyed = keyedEvaluations(evaluatorEvents);
   expect(keyed.length).toBe(evaluatorEvents.filter(isEvaluation).length);
   expect(keyed.filter((k) => k.rules)).toHaveLength(new Set(keyed.map((k) => k.key)).size);
   expect(keyed[0]!.rules).toBe(true);
   expect(keyed.filter((k) => k.wanted)).toEqual([]);
-  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-rules-by-key');
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-waits');
 });
 
 test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {
@@ -303,7 +308,7 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
     expect(evaluations).toBeLessThanOrEqual(slots);
     expect(events.length).toBeLessThan(EVALUATOR_HISTORY_BUDGET);
   }
-  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-rules-by-key');
+  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-waits');
 });
 
 test('an evaluator sends its rules once, then their key alone; a worker that does not keep them (another process, one restarted) is sent them again, and the window hears nothing of it', async () => {

@@ -55,7 +55,10 @@ export async function createWorker(env: TestWorkflowEnvironment, bundle: Workflo
     taskQueue,
     workflowBundle: bundle,
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
-    activities: { ...createActivities(world.deps, { stepProbeMs: 0, baselineWait: { pollMs: 10 }, ...options.activities }), ...createWatchActivities() },
+    // On the time-skipping server an evaluation does not wait in the worker for its slot: the server's clock is not the
+    // worker's, and a wait in real time would see the server skip past its timeout. Answered at once, the evaluator holds
+    // the answers until the slot (what it does for a worker whose clock runs behind). On a dev server it waits, as in production.
+    activities: { ...createActivities(world.deps, { stepProbeMs: 0, baselineWait: { pollMs: 10 }, waitForSlot: !env.supportsTimeSkipping, ...options.activities }), ...createWatchActivities() },
     shutdownGraceTime: '1s',
   });
 }

@@ -2,7 +2,8 @@
  * The scenarios that hinge on an activity learning of a cancellation or a worker going away — a
  * rollback requested mid-step, a worker stopped mid-rollout — run on the real dev server in real
  * time with short windows: they depend on heartbeats and worker shutdown as in production, which
- * the time-skipping server does not reproduce (its clock jumps over heartbeat timeouts).
+ * the time-skipping server does not reproduce (its clock jumps over heartbeat timeouts). So does
+ * the watch evaluator's evaluation waiting in the worker for its slot, which waits in real time.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -11,7 +12,8 @@ import { createLocalEnv } from '../helpers/temporal';
 import { bundleWorkflows, createWorker, registerSearchAttributes, settledReport } from './harness';
 import { testSpec } from './fixtures/spec';
 import { startDeployment } from '../../src/deployments';
-import { rollbackUpdate, statusQuery } from '../../src/workflows/messages';
+import { deploymentWorkflowId, rollbackUpdate, statusQuery } from '../../src/workflows/messages';
+import { windowEvaluatorId } from '../../src/workflows/evaluator-messages';
 import type { DeploymentReport } from '../../src/model';
 
 jest.setTimeout(180_000);
@@ -105,4 +107,37 @@ describe('a rollback requested while the migration Job runs', () => {
     expect(note.detail).toContain('shipwatch restore --backup /backups/mig-norb-svc-v1.0.0.dump --to env:DATABASE_URL --yes');
     expect(world.notifications.find((n) => n.kind === 'rolled_back')!.text).toContain('The schema may be ahead of v0.9.0');
   });
+});
+
+test('the watch evaluator schedules each evaluation a slot ahead and the activity waits in the worker for its slot (patch evaluator-evaluation-waits): answers at their slot, no timer per slot', async () => {
+  const taskQueue = 'evaluation-waits';
+  const world = createFakeDeps();
+  const spec = await testSpec({ service: 'waits-svc', kubernetes: { stepWindow: '1s' }, watch: { duration: '8s', interval: '1s' } });
+  const worker = await createWorker(env, bundle, world, taskQueue);
+  const evaluatorId = windowEvaluatorId({ prometheusUrl: spec.metrics!.prometheusUrl, intervalMs: 1_000, workflowId: deploymentWorkflowId(spec.namespace, spec.service) });
+  const { report, events } = await worker.runUntil(async () => {
+    const handle = await startDeployment(env.client, spec, { requestedBy: 'alice', taskQueue });
+    const report = await settledReport(handle);
+    // The evaluator closes once its only window has left.
+    await env.client.workflow.getHandle(evaluatorId).result();
+    return { report, events: (await env.client.workflow.getHandle(evaluatorId).fetchHistory()).events ?? [] };
+  });
+  expect(report.outcome).toBe('SUCCEEDED');
+  expect(report.watch!.checks).toBeGreaterThanOrEqual(4);
+  const time = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+  const evaluations = events.flatMap((e) => {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name !== 'evaluateWatchRulesAtSlot') return [];
+    const { atMs } = JSON.parse(Buffer.from(scheduled.input!.payloads![0]!.data!).toString()) as { atMs: number };
+    const completed = events.find((c) => String(c.activityTaskCompletedEventAttributes?.scheduledEventId) === String(e.eventId));
+    return [{ scheduledAt: time(e), atMs, completedAt: completed ? time(completed) : undefined }];
+  });
+  expect(evaluations.length).toBeGreaterThanOrEqual(4);
+  // Each after the first scheduled when the slot before was read, most of an interval ahead; each answered at its slot, not before.
+  for (const ev of evaluations.slice(1)) expect(ev.atMs - ev.scheduledAt).toBeGreaterThan(300);
+  for (const ev of evaluations.filter((e) => e.completedAt !== undefined)) expect(ev.completedAt!).toBeGreaterThanOrEqual(ev.atMs);
+  // No timer a slot: the only timers an evaluator may start are a heartbeat's (each window's every 40 min, so seldom due here).
+  expect(events.filter((e) => e.timerStartedEventAttributes).length).toBeLessThanOrEqual(1);
+  const asked = world.calls.filter((c) => c.op === 'evaluateRules' && (c.input as { planKey?: string }).planKey === evaluatorId);
+  expect(asked.length).toBe(evaluations.filter((e) => e.completedAt !== undefined).length);
 });

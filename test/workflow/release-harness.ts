@@ -85,7 +85,8 @@ export async function createReleaseWorker(
     connection: env.nativeConnection,
     taskQueue: options.taskQueue,
     workflowBundle: bundle,
-    activities: { ...createActivities(routedDeps(worlds), { stepProbeMs: 0, baselineWait: { pollMs: 10 } }), ...createWatchActivities(), ...createReleaseActivities() },
+    // No wait for the slot on the time-skipping server (./harness.ts, createWorker, says why).
+    activities: { ...createActivities(routedDeps(worlds), { stepProbeMs: 0, baselineWait: { pollMs: 10 }, waitForSlot: !env.supportsTimeSkipping }), ...createWatchActivities(), ...createReleaseActivities() },
     shutdownGraceTime: '1s',
   });
 }
