@@ -54,10 +54,11 @@ const TARGETS = {
 };
 
 /** Whether one scale run meets each of issue 12's targets (undefined: the size has no target for it). */
-function scaleTargets(w: WindowsResult): { timeline?: boolean; reaction?: boolean; lateness?: boolean; rss?: boolean; events: boolean; queries: boolean } {
+function scaleTargets(w: WindowsResult): { timeline?: boolean; timelineRead?: boolean; reaction?: boolean; lateness?: boolean; rss?: boolean; events: boolean; queries: boolean } {
   const t = TARGETS.scale[w.windows];
   return {
     ...(t ? { timeline: w.timeline.p99 < t.timelineP99Ms, lateness: w.lateness.p99 < t.latenessP99Ms, rss: w.rss.workerPeakMiB * 1.048576 < t.rssMB } : {}),
+    ...(t && w.timelineRead ? { timelineRead: w.timelineRead.p99 < t.timelineP99Ms } : {}),
     ...(w.reaction ? { reaction: w.reaction.reaction.p99 < TARGETS.reactionP99Ms } : {}),
     events: w.eventsPerWindowHour <= TARGETS.eventsPerWindowHour,
     queries: w.prometheusQueriesPerSecond <= TARGETS.queriesPerSecond,
@@ -78,14 +79,14 @@ function summary(r: Results): string {
   }
   if (r.scale) {
     lines.push('scale (windows open quickly with a carried state; fake ports except the rules where Prometheus is real; figures p50 / p99 / max):');
-    lines.push('| design | windows | open in | settled in (tasks waiting at most) | timeline query | rollback reaction | check lateness | worker CPU | server CPU | worker RSS peak | server RSS | events/window/h | Prometheus q/s | rules/s | Prometheus | load |');
-    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('| design | windows | open in | settled in (tasks waiting at most) | timeline read (CLI: memo) | timeline query | rollback reaction | check lateness | worker CPU | server CPU | worker RSS peak | server RSS | events/window/h | Prometheus q/s | rules/s | Prometheus | load |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const w of r.scale) {
       const met = scaleTargets(w);
       const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? ' ✓' : ' ✗');
       const d = (x: { p50: number; p99: number; max: number }) => `${round(x.p50)} / ${round(x.p99)} / ${round(x.max)} ms`;
       lines.push(
-        `| ${designOf(w)} | ${w.windows} | ${round(w.openMs / 1000)} s | ${round(w.settleMs / 1000)} s (${w.backlog.max}) | ${d(w.timeline)} (n ${w.timeline.n})${mark(met.timeline)} | ${w.reaction ? d(w.reaction.reaction) + mark(met.reaction) : '–'} | ${d(w.lateness)}${mark(met.lateness)} | ${w.cpu.workerCores} | ${w.cpu.serverCores} | ${w.rss.workerPeakMiB} MiB${mark(met.rss)} | ${w.rss.serverEndMiB ?? '?'} MiB | ${w.eventsPerWindowHour}${mark(met.events)} | ${w.prometheusQueriesPerSecond}${mark(met.queries)} | ${w.rulesPerSecond} | ${w.prometheus} | ${w.loadAverage.start} → ${w.loadAverage.end} |`,
+        `| ${designOf(w)} | ${w.windows} | ${round(w.openMs / 1000)} s | ${round(w.settleMs / 1000)} s (${w.backlog.max}) | ${w.timelineRead ? `${d(w.timelineRead)} (n ${w.timelineRead.n}, ${w.timelineRead.fromMemo} from the memo)${mark(met.timelineRead)}` : '–'} | ${d(w.timeline)} (n ${w.timeline.n})${mark(met.timeline)} | ${w.reaction ? d(w.reaction.reaction) + mark(met.reaction) : '–'} | ${d(w.lateness)}${mark(met.lateness)} | ${w.cpu.workerCores} | ${w.cpu.serverCores} | ${w.rss.workerPeakMiB} MiB${mark(met.rss)} | ${w.rss.serverEndMiB ?? '?'} MiB | ${w.eventsPerWindowHour}${mark(met.events)} | ${w.prometheusQueriesPerSecond}${mark(met.queries)} | ${w.rulesPerSecond} | ${w.prometheus} | ${w.loadAverage.start} → ${w.loadAverage.end} |`,
       );
     }
     for (const w of r.scale) {
@@ -110,19 +111,23 @@ function summary(r: Results): string {
       const p = w.rss.processes;
       if (p && w.cpu.processes) lines.push(`  ${designOf(w)} ${w.windows}: RSS peak (start → end) deployments' process ${p.deployments.peakMiB} MiB (${p.deployments.startMiB} → ${p.deployments.endMiB}), evaluators' ${p.evaluators.peakMiB} MiB (${p.evaluators.startMiB} → ${p.evaluators.endMiB}), the sum's peak ${w.rss.workerPeakMiB} MiB; CPU ${w.cpu.processes.deploymentsCores} + ${w.cpu.processes.evaluatorsCores} cores`);
     }
-    for (const w of r.scale) if (w.failures.queries || w.failures.rollbacks) lines.push(`  ${designOf(w)} ${w.windows}: ${w.failures.queries} timeline queries and ${w.failures.rollbacks} rollbacks failed (${w.failures.examples.join(' | ')})`);
+    for (const w of r.scale) {
+      const slow = w.timelineRead?.slow;
+      if (slow) lines.push(`  ${designOf(w)} ${w.windows}: timeline reads over 50 ms: ${slow.length} (in the 1 s after a slot: ${slow.filter((s) => s.afterSlotMs < 1000).length}); queries over 50 ms: ${w.slowQueries.length} (in the 1 s after a slot: ${w.slowQueries.filter((s) => s.afterSlotMs < 1000).length})`);
+    }
+    for (const w of r.scale) if (w.failures.queries || w.failures.rollbacks) lines.push(`  ${designOf(w)} ${w.windows}: ${w.failures.queries} timeline reads or queries and ${w.failures.rollbacks} rollbacks failed (${w.failures.examples.join(' | ')})`);
     // Repeated parts: the median of their runs' figures, per size and design.
     const groups = new Map<string, WindowsResult[]>();
     for (const w of r.scale) groups.set(`${designOf(w)} ${w.windows}`, [...(groups.get(`${designOf(w)} ${w.windows}`) ?? []), w]);
     for (const [key, runs] of groups) {
       if (runs.length < 2) continue;
       const med = (f: (w: WindowsResult) => number) => round(distribution(runs.map(f)).p50);
-      const count = (which: 'timeline' | 'reaction' | 'lateness' | 'rss') => {
+      const count = (which: 'timeline' | 'timelineRead' | 'reaction' | 'lateness' | 'rss') => {
         const said = runs.map((w) => scaleTargets(w)[which]).filter((ok): ok is boolean => ok !== undefined);
         return said.length ? ` (${said.filter(Boolean).length}/${said.length} met)` : '';
       };
       lines.push(
-        `  ${key}, median of ${runs.length} runs: timeline p99 ${med((w) => w.timeline.p99)} ms${count('timeline')}, rollback p99 ${med((w) => w.reaction?.reaction.p99 ?? Number.NaN)} ms${count('reaction')}, lateness p99 ${med((w) => w.lateness.p99)} ms${count('lateness')}, worker RSS peak ${med((w) => w.rss.workerPeakMiB)} MiB${count('rss')}`,
+        `  ${key}, median of ${runs.length} runs: timeline read p99 ${med((w) => w.timelineRead?.p99 ?? Number.NaN)} ms${count('timelineRead')}, timeline query p99 ${med((w) => w.timeline.p99)} ms${count('timeline')}, rollback p99 ${med((w) => w.reaction?.reaction.p99 ?? Number.NaN)} ms${count('reaction')}, lateness p99 ${med((w) => w.lateness.p99)} ms${count('lateness')}, worker RSS peak ${med((w) => w.rss.workerPeakMiB)} MiB${count('rss')}`,
       );
     }
     const ev = r.scale.find((w) => w.design === 'evaluator' && w.windows === 1000 && w.evaluators !== 'own process');

@@ -8,6 +8,7 @@
  * (counted at the metrics port, where the real adapter would send them).
  */
 import type { Client } from '@temporalio/client';
+import { timelineOf } from '../src/cli/context';
 import type { DeploymentHandle } from '../src/deployments';
 import { initialAlertStates } from '../src/workflows/alert-evaluator';
 import { allEvaluatorIds, evaluatorStatusQuery } from '../src/workflows/evaluator-messages';
@@ -16,6 +17,7 @@ import { TASK_QUEUE, deploymentWorkflowId, searchAttributes, timelineQuery } fro
 import type { DeploymentInput } from '../src/workflows/messages';
 import { initialState } from '../src/workflows/state';
 import { FAKE_PROMETHEUS_URL, benchSpec, timeRollback } from './fake-stack';
+import { FORWARD_TIMELINE } from './fixtures/forward-timeline';
 import type { FakeStack, ReactionResult, ReactionSample } from './fake-stack';
 import type { Heaps } from './fake-worker';
 import { queriesAnswered } from '../tools/local/prometheus';
@@ -100,9 +102,16 @@ export interface WindowsResult {
   settleMs: number;
   /** Workflow tasks waiting on the deployments' queue when the windows were all open, and the most seen while settling. */
   backlog: { atOpen: number; max: number };
+  /** The timeline query (`handle.query(timelineQuery)`): the workflow answers, replaying a window its worker's cache evicted. */
   timeline: Distribution;
   /** Timeline queries slower than the 1,000-window target: how long, and when in the evaluators' interval they were sent (ms after a slot). */
   slowQueries: { ms: number; afterSlotMs: number }[];
+  /**
+   * The timeline as `shipwatch timeline` reads it (src/cli/context.ts `timelineOf`: a describe, the
+   * memo, else the query), of the same window just before its query (since Session 16); `fromMemo`:
+   * how many the memo answered (the rest fell back to the query).
+   */
+  timelineRead?: Distribution & { fromMemo: number; slow: { ms: number; afterSlotMs: number }[] };
   /** The queries' start times were at least this far apart (an interval over the number asked). */
   queryGapMs: number;
   reaction: ReactionResult | undefined;
@@ -149,10 +158,15 @@ function cpuOf(pids: number[]): number {
   return pids.reduce((n, pid) => n + (cpuSeconds(pid) ?? 0), 0);
 }
 
-/** A deployment's state as continue-as-new hands it over, past its forward path, the watch window not yet open. */
+/**
+ * A deployment's state as continue-as-new hands it over, past its forward path, the watch window
+ * not yet open; since Session 16 with a forward path's timeline (32 events, bench/fixtures), as a
+ * real window carries — before, the timeline was empty.
+ */
 function carriedState(workflowId: string, spec: Awaited<ReturnType<typeof benchSpec>>) {
   const state = initialState({ deploymentId: workflowId, firstRunId: `bench-${workflowId}`, requestedBy: 'bench', startedAt: new Date().toISOString(), alerts: initialAlertStates(spec.watch.rules) });
-  return { ...state, phase: 'REPORT' as const, compensations: ['rollout' as const], rollbackTarget: { namespace: spec.namespace, deployment: spec.kubernetes.deployment, container: spec.kubernetes.container, image: 'ghcr.io/org/user-management:v0.9.0', images: { app: 'ghcr.io/org/user-management:v0.9.0' }, revision: 4, revisions: [2, 3, 4], replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, healthy: true, problems: [] } };
+  const timeline = { events: FORWARD_TIMELINE.map((e) => ({ ...e })), nextSeq: FORWARD_TIMELINE.length + 1 };
+  return { ...state, timeline, phase: 'REPORT' as const, compensations: ['rollout' as const], rollbackTarget: { namespace: spec.namespace, deployment: spec.kubernetes.deployment, container: spec.kubernetes.container, image: 'ghcr.io/org/user-management:v0.9.0', images: { app: 'ghcr.io/org/user-management:v0.9.0' }, revision: 4, revisions: [2, 3, 4], replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, healthy: true, problems: [] } };
 }
 
 async function startOpen(client: Client, namespace: string, options: WindowsOptions & { prometheusUrl: string }): Promise<string> {
@@ -299,20 +313,35 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
 
     // Spread over an interval: the evaluators' work comes at each slot, and queries sent in one burst of a few seconds met a slot or not by chance.
     const queryGapMs = options.intervalMs / Math.max(1, options.queries);
-    progress(`  ${options.queries} timeline queries, one every ${round(queryGapMs)} ms at most (for ${ASK_BUDGET_MS / 1000} s at most)…`);
+    progress(`  ${options.queries} timeline reads (the CLI's: the memo) each followed by a timeline query of the same window, one pair every ${round(queryGapMs)} ms at most (for ${ASK_BUDGET_MS / 1000} s at most)…`);
     const latencies: number[] = [];
     const slowQueries: WindowsResult['slowQueries'] = [];
     const failedQueries: string[] = [];
+    const reads: number[] = [];
+    const slowReads: WindowsResult['slowQueries'] = [];
+    let fromMemo = 0;
     // A saturated worker answers each query at its 10 s deadline: 200 of them held a run for half an hour (the per-window design at cache 20). The number asked is in the result (timeline.n).
     const queriesUntil = Date.now() + ASK_BUDGET_MS;
     const queriesFrom = performance.now();
     for (let q = 0; q < options.queries && Date.now() < queriesUntil; q++) {
       const due = queriesFrom + q * queryGapMs;
       if (performance.now() < due) await sleep(due - performance.now());
+      const handle = stack.client.workflow.getHandle(ids[Math.floor(Math.random() * ids.length)]!);
+      // The CLI's read first: a describe does not bring the window into the worker's cache, so the query after it replays as it would alone.
+      const r = performance.now();
+      const readAfterSlotMs = Date.now() % options.intervalMs;
+      try {
+        const read = await stack.client.connection.withDeadline(Date.now() + 10_000, () => timelineOf({ client: stack.client }, handle));
+        if (read.source === 'memo') fromMemo++;
+      } catch (err) {
+        failedQueries.push(`timeline read: ${(err as Error).message.slice(0, 110)}`);
+      }
+      const readMs = performance.now() - r;
+      reads.push(readMs);
+      if (readMs >= SLOW_QUERY_MS) slowReads.push({ ms: round(readMs), afterSlotMs: readAfterSlotMs });
       const t = performance.now();
       const afterSlotMs = Date.now() % options.intervalMs;
       try {
-        const handle = stack.client.workflow.getHandle(ids[Math.floor(Math.random() * ids.length)]!);
         // 10 s at most: a saturated worker answers late or not at all; that is a failed query, not a wait.
         await stack.client.connection.withDeadline(Date.now() + 10_000, () => handle.query(timelineQuery));
       } catch (err) {
@@ -368,6 +397,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       backlog: { atOpen, max: maxBacklog },
       timeline: distribution(latencies),
       slowQueries,
+      timelineRead: { ...distribution(reads), fromMemo, slow: slowReads },
       queryGapMs: round(queryGapMs),
       reaction,
       lateness,

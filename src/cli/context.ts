@@ -1,6 +1,9 @@
-/** What every command gets: where to write, how to reach Temporal, and a deadline-bounded query. */
-import type { WorkflowHandle } from '@temporalio/client';
+/** What every command gets: where to write, how to reach Temporal, a deadline-bounded query, and the timeline read. */
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
+import type { TimelineEvent } from '../model';
+import { timelineQuery } from '../workflows/messages';
+import { timelineFromMemo } from '../workflows/timeline';
 import { connectClient } from './connect';
 import type { CliClient } from './connect';
 import { ExitCode, ExitError } from './errors';
@@ -29,7 +32,7 @@ export async function withClient<T>(ctx: CommandContext, fn: (cli: CliClient) =>
 
 /** A query that fails with a sentence, not a stack trace, when no worker answers within 15 s. */
 export async function queryDeployment<R, A extends unknown[]>(
-  cli: CliClient,
+  cli: Pick<CliClient, 'client'>,
   handle: WorkflowHandle,
   query: QueryDefinition<R, A>,
   ...args: A
@@ -43,4 +46,32 @@ export async function queryDeployment<R, A extends unknown[]>(
     }
     throw err;
   }
+}
+
+/**
+ * A deployment's timeline events after `afterSeq`: from the run's memo, which the Temporal server
+ * answers alone (no worker, no replay: a deployment in its watch window is rarely in a worker's
+ * cache); from the workflow (a query) when the memo holds none — a run from before the timeline
+ * was kept there, or one whose first workflow task has not completed. `description`: one the caller
+ * already has. `source` says which answered (the bench counts them).
+ */
+export async function timelineOf(
+  cli: Pick<CliClient, 'client'>,
+  handle: WorkflowHandle,
+  afterSeq = 0,
+  description?: WorkflowExecutionDescription,
+): Promise<{ events: TimelineEvent[]; source: 'memo' | 'query' }> {
+  const described = description ?? (await cli.client.withDeadline(Date.now() + 15_000, () => handle.describe()));
+  const events = timelineFromMemo(described.memo);
+  if (events) return { events: events.filter((e) => e.seq > afterSeq), source: 'memo' };
+  return { events: await queryDeployment(cli, handle, timelineQuery, { afterSeq }), source: 'query' };
+}
+
+/** The timeline events after `afterSeq` (timelineOf), wherever they came from. */
+export async function readTimeline(
+  cli: Pick<CliClient, 'client'>,
+  handle: WorkflowHandle,
+  afterSeq = 0,
+): Promise<TimelineEvent[]> {
+  return (await timelineOf(cli, handle, afterSeq)).events;
 }

@@ -1,9 +1,9 @@
 /** Following a deployment to its end: new timeline events as they happen and a live status line (`timeline --follow`, `deploy --wait`). */
 import type { TimelineEvent } from '../model';
-import { statusQuery, timelineQuery } from '../workflows/messages';
+import { statusQuery } from '../workflows/messages';
 import { deploymentHandle } from './connect';
 import type { CliClient } from './connect';
-import { queryDeployment } from './context';
+import { queryDeployment, readTimeline } from './context';
 import type { CommandContext } from './context';
 import { exitCodeFor } from './errors';
 import { messages } from './messages';
@@ -30,10 +30,10 @@ export async function followDeployment(cli: CliClient, id: string, ctx: CommandC
     }
   };
   for (;;) {
-    print(await queryDeployment(cli, handle, timelineQuery, { afterSeq }));
+    print(await readTimeline(cli, handle, afterSeq));
     const status = await queryDeployment(cli, handle, statusQuery);
     if (status.outcome !== 'IN_PROGRESS') {
-      print(await queryDeployment(cli, handle, timelineQuery, { afterSeq }));
+      print(await readTimeline(cli, handle, afterSeq));
       if (!opts.json) ctx.out.line(messages.ended(status.deploymentId, status.outcome));
       return exitCodeFor(status);
     }

@@ -6,14 +6,13 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
-import { withClient } from '../cli/context';
+import { readTimeline, withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import type { CliClient } from '../cli/connect';
 import { ExitCode, ExitError } from '../cli/errors';
 import { currentUser } from '../cli/user';
 import { ReleaseAlreadyActiveError, startRelease } from '../releases';
 import { ReleaseSpecError, loadReleaseFile } from '../spec/release';
-import { timelineQuery } from '../workflows/messages';
 import { approveUpdate, releaseReportQuery, releaseStatusQuery, releaseTimelineQuery, releaseWorkflowId, rollbackUpdate } from '../workflows/release/messages';
 import type { ReleaseStatus } from '../workflows/release/messages';
 import { mergeTimelines } from '../workflows/release/report';
@@ -75,7 +74,7 @@ export async function releaseStatusCommand(opts: { name: string; json?: boolean 
   return exitCodeForRelease(status.outcome);
 }
 
-/** The release's own events merged with each started service's timeline (queried live). */
+/** The release's own events merged with each started service's timeline (read from its memo, else queried live). */
 export async function releaseTimelineCommand(opts: { name: string; json?: boolean }, ctx: CommandContext): Promise<number> {
   const merged = await withClient(ctx, async (cli) => {
     const handle = handleOf(cli, opts.name);
@@ -83,7 +82,7 @@ export async function releaseTimelineCommand(opts: { name: string; json?: boolea
     const children = await Promise.all(
       status.services
         .filter((s) => s.runId)
-        .map(async (s) => ({ service: s.name, events: await cli.client.workflow.getHandle(s.workflowId, s.runId).query(timelineQuery, {}) })),
+        .map(async (s) => ({ service: s.name, events: await readTimeline(cli, cli.client.workflow.getHandle(s.workflowId, s.runId)) })),
     );
     return mergeTimelines(own, children);
   });

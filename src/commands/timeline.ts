@@ -1,11 +1,10 @@
 /** `shipwatch timeline <id> [--follow]`: every event of a deployment, live with --follow. */
 import { deploymentHandle } from '../cli/connect';
-import { queryDeployment, withClient } from '../cli/context';
+import { readTimeline, withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import { ExitCode } from '../cli/errors';
 import { followDeployment } from '../cli/follow';
 import { formatEvent } from '../cli/render';
-import { timelineQuery } from '../workflows/messages';
 
 export interface TimelineOptions {
   id: string;
@@ -19,7 +18,7 @@ export async function timelineCommand(opts: TimelineOptions, ctx: CommandContext
   return withClient(ctx, async (cli) => {
     if (opts.follow) return followDeployment(cli, opts.id, ctx, opts);
     const handle = await deploymentHandle(cli, opts.id);
-    const events = await queryDeployment(cli, handle, timelineQuery, {});
+    const events = await readTimeline(cli, handle);
     if (opts.json) ctx.out.data(events);
     else for (const e of events) ctx.out.line(formatEvent(ctx.out, e));
     return ExitCode.OK;

@@ -127,6 +127,7 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
         await condition(allHandlersFinished);
         if (over() || ctx.watchReports.length) continue;
         continuing = true;
+        ctx.flushTimelineMemo();
         return await continueAsNew<(input: DeploymentInput) => Promise<DeploymentReport>>({ ...ctx.input, carried: state });
       }
       const seen = ctx.wakeUps;

@@ -15,7 +15,11 @@ export function emptyTimeline(): TimelineState {
 }
 
 export class Timeline {
-  constructor(private readonly state: TimelineState) {}
+  /** `onAppend`: told after each event really appended (not a deduplicated one), e.g. to keep the memo in step. */
+  constructor(
+    private readonly state: TimelineState,
+    private readonly onAppend?: () => void,
+  ) {}
 
   /** Appends an event unless one with the same key is already there; returns the stored event. */
   add(phase: Phase, event: ActivityEvent): TimelineEvent {
@@ -25,6 +29,7 @@ export class Timeline {
     }
     const stored: TimelineEvent = { ...event, seq: this.state.nextSeq++, phase };
     this.state.events.push(stored);
+    this.onAppend?.();
     return stored;
   }
 
@@ -45,4 +50,51 @@ export class Timeline {
   last(): TimelineEvent | undefined {
     return this.state.events[this.state.events.length - 1];
   }
+}
+
+/**
+ * The timeline in the workflow's memo, so it is read with a describe — from the server alone, no
+ * worker and no replay — by `shipwatch timeline` and the Web UI. In chunks of `TIMELINE_MEMO_CHUNK`
+ * events, one memo field each (`shipwatch.timeline.<n>`): an append rewrites only the last chunk,
+ * so a run's history holds each event a bounded number of times, not the whole timeline per change.
+ */
+export const TIMELINE_MEMO_CHUNK = 32;
+
+const MEMO_KEY_PREFIX = 'shipwatch.timeline.';
+
+export const timelineMemoKey = (chunk: number): string => `${MEMO_KEY_PREFIX}${chunk}`;
+
+/** The memo fields that bring a memo holding the first `inMemo` events up to `events`: each chunk from the one `inMemo` ends in. */
+export function timelineMemoFields(events: TimelineEvent[], inMemo: number): Record<string, TimelineEvent[]> {
+  const fields: Record<string, TimelineEvent[]> = {};
+  if (inMemo >= events.length) return fields;
+  for (let chunk = Math.floor(inMemo / TIMELINE_MEMO_CHUNK); chunk * TIMELINE_MEMO_CHUNK < events.length; chunk++) {
+    fields[timelineMemoKey(chunk)] = events.slice(chunk * TIMELINE_MEMO_CHUNK, (chunk + 1) * TIMELINE_MEMO_CHUNK);
+  }
+  return fields;
+}
+
+/**
+ * The timeline a memo holds, in order; undefined when it holds none (a run from before the memo,
+ * or one whose first workflow task has not completed), or when its chunks are not the consecutive
+ * ones from 0 that the workflow writes — then the caller asks the workflow instead.
+ */
+export function timelineFromMemo(memo: Record<string, unknown> | undefined): TimelineEvent[] | undefined {
+  if (!memo) return undefined;
+  const chunks = new Map<number, unknown>();
+  for (const [key, value] of Object.entries(memo)) {
+    if (!key.startsWith(MEMO_KEY_PREFIX)) continue;
+    const suffix = key.slice(MEMO_KEY_PREFIX.length);
+    const n = Number(suffix);
+    if (!Number.isInteger(n) || n < 0 || String(n) !== suffix) return undefined;
+    chunks.set(n, value);
+  }
+  if (chunks.size === 0) return undefined;
+  const events: TimelineEvent[] = [];
+  for (let n = 0; n < chunks.size; n++) {
+    const chunk = chunks.get(n);
+    if (!Array.isArray(chunk)) return undefined;
+    events.push(...(chunk as TimelineEvent[]));
+  }
+  return events;
 }

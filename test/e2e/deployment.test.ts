@@ -119,11 +119,16 @@ test('a rollback from the CLI during the watch window restores the old version, 
   expect(markdown).toContain('error rate doubled after v1.1.0');
 });
 
-test('a worker killed with SIGKILL mid-rollout and restarted: the deployment completes with no gaps or duplicates in its timeline', async () => {
+test('a worker killed with SIGKILL mid-rollout: its timeline is read while no worker runs; restarted, the deployment completes with no gaps or duplicates in its timeline', async () => {
   expect((await shipwatch(['deploy', '-f', stack.writeSpec({ release: 'v1.2.0', stepWindow: '6s', watch: '20s', interval: '3s' })], env)).code).toBe(0);
   await waitForStatus(ID, env, (s) => s.phase === 'ROLLOUT' && s.rollout.newReady >= 1, 'the first new pod');
   await worker.stop('SIGKILL');
-  await new Promise((r) => setTimeout(r, 3_000));
+  const downAt = Date.now();
+  // No worker runs: the timeline is still read, from the deployment's memo (a query would wait for a worker and fail).
+  const whileDown = await timeline(ID, env);
+  expect(whileDown.some((e) => e.phase === 'ROLLOUT')).toBe(true);
+  expect(timelineProblems(whileDown)).toEqual([]);
+  await new Promise((r) => setTimeout(r, Math.max(0, 3_000 - (Date.now() - downAt))));
   worker = await stack.startWorker();
 
   const ended = await waitForStatus(ID, env, (s) => s.outcome !== 'IN_PROGRESS', 'the deployment to finish');

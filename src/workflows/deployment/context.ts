@@ -21,6 +21,7 @@ import { trafficSplitText } from '../rollout-plan';
 import { initialState, resumeCarried } from '../state';
 import type { DeploymentState, RollbackTrigger } from '../state';
 import { Timeline } from '../timeline';
+import { TimelineMemo } from './timeline-memo';
 import { messageOf } from './failures';
 import { trafficToRecord } from './traffic';
 import type { TrafficSplit } from './traffic';
@@ -73,16 +74,26 @@ export class DeploymentContext {
   constructor(
     readonly input: DeploymentInput,
     readonly state: DeploymentState,
+    /** Keeps the timeline in the workflow's memo; none outside a workflow (the commands' unit tests). */
+    private readonly memo?: TimelineMemo,
   ) {
     this.spec = input.spec;
-    this.timeline = new Timeline(state.timeline);
+    this.timeline = new Timeline(state.timeline, () => this.memo?.changed());
     this.ref = { namespace: this.spec.namespace, deployment: this.spec.kubernetes.deployment, container: this.spec.kubernetes.container };
     this.probe = { url: `${this.spec.serviceUrl}${this.spec.healthPath}`, intervalMs: PROBE_INTERVAL_MS };
   }
 
+  /** Writes the timeline's events the memo lacks now: before the run ends or continues as new, so no command follows its last. */
+  flushTimelineMemo(): void {
+    this.memo?.flush();
+  }
+
   /** A new deployment's context, or the next run's, from the state continue-as-new carried. */
   static start(input: DeploymentInput): DeploymentContext {
-    if (input.carried !== undefined) return new DeploymentContext(input, resumeCarried(input.carried));
+    if (input.carried !== undefined) {
+      const carried = resumeCarried(input.carried);
+      return new DeploymentContext(input, carried, new TimelineMemo(carried.timeline));
+    }
     const info = workflowInfo();
     const state = initialState({
       deploymentId: info.workflowId,
@@ -91,7 +102,7 @@ export class DeploymentContext {
       startedAt: new Date().toISOString(),
       alerts: initialAlertStates(input.spec.watch.rules),
     });
-    return new DeploymentContext(input, state);
+    return new DeploymentContext(input, state, new TimelineMemo(state.timeline));
   }
 
   /** This run continues a deployment that an earlier run started (the forward path is done). */

@@ -45,6 +45,7 @@ export function finish(ctx: DeploymentContext): Promise<DeploymentReport> {
     await scheduleReviewReminder(ctx);
     await ctx.writeReport('Final report written');
     setCurrentDetails(`${spec.service} ${spec.release}: ${state.outcome}${state.rollback.reason ? ` (${state.rollback.reason})` : ''}`);
+    ctx.flushTimelineMemo();
     if (state.outcome === 'FAILED') {
       throw ApplicationFailure.create({ type: DEPLOYMENT_FAILED, message: state.issues[state.issues.length - 1] ?? 'deployment failed', nonRetryable: true, details: [ctx.report()] });
     }

@@ -53,6 +53,7 @@ export async function watchWindow(ctx: DeploymentContext): Promise<void> {
     if (runBudgetSpent({ checksThisRun: state.checksThisRun, historyLength: info.historyLength, continueAsNewSuggested: info.continueAsNewSuggested })) {
       await condition(allHandlersFinished);
       if (over()) return;
+      ctx.flushTimelineMemo();
       return continueAsNew<(input: DeploymentInput) => Promise<DeploymentReport>>({ ...ctx.input, carried: state });
     }
     const seen = ctx.wakeUps;
