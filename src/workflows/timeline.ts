@@ -64,6 +64,16 @@ const MEMO_KEY_PREFIX = 'shipwatch.timeline.';
 
 export const timelineMemoKey = (chunk: number): string => `${MEMO_KEY_PREFIX}${chunk}`;
 
+/**
+ * The most of the timeline the memo holds, in bytes of its chunks' JSON: a quarter of the
+ * Temporal server's memo limit (2 MB by default), whatever the events' details — a memo over the
+ * limit fails the workflow task that writes it, again at every retry, and the deployment would stop.
+ */
+export const TIMELINE_MEMO_MAX_BYTES = 512 * 1024;
+
+/** Set once the timeline outgrew TIMELINE_MEMO_MAX_BYTES: the memo's chunks are not the whole timeline, so it is read from the workflow. */
+export const TIMELINE_MEMO_PARTIAL_KEY = 'shipwatch.timeline-partial';
+
 /** The memo fields that bring a memo holding the first `inMemo` events up to `events`: each chunk from the one `inMemo` ends in. */
 export function timelineMemoFields(events: TimelineEvent[], inMemo: number): Record<string, TimelineEvent[]> {
   const fields: Record<string, TimelineEvent[]> = {};
@@ -75,12 +85,26 @@ export function timelineMemoFields(events: TimelineEvent[], inMemo: number): Rec
 }
 
 /**
+ * What to write to bring a memo holding the first `inMemo` events up to `events`: the chunks that
+ * changed, or — once the chunks' JSON would pass TIMELINE_MEMO_MAX_BYTES — the partial flag alone.
+ * `chunkBytes` (each chunk's JSON length, by memo key) is kept up to date in place.
+ */
+export function timelineMemoWrite(events: TimelineEvent[], inMemo: number, chunkBytes: Map<string, number>): Record<string, unknown> {
+  const fields = timelineMemoFields(events, inMemo);
+  for (const [key, chunk] of Object.entries(fields)) chunkBytes.set(key, JSON.stringify(chunk).length);
+  let total = 0;
+  for (const bytes of chunkBytes.values()) total += bytes;
+  return total > TIMELINE_MEMO_MAX_BYTES ? { [TIMELINE_MEMO_PARTIAL_KEY]: true } : fields;
+}
+
+/**
  * The timeline a memo holds, in order; undefined when it holds none (a run from before the memo,
- * or one whose first workflow task has not completed), or when its chunks are not the consecutive
- * ones from 0 that the workflow writes — then the caller asks the workflow instead.
+ * or one whose first workflow task has not completed), only part of it (the partial flag), or
+ * chunks that are not the consecutive ones from 0 the workflow writes — then the caller asks the
+ * workflow instead.
  */
 export function timelineFromMemo(memo: Record<string, unknown> | undefined): TimelineEvent[] | undefined {
-  if (!memo) return undefined;
+  if (!memo || memo[TIMELINE_MEMO_PARTIAL_KEY]) return undefined;
   const chunks = new Map<number, unknown>();
   for (const [key, value] of Object.entries(memo)) {
     if (!key.startsWith(MEMO_KEY_PREFIX)) continue;
