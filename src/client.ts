@@ -99,9 +99,9 @@ export function buildProgram(run: Run): Command {
     .option('--service <name>', 'only this service')
     .option('--namespace <name>', 'only this Kubernetes namespace')
     .option('--state <state>', 'running, succeeded, rolled-back, failed or manual-action')
-    .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
+    .option('--limit <n>', 'at most this many (default 50, or 20 release trains)')
     .option('--releases', 'release trains instead of deployments (shipwatch release)')
-    .action((o: { service?: string; namespace?: string; state?: string; limit?: number; releases?: boolean }) =>
+    .action((o: { service?: string; namespace?: string; state?: string; limit?: string; releases?: boolean }) =>
       o.releases
         ? dispatch({ limit: o.limit }, async () => (await import('./commands/release-list')).releaseListCommand)
         : dispatch(o, async () => (await import('./commands/list')).listCommand),

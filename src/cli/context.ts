@@ -30,6 +30,14 @@ export async function withClient<T>(ctx: CommandContext, fn: (cli: CliClient) =>
   }
 }
 
+/** A `--limit`-style flag as a whole number of 1 or more (`fallback` when not given); anything else exits USAGE naming the flag and the text. */
+export function wholeCount(flag: string, value: number | string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1) throw new ExitError(ExitCode.USAGE, messages.badCount(flag, value));
+  return n;
+}
+
 /** A query that fails with a sentence, not a stack trace, when no worker answers within 15 s. */
 export async function queryDeployment<R, A extends unknown[]>(
   cli: Pick<CliClient, 'client'>,

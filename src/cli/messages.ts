@@ -14,6 +14,7 @@ export const messages = {
   rollbackNeedsReason: 'Say why: shipwatch rollback <id> --reason "error rate doubled after v1.0.0".',
   badDuration: (flag: string, text: string) => `${flag} expects a duration such as "2h" or "30m", not "${text}".`,
   badChoice: (flag: string, choices: readonly string[], text: string) => `${flag} must be one of ${choices.join(', ')}, not "${text}".`,
+  badCount: (flag: string, value: unknown) => `${flag} must be a whole number, 1 or more, not "${String(value)}".`,
   noDeploymentsMatch: 'No deployments match.',
   reportWritten: (file: string) => `Report written to ${file}`,
   ended: (id: string, outcome: string) => `Deployment ${id} ended: ${outcome}`,

@@ -1,5 +1,5 @@
 /** `shipwatch list [--service] [--namespace] [--state]`: deployments as Temporal's visibility sees them. */
-import { withClient } from '../cli/context';
+import { wholeCount, withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import { ExitCode, ExitError } from '../cli/errors';
 import { messages } from '../cli/messages';
@@ -20,7 +20,8 @@ export interface ListOptions {
   service?: string;
   namespace?: string;
   state?: string;
-  limit?: number;
+  /** At most this many (a number, or the flag's text). */
+  limit?: number | string;
   json?: boolean;
 }
 
@@ -41,9 +42,11 @@ export function listQuery(opts: ListOptions): string {
 
 export async function listCommand(opts: ListOptions, ctx: CommandContext): Promise<number> {
   const query = listQuery(opts);
+  const limit = wholeCount('--limit', opts.limit, 50);
   const rows = await withClient(ctx, async (cli) => {
     const found = [];
-    for await (const wf of cli.client.workflow.list({ query })) {
+    // A page of what is shown, not the server's default of 1,000: each deployment comes with its memo (its timeline).
+    for await (const wf of cli.client.workflow.list({ query, pageSize: limit })) {
       const attrs = wf.typedSearchAttributes;
       found.push({
         id: wf.workflowId,
@@ -57,7 +60,7 @@ export async function listCommand(opts: ListOptions, ctx: CommandContext): Promi
         startedAt: wf.startTime.toISOString(),
         closedAt: wf.closeTime?.toISOString(),
       });
-      if (found.length >= (opts.limit ?? 50)) break;
+      if (found.length >= limit) break;
     }
     return found;
   });

@@ -1,5 +1,5 @@
 /** `shipwatch list --releases`: release trains, newest first, with their services and how they ended. */
-import { withClient } from '../cli/context';
+import { wholeCount, withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import { ExitCode } from '../cli/errors';
 import { searchAttributes } from '../workflows/messages';
@@ -14,10 +14,11 @@ export interface ReleaseListRow {
   startedAt: string;
 }
 
-export async function releaseListCommand(opts: { limit?: number; json?: boolean }, ctx: CommandContext): Promise<number> {
+export async function releaseListCommand(opts: { limit?: number | string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  const limit = wholeCount('--limit', opts.limit, 20);
   const rows = await withClient(ctx, async (cli) => {
     const found: ReleaseListRow[] = [];
-    for await (const wf of cli.client.workflow.list({ query: 'WorkflowType = "releaseWorkflow"' })) {
+    for await (const wf of cli.client.workflow.list({ query: 'WorkflowType = "releaseWorkflow"', pageSize: limit })) {
       const attrs = wf.typedSearchAttributes;
       found.push({
         releaseId: wf.workflowId,
@@ -27,7 +28,7 @@ export async function releaseListCommand(opts: { limit?: number; json?: boolean 
         status: wf.status.name,
         startedAt: wf.startTime.toISOString(),
       });
-      if (found.length >= (opts.limit ?? 20)) break;
+      if (found.length >= limit) break;
     }
     return found;
   });

@@ -177,6 +177,11 @@ test('bad flag values exit USAGE with a sentence that says what is expected, bef
   const list = await runCli(['list', '--state', 'exploded']);
   expect(list.code).toBe(ExitCode.USAGE);
   expect(list.stderr).toContain('--state must be one of running, succeeded, rolled-back, failed, manual-action, not "exploded".');
+  for (const [args, limit] of [[[], 'lots'], [[], '0'], [['--releases'], '2.5']] as const) {
+    const listed = await runCli(['list', ...args, '--limit', limit]);
+    expect(listed.code).toBe(ExitCode.USAGE);
+    expect(listed.stderr).toContain(`--limit must be a whole number, 1 or more, not "${limit}".`);
+  }
 });
 
 test('commands never import each other: what they share lives in src/cli/', () => {
