@@ -77,6 +77,17 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** The machine's CPU time stolen by the hypervisor (other guests) since boot, seconds (/proc/stat), or undefined where there is none to read. */
+export function stealSeconds(): number | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+    const steal = Number(cpu[8]);
+    return Number.isFinite(steal) ? steal / 100 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface Machine {
   date: string;
   cpuModel: string;

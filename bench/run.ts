@@ -101,7 +101,7 @@ function summary(r: Results): string {
       // The first 2 s after a slot, where its work lands, and the rest of the interval on average.
       const head = Math.min(4, c.worker.length);
       const part = (name: string, xs: number[]) => `${name} ${xs.slice(0, head).join(' ')} (rest ${round(xs.slice(head).reduce((a, b) => a + b, 0) / Math.max(1, xs.length - head), 2)})`;
-      lines.push(`  ${designOf(w)} ${w.windows}: CPU (cores) in each ${c.binMs} ms of the ${head * c.binMs} ms after a slot, over ${c.intervals} intervals: ${[part('worker', c.worker), part('server', c.server), ...(c.prometheus ? [part('Prometheus', c.prometheus)] : [])].join('; ')}`);
+      lines.push(`  ${designOf(w)} ${w.windows}: CPU (cores) in each ${c.binMs} ms of the ${head * c.binMs} ms after a slot, over ${c.intervals} intervals: ${[part('worker', c.worker), part('server', c.server), ...(c.prometheus ? [part('Prometheus', c.prometheus)] : [])].join('; ')}${w.stealCores !== undefined ? `; stolen by the hypervisor ${w.stealCores} cores` : ''}`);
     }
     for (const w of r.scale) {
       const kinds = Object.entries(w.eventsByKind ?? {});

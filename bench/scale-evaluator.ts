@@ -21,7 +21,7 @@ import { FORWARD_TIMELINE } from './fixtures/forward-timeline';
 import type { FakeStack, ReactionResult, ReactionSample } from './fake-stack';
 import type { Heaps } from './fake-worker';
 import { queriesAnswered } from '../tools/local/prometheus';
-import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep, waitUntil } from './lib';
+import { cpuSeconds, distribution, machine, pool, progress, round, rssMiB, sleep, stealSeconds, waitUntil } from './lib';
 import type { Distribution } from './lib';
 
 export type WatchDesign = 'evaluator' | 'per-window';
@@ -129,6 +129,12 @@ export interface WindowsResult {
   eventsPerWindowHour: number;
   /** The same by kind of event (signals, workflow tasks, timers…), per window per hour. */
   eventsByKind?: Record<string, number>;
+  /**
+   * CPU time the hypervisor gave other guests from the steady state to the last rollback, in cores
+   * (of the machine's): on a shared VM, a part that ran slower throughout with the same CPU used
+   * shows it here (since Session 16).
+   */
+  stealCores?: number;
   /** The worker's, the server's and Prometheus's CPU by the time after a slot (where a slot's work lands). */
   cpuByPhase?: CpuByPhase;
   /** Timeline queries and rollbacks that failed (a saturated worker not answering in time): counted, never dropped silently. */
@@ -291,6 +297,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const shardsBefore = options.design === 'evaluator' ? await shardStatusById(stack.client, evaluatorIds) : new Map<string, EvaluatorStatus>();
     const cpuBefore = { worker: cpuOf(pids), server: cpuSeconds(serverPid) ?? 0, each: pids.map((p) => cpuSeconds(p) ?? 0) };
     const steadyFrom = Date.now();
+    const stealBefore = stealSeconds();
     const phases = phaseSampler({ worker: pids, server: serverPid, ...(options.prometheusPid ? { prometheus: options.prometheusPid } : {}) }, options.intervalMs);
     await sleep(options.steadyMs);
     const steadyTo = Date.now();
@@ -382,6 +389,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)), ...(slow.length ? { slow } : {}) };
     }
     const cpuByPhase = phases();
+    const stealAfter = stealSeconds();
+    const stealCores = stealBefore !== undefined && stealAfter !== undefined ? round((stealAfter - stealBefore) / ((Date.now() - steadyFrom) / 1000), 2) : undefined;
     const workerEnd = rssOf(pids);
     const endEach = pids.map((p) => rssMiB(p) ?? Number.NaN);
     // Close the windows so the next part starts from an idle worker.
@@ -415,6 +424,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       eventsPerWindowHour: events.all,
       eventsByKind: events.byKind,
       cpuByPhase,
+      ...(stealCores !== undefined ? { stealCores } : {}),
       failures: { queries: failedQueries.length, rollbacks: failedRollbacks.length, examples: [...failedQueries.slice(0, 3), ...failedRollbacks.slice(0, 3)] },
       prometheusQueriesPerSecond,
       rulesPerSecond,
