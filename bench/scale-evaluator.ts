@@ -338,7 +338,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       const r = performance.now();
       const readAfterSlotMs = Date.now() % options.intervalMs;
       try {
-        const read = await stack.client.connection.withDeadline(Date.now() + 10_000, () => timelineOf({ client: stack.client }, handle));
+        // timelineOf sets its own deadline (15 s, the CLI's): a wrapper here would be overridden by it.
+        const read = await timelineOf({ client: stack.client }, handle);
         if (read.source === 'memo') fromMemo++;
       } catch (err) {
         failedQueries.push(`timeline read: ${(err as Error).message.slice(0, 110)}`);
