@@ -1,6 +1,6 @@
 /** Connecting the CLI to Temporal, and turning Temporal's errors into sentences with exit codes. */
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { temporalSettings } from '../connection';
 import { deploymentWorkflowId } from '../workflows/messages';
 import { ExitCode, ExitError } from './errors';
@@ -46,13 +46,17 @@ export function resolveDeploymentId(idOrName: string): string {
 
 /** The latest run of a deployment; a clear NOT_FOUND error when there is none. */
 export async function deploymentHandle(cli: CliClient, idOrName: string): Promise<WorkflowHandle> {
+  return (await describedDeployment(cli, idOrName)).handle;
+}
+
+/** The latest run of a deployment with the description that found it (one round trip for a caller that reads the memo); NOT_FOUND as deploymentHandle. */
+export async function describedDeployment(cli: CliClient, idOrName: string): Promise<{ handle: WorkflowHandle; description: WorkflowExecutionDescription }> {
   const id = resolveDeploymentId(idOrName);
   const handle = cli.client.workflow.getHandle(id);
   try {
-    await handle.describe();
+    return { handle, description: await handle.describe() };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ExitError(ExitCode.NOT_FOUND, messages.notFound(id, cli.namespace));
     throw err;
   }
-  return handle;
 }

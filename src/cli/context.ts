@@ -1,5 +1,5 @@
 /** What every command gets: where to write, how to reach Temporal, a deadline-bounded query, and the timeline read. */
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
 import type { TimelineEvent } from '../model';
 import { timelineQuery } from '../workflows/messages';
@@ -61,14 +61,16 @@ export async function queryDeployment<R, A extends unknown[]>(
  * answers alone (no worker, no replay: a deployment in its watch window is rarely in a worker's
  * cache); from the workflow (a query) when the memo holds none — a run from before the timeline
  * was kept there, or one whose first workflow task has not completed. `source` says which
- * answered (the bench counts them).
+ * answered (the bench counts them). `described`: the run's description when the caller has just
+ * made it (`describedDeployment`), saving a round trip.
  */
 export async function timelineOf(
   cli: Pick<CliClient, 'client'>,
   handle: WorkflowHandle,
   afterSeq = 0,
+  described?: WorkflowExecutionDescription,
 ): Promise<{ events: TimelineEvent[]; source: 'memo' | 'query' }> {
-  const described = await cli.client.withDeadline(Date.now() + 15_000, () => handle.describe());
+  described ??= await cli.client.withDeadline(Date.now() + 15_000, () => handle.describe());
   const events = timelineFromMemo(described.memo);
   if (events) return { events: events.filter((e) => e.seq > afterSeq), source: 'memo' };
   return { events: await queryDeployment(cli, handle, timelineQuery, { afterSeq }), source: 'query' };

@@ -1,6 +1,6 @@
 /** `shipwatch timeline <id> [--follow]`: every event of a deployment, live with --follow. */
-import { deploymentHandle } from '../cli/connect';
-import { readTimeline, withClient } from '../cli/context';
+import { describedDeployment } from '../cli/connect';
+import { timelineOf, withClient } from '../cli/context';
 import type { CommandContext } from '../cli/context';
 import { ExitCode } from '../cli/errors';
 import { followDeployment } from '../cli/follow';
@@ -17,8 +17,9 @@ export interface TimelineOptions {
 export async function timelineCommand(opts: TimelineOptions, ctx: CommandContext): Promise<number> {
   return withClient(ctx, async (cli) => {
     if (opts.follow) return followDeployment(cli, opts.id, ctx, opts);
-    const handle = await deploymentHandle(cli, opts.id);
-    const events = await readTimeline(cli, handle);
+    // The describe that finds the deployment holds its memo: the timeline is read from it, no second round trip.
+    const { handle, description } = await describedDeployment(cli, opts.id);
+    const { events } = await timelineOf(cli, handle, 0, description);
     if (opts.json) ctx.out.data(events);
     else for (const e of events) ctx.out.line(formatEvent(ctx.out, e));
     return ExitCode.OK;
