@@ -29,6 +29,15 @@ export interface PrometheusMetricsOptions {
    * minutes of them were about 30 MB of a 10,000-window worker's heap (docs/benchmarks.md, Session 8).
    */
   shareAnswersMs?: number;
+  /**
+   * How long after the first ask for a pinned instant the asks for it are gathered into one
+   * evaluation (default 25 ms, GATHER_MS): the watch evaluators of one phase wake together at their
+   * slot, and their rules are asked as one query per shape that selects their services, by the
+   * union of the services' values (promql-batch.ts, `members`), so the fleet's phases each read
+   * their share of it. 0: each ask is planned alone, every selector widened to the whole fleet,
+   * and answers shared for shareAnswersMs (the adapter before phases).
+   */
+  gatherMs?: number;
 }
 
 interface QueryAnswer {
@@ -203,6 +212,60 @@ class SharedAnswers {
   }
 }
 
+/** How long asks for one pinned instant are gathered (PrometheusMetricsOptions.gatherMs). */
+export const GATHER_MS = 25;
+
+interface GatheredAsk {
+  rules: AlertQuery[];
+  planKey: string | undefined;
+  resolve: (evaluations: RuleEvaluation[]) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Asks of one Prometheus for one instant, gathered: every ask that comes within `gatherMs` of the
+ * first is evaluated with it, as one list of rules (in the order of the askers' plan keys, so an
+ * unchanged set of askers plans the same list again and its plan is kept), and each asker gets its
+ * own rules' evaluations back. An ask after the gathering closed starts another.
+ */
+class InstantGathers {
+  private readonly open = new Map<string, GatheredAsk[]>();
+
+  constructor(
+    private readonly gatherMs: number,
+    private readonly evaluate: (key: { prometheusUrl: string; atMs: number }, rules: AlertQuery[], planKey: string) => Promise<RuleEvaluation[]>,
+  ) {}
+
+  join(key: { prometheusUrl: string; atMs: number }, ask: { rules: AlertQuery[]; planKey: string | undefined }): Promise<RuleEvaluation[]> {
+    const id = `${key.prometheusUrl}\u0000${key.atMs}`;
+    let asks = this.open.get(id);
+    if (!asks) {
+      this.open.set(id, (asks = []));
+      setTimeout(() => this.close(id, key), this.gatherMs);
+    }
+    const gathered = asks;
+    return new Promise((resolve, reject) => gathered.push({ ...ask, resolve, reject }));
+  }
+
+  private close(id: string, key: { prometheusUrl: string; atMs: number }): void {
+    const asks = this.open.get(id)!;
+    this.open.delete(id);
+    asks.sort((a, b) => (a.planKey ?? '').localeCompare(b.planKey ?? ''));
+    // Not by instant: the same askers at the next slot use this slot's plan.
+    const planKey = `gathered\u0000${key.prometheusUrl}\u0000${asks.map((a) => a.planKey ?? '').join('\u0000')}`;
+    this.evaluate(key, asks.flatMap((a) => a.rules), planKey).then(
+      (evaluations) => {
+        let at = 0;
+        for (const a of asks) {
+          a.resolve(evaluations.slice(at, at + a.rules.length));
+          at += a.rules.length;
+        }
+      },
+      (err: unknown) => asks.forEach((a) => a.reject(err)),
+    );
+  }
+}
+
 async function checkValue(prometheusUrl: string, check: ResolvedMetricCheck, options: PrometheusMetricsOptions): Promise<MetricValue> {
   const result = await queryPrometheus(prometheusUrl, check.query, options);
   if (result.outcome !== 'ok') return { name: check.name, value: null, outcome: result.outcome, ...(result.error ? { error: result.error } : {}) };
@@ -249,6 +312,14 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
   const shared = new SharedAnswers(options.shareAnswersMs ?? SHARE_ANSWERS_MS, () => now().getTime());
   const plans = new PlanCache();
   const planOf = (input: { rules: AlertQuery[]; planKey?: string }, widen: Widen): QueryPlan => plans.planFor(input.planKey, input.rules.map((r) => r.expr), widen);
+  const gatherMs = options.gatherMs ?? GATHER_MS;
+  const gathers =
+    gatherMs > 0
+      ? new InstantGathers(gatherMs, ({ prometheusUrl, atMs }, rules, planKey) => {
+          const pinned = { ...options, evaluationTime: () => new Date(atMs) };
+          return evaluateAll(rules, (promql) => querySeries(prometheusUrl, promql, pinned), planOf({ rules, planKey }, 'members'));
+        })
+      : undefined;
   const snapshot = async (input: { prometheusUrl: string; checks: ResolvedMetricCheck[] }): Promise<MetricsSnapshot> => {
     const takenAt = now().toISOString();
     const values = await Promise.all(input.checks.map((c) => checkValue(input.prometheusUrl, c, options)));
@@ -264,9 +335,11 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     async evaluateRules(input): Promise<RuleEvaluation[]> {
       const { prometheusUrl, atMs } = input;
       if (atMs === undefined) return evaluateAll(input.rules, (promql) => querySeries(prometheusUrl, promql, options), planOf(input, 'varying'));
-      // An instant several evaluators ask for: every selector label widened, so a shard with one
-      // service asks the same query as one with many, and the answer is shared.
+      // An instant several evaluators ask for, gathered: their services' union, asked once per shape.
+      if (gathers) return gathers.join({ prometheusUrl, atMs }, { rules: input.rules, planKey: input.planKey });
       const pinned = { ...options, evaluationTime: () => new Date(atMs) };
+      // Not gathered: every selector label widened, so a shard with one service asks the same
+      // query as one with many, and the answer is shared.
       return evaluateAll(input.rules, (promql) => shared.ask({ prometheusUrl, promql, atMs }, () => querySeries(prometheusUrl, promql, pinned)), planOf(input, 'selectors'));
     },
   };

@@ -279,9 +279,11 @@ function plainPattern(pattern: string): boolean {
  * Which labels of a shape are widened. `varying`: those whose values differ between the members
  * (a batch of one is asked as written). `selectors`: every label the rewrite can widen exactly,
  * varying or not, so the query reads the same whichever services are asked for, one of them too:
- * what several evaluators asking at one instant need to send each shape once.
+ * what several evaluators asking at one instant need to send each shape once. `members`: the
+ * varying labels, each to the union of the members' values (`namespace=~"a|b"`), never to every
+ * series that has the label: a query of a share of the fleet reads that share, not the fleet.
  */
-export type Widen = 'varying' | 'selectors';
+export type Widen = 'varying' | 'selectors' | 'members';
 
 /** Whether every member names `label` in every selector, one way, in a form the rewrite keeps exact. */
 function widenable(label: string, op: MatchOp, members: number[], parsed: Parsed[]): boolean {
@@ -317,7 +319,7 @@ function batchOf(members: number[], parsed: Parsed[], widen: Widen): Batch | und
   first.matchers.forEach((m, p) => {
     if (!labels.has(m.label)) return;
     const values = [...new Set(members.map((i) => parsed[i]!.matchers[p]!.value))];
-    if (values.every((v) => (m.op === '=' ? v !== '' : plainPattern(v) && !anchored(v)!.test('')))) {
+    if (widen !== 'members' && values.every((v) => (m.op === '=' ? v !== '' : plainPattern(v) && !anchored(v)!.test('')))) {
       edits.push({ from: m.opFrom, to: m.valueTo, text: '!=""' });
       return;
     }

@@ -39,6 +39,8 @@ export interface EvaluatorState {
   signalsSent: number;
   runs: number;
   lateness: number[];
+  /** Where in the interval this evaluator's slots fall (patch evaluator-phases; absent: on the interval's multiples). */
+  phaseMs?: number;
 }
 
 /**
@@ -49,6 +51,42 @@ export interface EvaluatorState {
 export function newEvaluatorState(args: { prometheusUrl: string; intervalMs: number; nowMs: number; onGrid?: boolean }): EvaluatorState {
   const originMs = args.onGrid ? Math.floor(args.nowMs / args.intervalMs) * args.intervalMs : args.nowMs;
   return { prometheusUrl: args.prometheusUrl, intervalMs: args.intervalMs, originMs, k: 0, ruleSets: {}, windows: {}, evaluations: 0, signalsSent: 0, runs: 1, lateness: [] };
+}
+
+/**
+ * The phases of the interval the shards of one Prometheus evaluate in (patch evaluator-phases):
+ * shard s at (s mod EVALUATION_PHASES) quarters of the interval after its multiples. The metrics
+ * adapter asks once per rule shape for the shards of one instant, selecting their services
+ * (src/activities/metrics.ts, gathering), so each phase's queries read a quarter of the fleet and
+ * Prometheus's work, and the evaluators' after it, come in four parts over the interval, not all at
+ * its start. Queries per interval: rule shapes × phases (16 for the seed's four rules, 0.53/s at 30 s).
+ */
+export const EVALUATION_PHASES = 4;
+
+/** Where in the interval an evaluator's slots fall: its shard's phase (the evaluator from before shards: phase 0). */
+export function phaseOffsetMs(evaluatorId: string, intervalMs: number): number {
+  const shard = shardOfEvaluator(evaluatorId) ?? 0;
+  return Math.floor(((shard % EVALUATION_PHASES) * intervalMs) / EVALUATION_PHASES);
+}
+
+/**
+ * Moves an evaluator on the grid to its phase (patch evaluator-phases): its slots then fall
+ * `phaseMs` after the interval's multiples. A new evaluator's first slot stays within an interval
+ * of its start; a running one's next slot comes between its last one and the one after it, so no
+ * slot is evaluated twice and none is skipped for more than the shift.
+ */
+export function enterPhase(state: EvaluatorState, phaseMs: number, nowMs: number): void {
+  const shift = phaseMs - (state.phaseMs ?? 0);
+  state.phaseMs = phaseMs;
+  if (shift === 0) return;
+  if (state.k === 0) {
+    // Nothing evaluated yet: the grid instant at or before now, in the phase.
+    state.originMs = Math.floor((nowMs - phaseMs) / state.intervalMs) * state.intervalMs + phaseMs;
+    return;
+  }
+  // Slot k (done) was at originMs + k × interval; in the phase's numbering the next is k again, `shift` later (shift is less than an interval).
+  state.originMs += shift;
+  state.k -= shift > 0 ? 1 : 0;
 }
 
 /** The state a previous run carried, counted as the next run. */

@@ -1,9 +1,9 @@
 /**
  * The watch evaluator: one long-lived workflow per Prometheus, interval and shard (a share of the
  * windows by the hash of their workflow IDs, ./evaluator-messages.ts) that watches those windows at
- * once. At fixed times (multiples of the interval since the epoch, the same for every shard; an
- * evaluator from before patch `evaluator-grid` counts from its start; lateness never adds up to
- * drift) it runs ONE evaluation activity (a local one in runs of patch `evaluator-local-activity` only, see EVALUATOR_ACTIVITY_AGAIN_PATCH;
+ * once. At fixed times (multiples of the interval since the epoch, plus its shard's phase of the
+ * interval since EVALUATOR_PHASES_PATCH; an evaluator from before patch `evaluator-grid` counts
+ * from its start; lateness never adds up to drift) it runs ONE evaluation activity (a local one in runs of patch `evaluator-local-activity` only, see EVALUATOR_ACTIVITY_AGAIN_PATCH;
  * since EVALUATOR_WAITS_PATCH scheduled a slot ahead, waiting in the worker) with one query per distinct
  * rule expression across all windows, then signals only the windows whose alert state changed,
  * plus each window's periodic heartbeat so a window can tell it is still watched. Deployment
@@ -19,7 +19,7 @@ import type { RuleEvaluation } from '../activities/types';
 import type { AlertQuery } from '../spec/types';
 import { evaluatorStatusQuery, registerWatchSignal, unregisterWatchSignal, watchReportSignal } from './evaluator-messages';
 import type { EvaluationInput, EvaluatorInput, RulesWanted, WatchReport } from './evaluator-messages';
-import { distinctQueries, heartbeatOffsetMs, newEvaluatorState, nextSlot, register, reportsFor, resumeEvaluator, unregister, windowCount } from './evaluator-plan';
+import { distinctQueries, enterPhase, heartbeatOffsetMs, newEvaluatorState, nextSlot, phaseOffsetMs, register, reportsFor, resumeEvaluator, unregister, windowCount } from './evaluator-plan';
 import type { EvaluatorState } from './evaluator-plan';
 
 /** History length at which a run hands over (continue-as-new) at the next slot. */
@@ -83,6 +83,13 @@ export const EVALUATOR_RULES_BY_KEY_PATCH = 'evaluator-rules-by-key';
  * is counted when the answers reach the evaluator, not when the evaluation starts.
  */
 export const EVALUATOR_WAITS_PATCH = 'evaluator-evaluation-waits';
+/**
+ * Evaluators started (or continued) since this patch evaluate in their shard's phase of the
+ * interval (./evaluator-plan.ts, EVALUATION_PHASES and enterPhase): a quarter of the shards at
+ * each quarter, where every shard evaluated at the interval's multiples. A running evaluator moves
+ * to its phase when it continues as new.
+ */
+export const EVALUATOR_PHASES_PATCH = 'evaluator-phases';
 
 type Evaluate = Pick<DeploymentActivities, 'evaluateAlertRules' | 'evaluateWatchRules' | 'evaluateWatchRulesAtSlot'>;
 /** An evaluation by key (patch evaluator-rules-by-key): at once, or waiting in the worker for its slot. */
@@ -106,6 +113,8 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
   /** What this run has sent as command arguments (evaluation inputs, reports), in JSON characters. */
   let spent = 0;
   const state: EvaluatorState = input.carried !== undefined ? resumeEvaluator(input.carried) : newEvaluatorState({ prometheusUrl: input.prometheusUrl, intervalMs: input.intervalMs, nowMs: Date.now(), onGrid });
+  const me = workflowInfo().workflowId;
+  if (onGrid && patched(EVALUATOR_PHASES_PATCH)) enterPhase(state, phaseOffsetMs(me, state.intervalMs), Date.now());
   // Heartbeats spread: each window's slot by a hash of its ID, and sent at the shard's own offset after the slot (changes at once).
   const spread = patched(EVALUATOR_HEARTBEAT_SPREAD_PATCH);
   for (const reg of input.initial ?? []) register(state, reg, { spread });
@@ -120,7 +129,6 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
     signalsSent: state.signalsSent,
     runs: state.runs,
   }));
-  const me = workflowInfo().workflowId;
 
   /** Signals reports, in chunks: one workflow task completes at most SIGNALS_PER_TASK commands (10,000 windows registering at once would be one huge task). */
   async function send(reports: { workflowId: string; report: WatchReport }[]): Promise<void> {

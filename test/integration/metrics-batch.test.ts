@@ -86,8 +86,29 @@ test('a service with nothing scraped is no data in the batch, as alone; one serv
   expect((await queriesSent()) - before).toBe(4);
 });
 
-test('evaluations of two shares of the fleet at one instant send each shape once (the watch evaluators’ shards)', async () => {
-  const metrics = createPrometheusMetrics();
+test('gathered: evaluations of shares of the fleet at one instant send each shape once, selecting the services asked for; an ask after the gathering sends its own', async () => {
+  const metrics = createPrometheusMetrics({ gatherMs: 200 });
+  const atMs = Date.now() - 1000;
+  const shares = [[0], [3, 4, 5], [7, 11]].map((services) => services.flatMap(rulesOf));
+  const before = await queriesSent();
+  const answers = await Promise.all(shares.map((rules, i) => metrics.evaluateRules({ prometheusUrl: prom.url, rules, atMs, planKey: `shard-${i}` })));
+  expect((await queriesSent()) - before).toBe(4);
+  const expected = await alone(shares.flat(), new Date(atMs));
+  expect(answers.map((a) => a.length)).toEqual(shares.map((r) => r.length));
+  answers.flat().forEach((b, i) => {
+    const e = expected[i]!;
+    expect({ rule: b.rule, outcome: b.outcome, breaching: b.breaching }).toEqual({ rule: e.rule, outcome: e.outcome, breaching: e.breaching });
+    if (e.value === null) expect(b.value).toBeNull();
+    else expect(b.value).toBeCloseTo(e.value, 9);
+  });
+  // After the gathering closed: the same instant asked anew, by itself.
+  const from = await queriesSent();
+  expect(await metrics.evaluateRules({ prometheusUrl: prom.url, rules: structuredClone(shares[1]!), atMs, planKey: 'shard-1' })).toEqual(answers[1]);
+  expect((await queriesSent()) - from).toBe(4);
+});
+
+test('not gathered (gatherMs 0): evaluations of two shares of the fleet at one instant send each shape once (the watch evaluators’ shards), the fleet widened and the answer shared', async () => {
+  const metrics = createPrometheusMetrics({ gatherMs: 0 });
   const atMs = Date.now() - 1000;
   // One share holds a single service: it asks the same queries as the other.
   const shareA = [0].flatMap(rulesOf);
@@ -106,10 +127,10 @@ test('evaluations of two shares of the fleet at one instant send each shape once
   expect((await queriesSent()) - before).toBe(4 + 4 + 4 * 12);
 });
 
-test('an answer is shared for shareAnswersMs only: an evaluator later than that asks its instant anew', async () => {
+test('not gathered: an answer is shared for shareAnswersMs only: an evaluator later than that asks its instant anew', async () => {
   // The adapter's own clock, moved by hand: no wait, and the first two asks are in the window however slow the machine.
   let clock = Date.now();
-  const metrics = createPrometheusMetrics({ shareAnswersMs: 15_000, now: () => new Date(clock) });
+  const metrics = createPrometheusMetrics({ shareAnswersMs: 15_000, now: () => new Date(clock), gatherMs: 0 });
   const atMs = Date.now() - 2000;
   const before = await queriesSent();
   const first = await metrics.evaluateRules({ prometheusUrl: prom.url, rules: rulesOf(0), atMs });

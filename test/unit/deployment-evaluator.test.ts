@@ -7,7 +7,7 @@ import type { RuleEvaluation } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { evaluateAlerts, initialAlertStates } from '../../src/workflows/alert-evaluator';
 import { EVALUATOR_SHARDS, HEARTBEAT_MS, allEvaluatorIds, evaluatorShard, evaluatorWorkflowId, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
-import { distinctQueries, heartbeatOffsetMs, heartbeatSlots, newEvaluatorState, nextSlot, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
+import { EVALUATION_PHASES, distinctQueries, enterPhase, heartbeatOffsetMs, heartbeatSlots, newEvaluatorState, nextSlot, phaseOffsetMs, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
 import { alertDecisionAt } from '../../src/workflows/evaluator-schedule';
 import { initialSight, observeCheck, sightDecisionAt, sightDue } from '../../src/workflows/sight';
 
@@ -171,6 +171,49 @@ describe('evaluator shards and their grid', () => {
     expect(slots).toEqual([T0 + 30_000, T0 + 30_000, T0 + 30_000]);
     const old = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 + 1234 });
     expect(old.originMs + nextSlot(old, T0 + 1234) * old.intervalMs).toBe(T0 + 31_234);
+  });
+
+  test('phases: the shards evaluate in four quarters of the interval, as many in each; the evaluator from before shards in the first', () => {
+    const of = { prometheusUrl: 'http://prom:9090', intervalMs: 30_000 };
+    const offsets = Array.from({ length: EVALUATOR_SHARDS }, (_, shard) => phaseOffsetMs(evaluatorWorkflowId({ ...of, shard }), 30_000));
+    expect(EVALUATION_PHASES).toBe(4);
+    expect([...new Set(offsets)].sort((a, b) => a - b)).toEqual([0, 7_500, 15_000, 22_500]);
+    for (const offset of [0, 7_500, 15_000, 22_500]) expect(offsets.filter((o) => o === offset)).toHaveLength(EVALUATOR_SHARDS / 4);
+    expect(phaseOffsetMs(evaluatorWorkflowId(of), 30_000)).toBe(0);
+    // Windows of a fleet are shared out over the phases about evenly (the shard's hash decides both).
+    const perPhase = [0, 0, 0, 0];
+    for (let i = 0; i < 10_000; i++) perPhase[phaseOffsetMs(windowEvaluatorId({ ...of, workflowId: `deploy-production-svc-${i}/svc-${i}` }), 30_000) / 7_500]!++;
+    expect(Math.min(...perPhase)).toBeGreaterThan(2_000);
+  });
+
+  test('a new evaluator in its phase: its first slot in the phase, within one interval of its start', () => {
+    for (const nowMs of [T0, T0 + 1234, T0 + 7_499, T0 + 7_500, T0 + 29_999]) {
+      const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs, onGrid: true });
+      enterPhase(s, 7_500, nowMs);
+      const first = s.originMs + nextSlot(s, nowMs) * s.intervalMs;
+      expect((first - T0) % 30_000).toBe(7_500);
+      expect([first > nowMs, first <= nowMs + 30_000]).toEqual([true, true]);
+    }
+  });
+
+  test('a running evaluator moving to its phase (continue-as-new after the patch): the next slot falls between its last and the one after, in the phase; once in it, nothing moves', () => {
+    const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 + 1_000, onGrid: true });
+    s.k = 10; // slot 10, at T0 + 300 s, evaluated
+    const lastAt = s.originMs + s.k * s.intervalMs;
+    const now = lastAt + 2_000;
+    enterPhase(s, 22_500, now);
+    const next = s.originMs + nextSlot(s, now) * s.intervalMs;
+    expect(next).toBe(lastAt + 22_500);
+    expect(s.phaseMs).toBe(22_500);
+    // Carried again with its phase: unchanged.
+    const carried = structuredClone(s);
+    enterPhase(carried, 22_500, now + 60_000);
+    expect(carried).toEqual(s);
+    // Phase 0 (the first quarter) is the grid itself: nothing moves, only the phase is recorded.
+    const first = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 + 1_000, onGrid: true });
+    first.k = 10;
+    enterPhase(first, 0, now);
+    expect({ originMs: first.originMs, k: first.k, phaseMs: first.phaseMs }).toEqual({ originMs: T0, k: 10, phaseMs: 0 });
   });
 });
 

@@ -38,6 +38,24 @@ test('a shape is asked in the same words whichever services share it (evaluators
   expect(plan([1, 2, 3])).toEqual(plan([40, 41]));
 });
 
+test("asked for a share of the fleet ('members'): each varying label selects the union of the members' values, so Prometheus reads that share only", () => {
+  const plan = planQueries([1, 2, 3].flatMap((i) => service(i).map((r) => r.expr)), 'members');
+  expect(plan.alone).toEqual([]);
+  for (const b of plan.batches) expect(checkPromql(b.query)).toBeUndefined();
+  expect(plan.batches[0]!.query).toBe(
+    'sum by (namespace, job) (rate(http_requests_total{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3",status=~"5.."}[5m]) or rate(http_requests_total{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3"}[5m]) * 0) / sum by (namespace, job) (rate(http_requests_total{namespace=~"ns1|ns2|ns3",job=~"s1|s2|s3"}[5m]))',
+  );
+  expect(plan.batches[2]!.query).toBe('kube_deployment_status_replicas_available{namespace=~"ns1|ns2|ns3",deployment=~"d1|d2|d3"}');
+  // The pod patterns, as their union; the namespace added to the grouping as before.
+  expect(plan.batches[3]!.query).toMatch(/^max by \(pod, namespace\) \(container_memory_usage_bytes\{namespace=~"ns1\|ns2\|ns3",pod=~"\(\?:d1-.*\)\|\(\?:d2-.*\)\|\(\?:d3-.*\)"\}/);
+  // Each member's own series are found by its values, as for the fleet's query.
+  expect(plan.batches.map((b) => b.conditions)).toEqual(planQueries([1, 2, 3].flatMap((i) => service(i).map((r) => r.expr)), 'varying').batches.map((b) => b.conditions));
+  // A value that regex syntax would read otherwise is escaped; labels the members share stay as written; one member is asked as written.
+  const dotted = ['up{namespace="a.b",job="x"}', 'up{namespace="c",job="x"}'];
+  expect(planQueries(dotted, 'members').batches[0]!.query).toBe('up{namespace=~"a\\\\.b|c",job="x"}');
+  expect(planQueries(dotted.slice(0, 1), 'members')).toEqual({ batches: [], alone: [0] });
+});
+
 test("asked for an instant several evaluators share ('selectors'), one service's rules read as the fleet's, whatever its labels", () => {
   const queries = (ids: number[], widen: 'varying' | 'selectors') => planQueries(ids.flatMap((i) => service(i).map((r) => r.expr)), widen).batches.map((b) => b.query);
   const fleet = queries([1, 2, 3], 'selectors');

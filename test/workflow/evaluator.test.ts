@@ -24,7 +24,7 @@ import type { DeploySpec } from '../../src/spec/types';
 import { evaluatorShard, evaluatorStatusQuery, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
 import type { EvaluatorStatus, WatchReport } from '../../src/workflows/evaluator-messages';
 import { EVALUATOR_HISTORY_BUDGET, EVALUATOR_INPUT_BUDGET } from '../../src/workflows/evaluator';
-import { distinctQueries, heartbeatOffsetMs, newEvaluatorState, register } from '../../src/workflows/evaluator-plan';
+import { EVALUATION_PHASES, distinctQueries, heartbeatOffsetMs, newEvaluatorState, phaseOffsetMs, register } from '../../src/workflows/evaluator-plan';
 import { deploymentWorkflowId, statusQuery } from '../../src/workflows/messages';
 
 jest.setTimeout(600_000);
@@ -50,9 +50,12 @@ function withNamespace(spec: DeploySpec, n: number): DeploySpec {
 
 const shardOf = (spec: DeploySpec): number => evaluatorShard(deploymentWorkflowId(spec.namespace, spec.service));
 
-/** The first namespace suffix from `from` on that puts every spec's window in one evaluator's shard. */
-function oneShard(specs: DeploySpec[], from: number): number {
-  for (let n = from; ; n++) if (new Set(specs.map((s) => shardOf(withNamespace(s, n)))).size === 1) return n;
+/** The first namespace suffix from `from` on that puts every spec's window in one evaluator's shard (one `which` accepts). */
+function oneShard(specs: DeploySpec[], from: number, which: (shard: number) => boolean = () => true): number {
+  for (let n = from; ; n++) {
+    const shards = new Set(specs.map((s) => shardOf(withNamespace(s, n))));
+    if (shards.size === 1 && which([...shards][0]!)) return n;
+  }
 }
 
 async function history(client: Client, workflowId: string, runId?: string) {
@@ -126,7 +129,8 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   });
   const specs = [await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '3h' } }), await testSpec({ service: 'billing', kubernetes: { deployment: 'billing', stepPods: 0 }, watch: { duration: '3h' } })];
   // Two windows of one evaluator: namespaces whose windows hash to the same shard.
-  const n = oneShard(specs, 1);
+  // In a phase after the interval's multiples (patch evaluator-phases), so the test tells the two apart.
+  const n = oneShard(specs, 1, (shard) => shard % EVALUATION_PHASES !== 0);
   const [quiet, bad] = specs.map((s) => withNamespace(s, n)) as [DeploySpec, DeploySpec];
   let status!: EvaluatorStatus;
   let evaluatorHistory!: Awaited<ReturnType<typeof history>>;
@@ -162,9 +166,10 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   // One evaluation activity per interval carries both windows' rules (4 + 4 distinct queries).
   const batched = world.calls.filter((c) => c.op === 'evaluateRules' && (c.input as { rules: unknown[] }).rules.length === 8);
   expect(batched.length).toBeGreaterThan(10);
-  // Each evaluated at its slot's instant, on the grid every shard shares (multiples of the interval), asked as the evaluator (its plan kept by the adapter).
-  expect(batched.map((c) => (c.input as { atMs?: number }).atMs! % bad.watch.intervalMs)).toEqual(batched.map(() => 0));
+  // Each evaluated at its slot's instant, on the grid every shard shares (multiples of the interval) in its shard's phase of it (patch evaluator-phases), asked as the evaluator (its plan kept by the adapter).
   const evaluatorId = windowEvaluatorId({ prometheusUrl: quiet.metrics!.prometheusUrl, intervalMs: quiet.watch.intervalMs, workflowId: a.workflowId });
+  const phase = phaseOffsetMs(evaluatorId, bad.watch.intervalMs);
+  expect(batched.map((c) => (c.input as { atMs?: number }).atMs! % bad.watch.intervalMs)).toEqual(batched.map(() => phase));
   expect(new Set(batched.map((c) => (c.input as { planKey?: string }).planKey))).toEqual(new Set([evaluatorId]));
   // The quiet window's watch: no activity, no timer per check; reports when its state changes, heartbeats, one at its end.
   // The watch runs in a run of its own: the deployment's run hands over right after registering.
@@ -235,7 +240,7 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   expect(keyed.filter((k) => k.rules)).toHaveLength(new Set(keyed.map((k) => k.key)).size);
   expect(keyed[0]!.rules).toBe(true);
   expect(keyed.filter((k) => k.wanted)).toEqual([]);
-  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-waits');
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-phases');
 });
 
 test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {
@@ -308,7 +313,7 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
     expect(evaluations).toBeLessThanOrEqual(slots);
     expect(events.length).toBeLessThan(EVALUATOR_HISTORY_BUDGET);
   }
-  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-waits');
+  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-phases');
 });
 
 test('an evaluator sends its rules once, then their key alone; a worker that does not keep them (another process, one restarted) is sent them again, and the window hears nothing of it', async () => {
