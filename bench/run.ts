@@ -20,6 +20,7 @@ import { benchThreads } from './threads';
 import type { ThreadsResult } from './threads';
 import type { ProbeResult } from './memory-probe';
 import { queryPrometheus } from '../src/activities/metrics';
+import { EVALUATION_PHASES } from '../src/workflows/evaluator-plan';
 import { distribution, formatDistribution, machine, progress, round, waitUntil } from './lib';
 import type { Machine } from './lib';
 
@@ -98,10 +99,15 @@ function summary(r: Results): string {
     for (const w of r.scale) {
       const c = w.cpuByPhase;
       if (!c) continue;
-      // The first 2 s after a slot, where its work lands, and the rest of the interval on average.
-      const head = Math.min(4, c.worker.length);
-      const part = (name: string, xs: number[]) => `${name} ${xs.slice(0, head).join(' ')} (rest ${round(xs.slice(head).reduce((a, b) => a + b, 0) / Math.max(1, xs.length - head), 2)})`;
-      lines.push(`  ${designOf(w)} ${w.windows}: CPU (cores) in each ${c.binMs} ms of the ${head * c.binMs} ms after a slot, over ${c.intervals} intervals: ${[part('worker', c.worker), part('server', c.server), ...(c.prometheus ? [part('Prometheus', c.prometheus)] : [])].join('; ')}${w.stealCores !== undefined ? `; stolen by the hypervisor ${w.stealCores} cores` : ''}`);
+      // The first 2 s after a slot, where its work lands, and the rest of the interval on average;
+      // the shards' slots come in EVALUATION_PHASES phases, so the bins are folded onto one phase.
+      const folded = (xs: number[]) => foldOnPhase(xs, c.binMs, w.intervalMs);
+      const head = Math.min(4, folded(c.worker).length);
+      const part = (name: string, raw: number[]) => {
+        const xs = folded(raw);
+        return `${name} ${xs.slice(0, head).join(' ')} (rest ${round(xs.slice(head).reduce((a, b) => a + b, 0) / Math.max(1, xs.length - head), 2)})`;
+      };
+      lines.push(`  ${designOf(w)} ${w.windows}: CPU (cores) in each ${c.binMs} ms of the ${head * c.binMs} ms after a slot (the ${EVALUATION_PHASES} phases' slots together), over ${c.intervals} intervals: ${[part('worker', c.worker), part('server', c.server), ...(c.prometheus ? [part('Prometheus', c.prometheus)] : [])].join('; ')}${w.stealCores !== undefined ? `; stolen by the hypervisor ${w.stealCores} cores` : ''}`);
     }
     for (const w of r.scale) {
       const kinds = Object.entries(w.eventsByKind ?? {});
@@ -113,7 +119,8 @@ function summary(r: Results): string {
     }
     for (const w of r.scale) {
       const slow = w.timelineRead?.slow;
-      if (slow) lines.push(`  ${designOf(w)} ${w.windows}: timeline reads over 50 ms: ${slow.length} (in the 1 s after a slot: ${slow.filter((s) => s.afterSlotMs < 1000).length}); queries over 50 ms: ${w.slowQueries.length} (in the 1 s after a slot: ${w.slowQueries.filter((s) => s.afterSlotMs < 1000).length})`);
+      const afterSlot = (ms: number) => ms % (w.intervalMs / EVALUATION_PHASES) < 1000;
+      if (slow) lines.push(`  ${designOf(w)} ${w.windows}: timeline reads over 50 ms: ${slow.length} (in the 1 s after a slot: ${slow.filter((s) => afterSlot(s.afterSlotMs)).length}); queries over 50 ms: ${w.slowQueries.length} (in the 1 s after a slot: ${w.slowQueries.filter((s) => afterSlot(s.afterSlotMs)).length})`);
     }
     for (const w of r.scale) if (w.failures.queries || w.failures.rollbacks) lines.push(`  ${designOf(w)} ${w.windows}: ${w.failures.queries} timeline reads or queries and ${w.failures.rollbacks} rollbacks failed (${w.failures.examples.join(' | ')})`);
     // Repeated parts: the median of their runs' figures, per size and design.
@@ -159,6 +166,13 @@ function summary(r: Results): string {
   }
   for (const [part, error] of Object.entries(r.errors)) lines.push(`${part}: FAILED — ${error}`);
   return lines.join('\n');
+}
+
+/** CPU bins of a whole interval (cpuByPhase) folded onto one phase of it: bin j is the mean of bin j after each phase's slot. */
+function foldOnPhase(xs: number[], binMs: number, intervalMs: number): number[] {
+  const per = Math.round(intervalMs / EVALUATION_PHASES / binMs);
+  if (per < 1 || per * EVALUATION_PHASES !== xs.length) return xs;
+  return Array.from({ length: per }, (_, j) => round(Array.from({ length: EVALUATION_PHASES }, (_, p) => xs[p * per + j]!).reduce((a, b) => a + b, 0) / EVALUATION_PHASES, 2));
 }
 
 /** Services per scrape target of the synthetic fleet. */

@@ -50,7 +50,7 @@ export interface WindowsOptions {
 
 /** Where in the evaluators' interval the CPU went, from the steady state to the last rollback: cores per bin, averaged over the intervals seen. */
 export interface CpuByPhase {
-  /** Bin width (ms after a slot, the slots at multiples of the interval since the epoch). */
+  /** Bin width (ms after a multiple of the interval since the epoch; the shards' slots since patch evaluator-phases at each quarter of it, which the summary folds together). */
   binMs: number;
   /** How many intervals the samples cover. */
   intervals: number;
