@@ -253,16 +253,19 @@ class InstantGathers {
     asks.sort((a, b) => (a.planKey ?? '').localeCompare(b.planKey ?? ''));
     // Not by instant: the same askers at the next slot use this slot's plan.
     const planKey = `gathered\u0000${key.prometheusUrl}\u0000${asks.map((a) => a.planKey ?? '').join('\u0000')}`;
-    this.evaluate(key, asks.flatMap((a) => a.rules), planKey).then(
-      (evaluations) => {
-        let at = 0;
-        for (const a of asks) {
-          a.resolve(evaluations.slice(at, at + a.rules.length));
-          at += a.rules.length;
-        }
-      },
-      (err: unknown) => asks.forEach((a) => a.reject(err)),
-    );
+    // Inside a promise: a planning error fails the gathered asks (their activities retry), never the worker's timer.
+    Promise.resolve()
+      .then(() => this.evaluate(key, asks.flatMap((a) => a.rules), planKey))
+      .then(
+        (evaluations) => {
+          let at = 0;
+          for (const a of asks) {
+            a.resolve(evaluations.slice(at, at + a.rules.length));
+            at += a.rules.length;
+          }
+        },
+        (err: unknown) => asks.forEach((a) => a.reject(err)),
+      );
   }
 }
 
