@@ -60,17 +60,16 @@ export async function queryDeployment<R, A extends unknown[]>(
  * A deployment's timeline events after `afterSeq`: from the run's memo, which the Temporal server
  * answers alone (no worker, no replay: a deployment in its watch window is rarely in a worker's
  * cache); from the workflow (a query) when the memo holds none — a run from before the timeline
- * was kept there, or one whose first workflow task has not completed. `source` says which
- * answered (the bench counts them). `described`: the run's description when the caller has just
- * made it (`describedDeployment`), saving a round trip.
+ * was kept there, or one whose first workflow task has not completed. `description`: one the caller
+ * already has (`describedDeployment`). `source` says which answered (the bench counts them).
  */
 export async function timelineOf(
   cli: Pick<CliClient, 'client'>,
   handle: WorkflowHandle,
   afterSeq = 0,
-  described?: WorkflowExecutionDescription,
+  description?: WorkflowExecutionDescription,
 ): Promise<{ events: TimelineEvent[]; source: 'memo' | 'query' }> {
-  described ??= await cli.client.withDeadline(Date.now() + 15_000, () => handle.describe());
+  const described = description ?? (await cli.client.withDeadline(Date.now() + 15_000, () => handle.describe()));
   const events = timelineFromMemo(described.memo);
   if (events) return { events: events.filter((e) => e.seq > afterSeq), source: 'memo' };
   return { events: await queryDeployment(cli, handle, timelineQuery, { afterSeq }), source: 'query' };
