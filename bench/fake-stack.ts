@@ -61,11 +61,11 @@ export interface FakeStack {
  * machine's disk the server spent its time in fsync (25% iowait) and fell behind at a few hundred
  * deployments, which measures the disk, not shipwatch. Production scale runs Temporal on PostgreSQL.
  */
-async function startBenchTemporal(dbFile: string | undefined): Promise<DevServer> {
+async function startBenchTemporal(dbFile: string | undefined, extraArgs: string[] = []): Promise<DevServer> {
   const port = await freeLoopbackPort();
   const uiPort = await freeLoopbackPort();
-  if (dbFile) return startDevServer({ port, uiPort, dbFile });
-  const args = devServerArgs({ port, uiPort, dbFile: '' });
+  if (dbFile) return startDevServer({ port, uiPort, dbFile, extraArgs });
+  const args = devServerArgs({ port, uiPort, dbFile: '', extraArgs });
   const at = args.indexOf('--db-filename');
   args.splice(at, 2);
   const child = spawn(ensureTool('temporal-cli'), args, { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -115,13 +115,14 @@ export const FAKE_PROMETHEUS_URL = 'http://127.0.0.1:9090';
  * and young-generation semi-space limit (per isolate: the main thread and each workflow thread),
  * when measured at other than their defaults; `nodeFlags`: any other flags of its `node`; `env`:
  * more of its environment (e.g. MALLOC_ARENA_MAX); `evaluatorProcess`: the watch evaluators in a
- * worker process of their own (SHIPWATCH_WORKER_QUEUES), with the same settings.
+ * worker process of their own (SHIPWATCH_WORKER_QUEUES), with the same settings; `temporalArgs`:
+ * more arguments of the dev server (`--dynamic-config-value key=value`).
  */
 export async function startFakeStack(
-  options: { dbFile?: string; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number; semiSpaceMiB?: number; nodeFlags?: string[]; env?: Record<string, string>; evaluatorProcess?: boolean } = {},
+  options: { dbFile?: string; temporalArgs?: string[]; prometheusUrl?: string; maxCachedWorkflows?: number; heapMiB?: number; semiSpaceMiB?: number; nodeFlags?: string[]; env?: Record<string, string>; evaluatorProcess?: boolean } = {},
 ): Promise<FakeStack> {
   const dir = mkdtempSync(join(tmpdir(), 'shipwatch-bench-'));
-  const temporal = await startBenchTemporal(options.dbFile);
+  const temporal = await startBenchTemporal(options.dbFile, options.temporalArgs);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const script = await compiledBenchWorker(dir);
@@ -334,7 +335,7 @@ export async function timeRollback(stack: FakeStack, handle: DeploymentHandle, e
     return answer.at;
   });
   const sample: ReactionSample = { reactionMs: calledAt - sent, answerMs: answered - sent };
-  if (sample.reactionMs > explainOver) {
+  if (sample.reactionMs >= explainOver) {
     const where = await explainRollback(handle, sent, calledAt).catch((err: Error) => void progress(`  (no account of the ${sample.reactionMs} ms rollback of ${handle.workflowId}: ${err.message.slice(0, 120)})`));
     if (where) sample.where = where;
   }
@@ -353,6 +354,16 @@ export interface ReactionResult {
   answer: Distribution;
   /** The samples over the target, with where their time went. */
   slow?: ReactionSample[];
+  /** Each step of every sample that has an account (see RollbackTimes), as a distribution. */
+  steps?: Record<keyof RollbackTimes, Distribution>;
+}
+
+/** The distribution of each step of the samples that have an account of where their time went. */
+export function reactionSteps(samples: ReactionSample[]): Record<keyof RollbackTimes, Distribution> | undefined {
+  const accounted = samples.flatMap((s) => (s.where ? [s.where] : []));
+  if (!accounted.length) return undefined;
+  const keys = Object.keys(accounted[0]!) as (keyof RollbackTimes)[];
+  return Object.fromEntries(keys.map((k) => [k, distribution(accounted.map((w) => w[k]).filter((v) => Number.isFinite(v)))])) as Record<keyof RollbackTimes, Distribution>;
 }
 
 /** Rollback reaction with one deployment at a time (nothing else running). */

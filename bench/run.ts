@@ -91,8 +91,14 @@ function summary(r: Results): string {
       );
     }
     for (const w of r.scale) {
+      const steps = w.reaction?.steps;
+      if (steps) {
+        const st = (x: { p50: number; p99: number }) => `${round(x.p50)} / ${round(x.p99)}`;
+        lines.push(`  ${designOf(w)} ${w.windows}: rollback steps p50 / p99 ms (n ${steps.taskStartToCompleteMs.n}): update sent → its workflow task scheduled ${st(steps.sentToTaskScheduledMs)}, → started by the worker ${st(steps.taskScheduleToStartMs)}, → completed ${st(steps.taskStartToCompleteMs)}, → rollback activity scheduled ${st(steps.completeToActivityScheduledMs)}, → started ${st(steps.activityScheduleToStartMs)}, → first cluster call ${st(steps.activityStartToCallMs)}`);
+      }
       for (const s of w.reaction?.slow ?? []) {
-        const t = s.where!;
+        const t = s.where;
+        if (!t) continue;
         lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms): update sent → its workflow task scheduled ${t.sentToTaskScheduledMs} ms, → started by the worker ${t.taskScheduleToStartMs} ms, → completed ${t.taskStartToCompleteMs} ms, → rollback activity scheduled ${t.completeToActivityScheduledMs} ms, → started ${t.activityScheduleToStartMs} ms, → first cluster call ${t.activityStartToCallMs} ms`);
       }
     }
@@ -203,9 +209,10 @@ async function main(): Promise<void> {
     .option('--worker-flags <flags>', "other flags of the worker's node, space-separated (e.g. \"--trace-gc\")")
     .option('--worker-env <pairs>', "more of the worker's environment, space-separated NAME=value (e.g. \"MALLOC_ARENA_MAX=2\")")
     .option('--temporal-db <file>', 'SQLite file of the dev server for the fake-port parts (default: in memory)')
+    .option('--temporal-flags <args>', 'more arguments of the dev server, e.g. "--dynamic-config-value matching.numTaskqueueReadPartitions=1"')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; repeat: number; kubectlRuns: number; memoryWorkflows: number; replays: number; rounds: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; out: string; evaluators: 'in-worker' | 'own-process' | 'both' }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; repeat: number; kubectlRuns: number; memoryWorkflows: number; replays: number; rounds: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; temporalFlags?: string; out: string; evaluators: 'in-worker' | 'own-process' | 'both' }>();
   if (!Number.isInteger(o.repeat) || o.repeat < 1) throw new Error(`--repeat: expected a whole number of runs, 1 or more (got "${o.repeat}")`);
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
@@ -256,6 +263,7 @@ async function main(): Promise<void> {
       return startFakeStack({
         ...(evaluators === 'own process' ? { evaluatorProcess: true } : {}),
         ...(o.temporalDb ? { dbFile: o.temporalDb } : {}),
+        ...(o.temporalFlags ? { temporalArgs: o.temporalFlags.split(/\s+/).filter(Boolean) } : {}),
         ...(fleet ? { prometheusUrl: fleet.prometheus.url } : {}),
         ...(o.workerCache !== undefined ? { maxCachedWorkflows: o.workerCache } : {}),
         ...(o.workerHeap !== undefined ? { heapMiB: o.workerHeap } : {}),

@@ -16,7 +16,7 @@ import type { EvaluatorStatus } from '../src/workflows/evaluator-messages';
 import { TASK_QUEUE, deploymentWorkflowId, searchAttributes, timelineQuery } from '../src/workflows/messages';
 import type { DeploymentInput } from '../src/workflows/messages';
 import { initialState } from '../src/workflows/state';
-import { FAKE_PROMETHEUS_URL, benchSpec, timeRollback } from './fake-stack';
+import { FAKE_PROMETHEUS_URL, benchSpec, reactionSteps, timeRollback } from './fake-stack';
 import { FORWARD_TIMELINE } from './fixtures/forward-timeline';
 import type { FakeStack, ReactionResult, ReactionSample } from './fake-stack';
 import type { Heaps } from './fake-worker';
@@ -380,14 +380,16 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       const rollbacksUntil = Date.now() + ASK_BUDGET_MS;
       for (const id of [...ids].sort(() => Math.random() - 0.5).slice(0, options.rollbacks)) {
         if (Date.now() >= rollbacksUntil) break;
-        const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle, REACTION_TARGET_MS).catch((err: Error) => {
+        // Every rollback's history is read after its timing (between rollbacks), so each step has a distribution.
+        const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle, 0).catch((err: Error) => {
           failedRollbacks.push(err.message.slice(0, 120));
           return undefined;
         });
         if (sample) samples.push(sample);
       }
-      const slow = samples.filter((s) => s.where);
-      reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)), ...(slow.length ? { slow } : {}) };
+      const slow = samples.filter((s) => s.reactionMs > REACTION_TARGET_MS);
+      const steps = reactionSteps(samples);
+      reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)), ...(slow.length ? { slow } : {}), ...(steps ? { steps } : {}) };
     }
     const cpuByPhase = phases();
     const stealAfter = stealSeconds();
