@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { searchAttributes } from '../../src/workflows/messages';
+import { DEV_SERVER_DYNAMIC_CONFIG, devServerArgs } from '../../tools/local/temporal';
 
 const root = join(__dirname, '..', '..');
 interface Service {
@@ -75,4 +76,14 @@ test('the Dockerfile builds in one stage and runs the compiled worker from a sli
   expect(dockerfile).toMatch(/postgresql-client/); // pg_dump for database backups
   expect(dockerfile).toMatch(/CMD \["node", "dist\/src\/worker\.js"\]/);
   expect(pkg.dependencies['@temporalio/worker']).toBeDefined();
+});
+
+test('the dev server runs with the dynamic config the server on PostgreSQL has beyond the dev server’s own (eager activities)', () => {
+  const file = parse(readFileSync(join(root, 'tools', 'temporal-server', 'dynamicconfig', 'shipwatch.yaml'), 'utf8')) as Record<string, { value: unknown }[]>;
+  expect(DEV_SERVER_DYNAMIC_CONFIG).toEqual({ 'system.enableActivityEagerExecution': true });
+  const args = devServerArgs({ port: 7233, uiPort: 8233, dbFile: '/tmp/x.db' });
+  for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
+    expect(file[key]).toEqual([{ value }]);
+    expect(args.join(' ')).toContain(`--dynamic-config-value ${key}=${JSON.stringify(value)}`);
+  }
 });

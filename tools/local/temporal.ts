@@ -17,6 +17,8 @@ export interface DevServerOptions {
   /** SQLite file; the server keeps its data across restarts. */
   dbFile: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** More `start-dev` arguments, e.g. `--dynamic-config-value key=value` (the bench's `--temporal-flags`). */
+  extraArgs?: string[];
 }
 
 export interface DevServer {
@@ -28,7 +30,16 @@ export interface DevServer {
 
 const SEARCH_ATTRIBUTE_TYPE: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
 
-/** The `temporal server start-dev` arguments, including every shipwatch search attribute. */
+/**
+ * Dynamic config the dev server runs with beside its own defaults, the same keys and values as
+ * tools/temporal-server/dynamicconfig/shipwatch.yaml (the server on PostgreSQL, docker-compose.yml):
+ * eager activity execution, so an activity scheduled by a workflow task is handed to the worker that
+ * completed the task in the reply, without a round through the task queue (a rollback's first
+ * cluster call 20–60 ms sooner: docs/benchmarks.md, Session 18). The server's default is off.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, boolean> = { 'system.enableActivityEagerExecution': true };
+
+/** The `temporal server start-dev` arguments, including every shipwatch search attribute and DEV_SERVER_DYNAMIC_CONFIG. */
 export function devServerArgs(options: DevServerOptions): string[] {
   // The deployment's and the release train's (ShipwatchTrain lists a release with its services in the Web UI).
   const attributes = [...Object.values(searchAttributes), ...Object.values(releaseSearchAttributes)].flatMap((key) => [
@@ -49,6 +60,8 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--log-level',
     options.logLevel ?? 'error',
     ...attributes,
+    ...Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+    ...(options.extraArgs ?? []),
   ];
 }
 
