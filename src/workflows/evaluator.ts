@@ -65,6 +65,12 @@ export const EVALUATOR_ACTIVITY_AGAIN_PATCH = 'evaluator-activity-again';
  */
 export const EVALUATOR_HEARTBEAT_SPREAD_PATCH = 'evaluator-heartbeat-spread';
 /**
+ * Evaluators started (or continued) since this patch give a new window the heartbeat slot fewest
+ * of their windows have (./evaluator-plan.ts, evenHeartbeatPhase), and a window that registers
+ * again keeps its slot; windows registered before keep the slot the hash gave them.
+ */
+export const EVALUATOR_HEARTBEAT_EVEN_PATCH = 'evaluator-heartbeat-even';
+/**
  * Evaluators started (or continued) since this patch evaluate in `evaluateWatchRules`, sending
  * their rules with a key once per run and whenever they change, and otherwise the key alone: a
  * slot's input is a few bytes instead of every rule of the shard's windows (EvaluationInput). A
@@ -117,8 +123,10 @@ export async function watchEvaluatorWorkflow(input: EvaluatorInput): Promise<voi
   if (onGrid && patched(EVALUATOR_PHASES_PATCH)) enterPhase(state, phaseOffsetMs(me, state.intervalMs), Date.now());
   // Heartbeats spread: each window's slot by a hash of its ID, and sent at the shard's own offset after the slot (changes at once).
   const spread = patched(EVALUATOR_HEARTBEAT_SPREAD_PATCH);
-  for (const reg of input.initial ?? []) register(state, reg, { spread });
-  setHandler(registerWatchSignal, (reg) => register(state, reg, { spread }));
+  // New windows' heartbeat slots evenly over the cycle (each slot ⌊n/slots⌋ or ⌈n/slots⌉ windows), not by the hash alone.
+  const even = spread && patched(EVALUATOR_HEARTBEAT_EVEN_PATCH);
+  for (const reg of input.initial ?? []) register(state, reg, { spread, even });
+  setHandler(registerWatchSignal, (reg) => register(state, reg, { spread, even }));
   setHandler(unregisterWatchSignal, ({ workflowId }) => unregister(state, workflowId));
   setHandler(evaluatorStatusQuery, () => ({
     windows: windowCount(state),

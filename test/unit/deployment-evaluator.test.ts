@@ -7,7 +7,7 @@ import type { RuleEvaluation } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { evaluateAlerts, initialAlertStates } from '../../src/workflows/alert-evaluator';
 import { EVALUATOR_SHARDS, HEARTBEAT_MS, allEvaluatorIds, evaluatorShard, evaluatorWorkflowId, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
-import { EVALUATION_PHASES, distinctQueries, enterPhase, heartbeatOffsetMs, heartbeatSlots, newEvaluatorState, nextSlot, phaseOffsetMs, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
+import { EVALUATION_PHASES, distinctQueries, enterPhase, evenHeartbeatPhase, heartbeatOffsetMs, heartbeatSlots, newEvaluatorState, nextSlot, phaseOffsetMs, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
 import { alertDecisionAt } from '../../src/workflows/evaluator-schedule';
 import { initialSight, observeCheck, sightDecisionAt, sightDue } from '../../src/workflows/sight';
 
@@ -128,6 +128,62 @@ describe('evaluator registry and reports', () => {
     expect(Math.max(...perShardSlot)).toBeLessThanOrEqual(12);
     const before = count(false);
     expect(before[8]).toBe(10_000);
+  });
+
+  test('even heartbeat slots (patch evaluator-heartbeat-even): every slot holds ⌊n/80⌋ or ⌈n/80⌉ of a shard\'s windows, the fuller ones spread round the cycle, so the fleet\'s heartbeats in any 3 slots are within a fifth of the mean (by the hash: half again)', () => {
+    const slots = heartbeatSlots(30_000);
+    const ids = Array.from({ length: 1_000 }, (_, i) => `deploy-s0-${String(i).padStart(5, '0')}-user-management`);
+    const fleet = new Array<number>(slots).fill(0);
+    const hashed = new Array<number>(slots).fill(0);
+    for (let shard = 0; shard < EVALUATOR_SHARDS; shard++) {
+      const even = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+      const byHash = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+      // Each shard numbers its slots from its own start: shift its cycle as a shard started later would be.
+      const shift = (shard * 37) % slots;
+      const mine = ids.filter((id) => evaluatorShard(id) === shard);
+      for (const workflowId of mine) {
+        register(even, { workflowId, window: 'r', rules: [errors] }, { spread: true, even: true });
+        register(byHash, { workflowId, window: 'r', rules: [errors] }, { spread: true });
+      }
+      const per = new Array<number>(slots).fill(0);
+      for (const w of Object.values(even.windows)) {
+        per[w.phase]!++;
+        fleet[(w.phase + shift) % slots]!++;
+      }
+      for (const w of Object.values(byHash.windows)) hashed[(w.phase + shift) % slots]!++;
+      expect(Math.max(...per) - Math.min(...per)).toBeLessThanOrEqual(1);
+      // About 31 windows over 80 slots (one every 2.6): no two of them more than twice that apart round the cycle.
+      const used = per.flatMap((n, slot) => (n > 0 ? [slot] : []));
+      const gaps = used.map((slot, i) => ((used[(i + 1) % used.length]! - slot + slots) % slots) || slots);
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(2 * Math.ceil(slots / mine.length));
+    }
+    const spans = (per: number[]) => per.map((_, i) => (per[i]! + per[(i + 1) % slots]! + per[(i + 2) % slots]!) / ((3 * ids.length) / slots));
+    // The shards' cycles are shifted against each other, so a span holds one or two of each shard's windows.
+    expect(Math.max(...spans(fleet))).toBeLessThan(1.2);
+    expect(Math.min(...spans(fleet))).toBeGreaterThan(0.8);
+    // By the hash alone the same fleet had spans from about 0.7 to 1.5 times the mean.
+    expect(Math.max(...spans(hashed))).toBeGreaterThan(1.3);
+  });
+
+  test('an even slot: a window registering again keeps its slot; one leaving frees its slot for the next; the first window\'s slot is its hash\'s', () => {
+    const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    const slots = heartbeatSlots(30_000);
+    for (let i = 0; i < slots; i++) register(s, { workflowId: `w${i}`, window: 'r', rules: [errors] }, { spread: true, even: true });
+    expect(new Set(Object.values(s.windows).map((w) => w.phase)).size).toBe(slots);
+    const w7 = s.windows.w7!.phase;
+    register(s, { workflowId: 'w7', window: 'r2', rules: [errors] }, { spread: true, even: true });
+    expect(s.windows.w7!.phase).toBe(w7);
+    unregister(s, 'w7');
+    register(s, { workflowId: 'late', window: 'r', rules: [errors] }, { spread: true, even: true });
+    expect(s.windows.late!.phase).toBe(w7);
+    const empty = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    const byHash = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 });
+    register(byHash, { workflowId: 'first', window: 'r', rules: [errors] }, { spread: true });
+    expect(evenHeartbeatPhase(empty, 'first')).toBe(byHash.windows.first!.phase);
+    // The second goes half the cycle away.
+    register(empty, { workflowId: 'first', window: 'r', rules: [errors] }, { spread: true, even: true });
+    register(empty, { workflowId: 'second', window: 'r', rules: [errors] }, { spread: true, even: true });
+    expect((empty.windows.second!.phase - empty.windows.first!.phase + slots) % slots).toBe(slots / 2);
   });
 
   test("each shard sends a slot's heartbeats at its own offset, the shards evenly between a tenth and nine tenths of the interval", () => {

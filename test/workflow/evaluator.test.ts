@@ -12,6 +12,7 @@ import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { createFakeDeps } from '../helpers/fakes';
 import type { FakeWorld } from '../helpers/fakes';
 import { bundleWorkflows, createDeploymentEnv, createWorker, recordHistory, runChain, settledReport } from './harness';
@@ -240,7 +241,12 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   expect(keyed.filter((k) => k.rules)).toHaveLength(new Set(keyed.map((k) => k.key)).size);
   expect(keyed[0]!.rules).toBe(true);
   expect(keyed.filter((k) => k.wanted)).toEqual([]);
-  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-phases');
+  // New windows get even heartbeat slots (patch evaluator-heartbeat-even; the assignment itself: test/unit/deployment-evaluator.test.ts).
+  const patches = evaluatorEvents
+    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+    .flatMap((e) => (e.markerRecordedEventAttributes!.details?.['patch-data']?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload<{ id: string }>(p).id));
+  expect(patches).toContain('evaluator-heartbeat-even');
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-even');
 });
 
 test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {
@@ -313,7 +319,7 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
     expect(evaluations).toBeLessThanOrEqual(slots);
     expect(events.length).toBeLessThan(EVALUATOR_HISTORY_BUDGET);
   }
-  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-phases');
+  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-even');
 });
 
 test('an evaluator sends its rules once, then their key alone; a worker that does not keep them (another process, one restarted) is sent them again, and the window hears nothing of it', async () => {
