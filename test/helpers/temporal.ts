@@ -4,6 +4,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SearchAttributeKey, SearchAttributeType } from '@temporalio/common/lib/search-attributes';
+import { devServerDynamicConfigArgs } from '../../tools/local/temporal';
 import { ensureTool } from '../../tools/local/tools';
 
 /** A time-skipping environment: `env.sleep` and workflow timers jump ahead instead of waiting. */
@@ -20,7 +21,7 @@ export interface LocalEnvOptions {
   searchAttributes?: SearchAttributeKey<SearchAttributeType>[];
 }
 
-/** A real dev server (the same binary `npm run temporal` runs), on 127.0.0.1 and a free port. */
+/** A real dev server (the same binary and dynamic config `npm run temporal` runs), on 127.0.0.1 and a free port. */
 export async function createLocalEnv(options: LocalEnvOptions = {}): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
@@ -31,6 +32,7 @@ export async function createLocalEnv(options: LocalEnvOptions = {}): Promise<Tes
       ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
       ...(options.searchAttributes ? { searchAttributes: options.searchAttributes } : {}),
       log: { format: 'pretty', level: 'error' },
+      extraArgs: devServerDynamicConfigArgs(),
     },
   });
 }

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { searchAttributes } from '../../src/workflows/messages';
-import { DEV_SERVER_DYNAMIC_CONFIG, devServerArgs } from '../../tools/local/temporal';
+import { DEV_SERVER_DYNAMIC_CONFIG, devServerArgs, devServerDynamicConfigArgs } from '../../tools/local/temporal';
 
 const root = join(__dirname, '..', '..');
 interface Service {
@@ -85,5 +85,6 @@ test('the dev server runs with the dynamic config the server on PostgreSQL has b
   for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
     expect(file[key]).toEqual([{ value }]);
     expect(args.join(' ')).toContain(`--dynamic-config-value ${key}=${JSON.stringify(value)}`);
+    expect(devServerDynamicConfigArgs().join(' ')).toContain(`--dynamic-config-value ${key}=${JSON.stringify(value)}`);
   }
 });

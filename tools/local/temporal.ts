@@ -39,6 +39,11 @@ const SEARCH_ATTRIBUTE_TYPE: Record<string, string> = { KEYWORD: 'Keyword', TEXT
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, boolean> = { 'system.enableActivityEagerExecution': true };
 
+/** DEV_SERVER_DYNAMIC_CONFIG as `start-dev` arguments (also the tests' dev servers', test/helpers/temporal.ts). */
+export function devServerDynamicConfigArgs(): string[] {
+  return Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+}
+
 /** The `temporal server start-dev` arguments, including every shipwatch search attribute and DEV_SERVER_DYNAMIC_CONFIG. */
 export function devServerArgs(options: DevServerOptions): string[] {
   // The deployment's and the release train's (ShipwatchTrain lists a release with its services in the Web UI).
@@ -60,7 +65,7 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--log-level',
     options.logLevel ?? 'error',
     ...attributes,
-    ...Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+    ...devServerDynamicConfigArgs(),
     ...(options.extraArgs ?? []),
   ];
 }
