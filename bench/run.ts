@@ -118,6 +118,8 @@ function summary(r: Results): string {
     for (const w of r.scale) {
       const kinds = Object.entries(w.eventsByKind ?? {});
       if (kinds.length) lines.push(`  ${designOf(w)} ${w.windows}: events/window/h by kind: ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+      const reports = w.reportsPerWindowHour;
+      if (reports) lines.push(`  ${designOf(w)} ${w.windows}: reports/window/h: heartbeats ${reports.heartbeats}, changes ${reports.changes}, first reports ${reports.first}`);
     }
     for (const w of r.scale) {
       const p = w.rss.processes;

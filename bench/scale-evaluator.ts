@@ -11,8 +11,9 @@ import type { Client } from '@temporalio/client';
 import { timelineOf } from '../src/cli/context';
 import type { DeploymentHandle } from '../src/deployments';
 import { initialAlertStates } from '../src/workflows/alert-evaluator';
-import { allEvaluatorIds, evaluatorStatusQuery } from '../src/workflows/evaluator-messages';
-import type { EvaluatorStatus } from '../src/workflows/evaluator-messages';
+import { allEvaluatorIds, evaluatorStatusQuery, watchReportSignal } from '../src/workflows/evaluator-messages';
+import type { EvaluatorStatus, WatchReport } from '../src/workflows/evaluator-messages';
+import { signature } from '../src/workflows/evaluator-plan';
 import { TASK_QUEUE, deploymentWorkflowId, searchAttributes, timelineQuery } from '../src/workflows/messages';
 import type { DeploymentInput } from '../src/workflows/messages';
 import { initialState } from '../src/workflows/state';
@@ -130,6 +131,11 @@ export interface WindowsResult {
   /** The same by kind of event (signals, workflow tasks, timers…), per window per hour. */
   eventsByKind?: Record<string, number>;
   /**
+   * The evaluator's reports among those events, per window per hour (since Session 18): heartbeats
+   * (the same alert state as the report before), changes, and first reports.
+   */
+  reportsPerWindowHour?: { heartbeats: number; changes: number; first: number };
+  /**
    * CPU time the hypervisor gave other guests from the steady state to the last rollback, in cores
    * (of the machine's): on a shared VM, a part that ran slower throughout with the same CPU used
    * shows it here (since Session 16).
@@ -218,20 +224,36 @@ const EVENT_SAMPLE = 2_000;
  * History events of `ids` whose time falls in [from, to], per window per hour, in all and by kind
  * (the event's attributes without "EventAttributes": what a window's quiet hour is made of).
  */
-async function eventsPerWindowHour(client: Client, ids: string[], from: number, to: number): Promise<{ all: number; byKind: Record<string, number> }> {
+async function eventsPerWindowHour(client: Client, ids: string[], from: number, to: number): Promise<{ all: number; byKind: Record<string, number>; reports: WindowsResult['reportsPerWindowHour'] }> {
   const counts = new Map<string, number>();
+  const reports = { heartbeats: 0, changes: 0, first: 0 };
   for (const id of ids) {
     const history = await client.workflow.getHandle(id).fetchHistory();
+    // The window's reports in order: one whose alert state (the evaluator's signature of it) is the report before's is a heartbeat, else a change.
+    let before: string | undefined;
     for (const e of history.events ?? []) {
       const t = e.eventTime?.seconds ? Number(e.eventTime.seconds) * 1000 : 0;
+      const signal = e.workflowExecutionSignaledEventAttributes;
+      let report: 'heartbeats' | 'changes' | 'first' | undefined;
+      if (signal?.signalName === watchReportSignal.name) {
+        const data = signal.input?.payloads?.[0]?.data;
+        const result = data ? signature((JSON.parse(Buffer.from(data).toString('utf8')) as WatchReport).result) : '';
+        report = before === undefined ? 'first' : result === before ? 'heartbeats' : 'changes';
+        before = result;
+      }
       if (t < from || t > to) continue;
+      if (report) reports[report]++;
       const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k] != null)?.replace(/EventAttributes$/, '') ?? 'unknown';
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
     }
   }
-  const perWindowHour = (n: number) => round(n / ids.length / ((to - from) / 3_600_000), 1);
+  const perWindowHour = (n: number) => round(n / ids.length / ((to - from) / 3_600_000), 2);
   const all = [...counts.values()].reduce((a, b) => a + b, 0);
-  return { all: perWindowHour(all), byKind: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, perWindowHour(n)])) };
+  return {
+    all: round(perWindowHour(all), 1),
+    byKind: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, round(perWindowHour(n), 1)])),
+    reports: { heartbeats: perWindowHour(reports.heartbeats), changes: perWindowHour(reports.changes), first: perWindowHour(reports.first) },
+  };
 }
 
 export async function benchWindows(stack: FakeStack, options: WindowsOptions): Promise<WindowsResult> {
@@ -321,7 +343,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const prometheusQueriesPerSecond = realPrometheus ? round(((await queriesAnswered(stack.prometheusUrl)) - sentBefore) / seconds, 2) : rulesPerSecond;
     // 2,000 windows (500 before Session 18, 50 before Session 12): see EVENT_SAMPLE.
     const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(EVENT_SAMPLE, ids.length));
-    const events = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => ({ all: Number.NaN, byKind: {} }));
+    const events = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => ({ all: Number.NaN, byKind: {}, reports: undefined }));
 
     // Spread over an interval: the evaluators' work comes at each slot, and queries sent in one burst of a few seconds met a slot or not by chance.
     const queryGapMs = options.intervalMs / Math.max(1, options.queries);
@@ -431,6 +453,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       heaps: { start: heapsStart[0]!, steady: heapsSteady[0]!, ...(pids.length > 1 ? { evaluators: { start: heapsStart[1]!, steady: heapsSteady[1]! } } : {}) },
       eventsPerWindowHour: events.all,
       eventsByKind: events.byKind,
+      ...(events.reports ? { reportsPerWindowHour: events.reports } : {}),
       cpuByPhase,
       ...(stealCores !== undefined ? { stealCores } : {}),
       failures: { queries: failedQueries.length, rollbacks: failedRollbacks.length, examples: [...failedQueries.slice(0, 3), ...failedRollbacks.slice(0, 3)] },
