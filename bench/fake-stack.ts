@@ -281,6 +281,16 @@ export interface RollbackTimes {
   activityStartToCallMs: number;
 }
 
+/** The steps of RollbackTimes in order, as the summary names them. */
+export const ROLLBACK_STEPS: [keyof RollbackTimes, string][] = [
+  ['sentToTaskScheduledMs', 'update sent → its workflow task scheduled'],
+  ['taskScheduleToStartMs', '→ started by the worker'],
+  ['taskStartToCompleteMs', '→ completed'],
+  ['completeToActivityScheduledMs', '→ rollback activity scheduled'],
+  ['activityScheduleToStartMs', '→ started'],
+  ['activityStartToCallMs', '→ first cluster call'],
+];
+
 type HistoryEvents = NonNullable<Awaited<ReturnType<DeploymentHandle['fetchHistory']>>['events']>;
 
 /** The rollback's update accepted, and the first (rollback) activity scheduled after it with its started event, if in the history yet. */
@@ -324,9 +334,10 @@ export async function explainRollback(handle: DeploymentHandle, sent: number, ca
 
 /**
  * One rollback request timed: the update is sent while the deployment sits in its watch window,
- * and the reaction ends when the rollback reaches the Kubernetes port in the worker.
+ * and the reaction ends when the rollback reaches the Kubernetes port in the worker. `explain`:
+ * the history is read afterwards for where the time went (RollbackTimes).
  */
-export async function timeRollback(stack: FakeStack, handle: DeploymentHandle, explainOver = Number.POSITIVE_INFINITY): Promise<ReactionSample> {
+export async function timeRollback(stack: FakeStack, handle: DeploymentHandle, options: { explain?: boolean } = {}): Promise<ReactionSample> {
   const sent = Date.now();
   await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'bench: rollback reaction', requestedBy: 'bench' }] });
   const answered = Date.now();
@@ -335,7 +346,7 @@ export async function timeRollback(stack: FakeStack, handle: DeploymentHandle, e
     return answer.at;
   });
   const sample: ReactionSample = { reactionMs: calledAt - sent, answerMs: answered - sent };
-  if (sample.reactionMs >= explainOver) {
+  if (options.explain) {
     const where = await explainRollback(handle, sent, calledAt).catch((err: Error) => void progress(`  (no account of the ${sample.reactionMs} ms rollback of ${handle.workflowId}: ${err.message.slice(0, 120)})`));
     if (where) sample.where = where;
   }
@@ -362,8 +373,7 @@ export interface ReactionResult {
 export function reactionSteps(samples: ReactionSample[]): Record<keyof RollbackTimes, Distribution> | undefined {
   const accounted = samples.flatMap((s) => (s.where ? [s.where] : []));
   if (!accounted.length) return undefined;
-  const keys = Object.keys(accounted[0]!) as (keyof RollbackTimes)[];
-  return Object.fromEntries(keys.map((k) => [k, distribution(accounted.map((w) => w[k]).filter((v) => Number.isFinite(v)))])) as Record<keyof RollbackTimes, Distribution>;
+  return Object.fromEntries(ROLLBACK_STEPS.map(([k]) => [k, distribution(accounted.map((w) => w[k]).filter((v) => Number.isFinite(v)))])) as Record<keyof RollbackTimes, Distribution>;
 }
 
 /** Rollback reaction with one deployment at a time (nothing else running). */

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { benchReaction, benchSpec, startFakeStack } from './fake-stack';
+import { ROLLBACK_STEPS, benchReaction, benchSpec, startFakeStack } from './fake-stack';
 import type { FakeStack, ReactionResult } from './fake-stack';
 import { benchWindows, REACTION_TARGET_MS, windowNamespaces } from './scale-evaluator';
 import { fleetScrapeJob, startFleetExporter, type FleetExporter } from '../tools/local/fleet-exporter';
@@ -93,13 +93,13 @@ function summary(r: Results): string {
     for (const w of r.scale) {
       const steps = w.reaction?.steps;
       if (steps) {
-        const st = (x: { p50: number; p99: number }) => `${round(x.p50)} / ${round(x.p99)}`;
-        lines.push(`  ${designOf(w)} ${w.windows}: rollback steps p50 / p99 ms (n ${steps.taskStartToCompleteMs.n}): update sent → its workflow task scheduled ${st(steps.sentToTaskScheduledMs)}, → started by the worker ${st(steps.taskScheduleToStartMs)}, → completed ${st(steps.taskStartToCompleteMs)}, → rollback activity scheduled ${st(steps.completeToActivityScheduledMs)}, → started ${st(steps.activityScheduleToStartMs)}, → first cluster call ${st(steps.activityStartToCallMs)}`);
+        const each = ROLLBACK_STEPS.map(([k, label]) => `${label} ${round(steps[k].p50)} / ${round(steps[k].p99)}`).join(', ');
+        lines.push(`  ${designOf(w)} ${w.windows}: rollback steps p50 / p99 ms (n ${steps.taskStartToCompleteMs.n}): ${each}`);
       }
       for (const s of w.reaction?.slow ?? []) {
         const t = s.where;
         if (!t) continue;
-        lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms): update sent → its workflow task scheduled ${t.sentToTaskScheduledMs} ms, → started by the worker ${t.taskScheduleToStartMs} ms, → completed ${t.taskStartToCompleteMs} ms, → rollback activity scheduled ${t.completeToActivityScheduledMs} ms, → started ${t.activityScheduleToStartMs} ms, → first cluster call ${t.activityStartToCallMs} ms`);
+        lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms): ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${t[k]} ms`).join(', ')}`);
       }
     }
     for (const w of r.scale) {

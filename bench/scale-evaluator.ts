@@ -8,6 +8,7 @@
  * (counted at the metrics port, where the real adapter would send them).
  */
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { timelineOf } from '../src/cli/context';
 import type { DeploymentHandle } from '../src/deployments';
 import { initialAlertStates } from '../src/workflows/alert-evaluator';
@@ -236,8 +237,8 @@ async function eventsPerWindowHour(client: Client, ids: string[], from: number, 
       const signal = e.workflowExecutionSignaledEventAttributes;
       let report: 'heartbeats' | 'changes' | 'first' | undefined;
       if (signal?.signalName === watchReportSignal.name) {
-        const data = signal.input?.payloads?.[0]?.data;
-        const result = data ? signature((JSON.parse(Buffer.from(data).toString('utf8')) as WatchReport).result) : '';
+        const payload = signal.input?.payloads?.[0];
+        const result = payload ? signature(defaultPayloadConverter.fromPayload<WatchReport>(payload).result) : '';
         report = before === undefined ? 'first' : result === before ? 'heartbeats' : 'changes';
         before = result;
       }
@@ -247,12 +248,12 @@ async function eventsPerWindowHour(client: Client, ids: string[], from: number, 
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
     }
   }
-  const perWindowHour = (n: number) => round(n / ids.length / ((to - from) / 3_600_000), 2);
+  const perWindowHour = (n: number, digits = 1) => round(n / ids.length / ((to - from) / 3_600_000), digits);
   const all = [...counts.values()].reduce((a, b) => a + b, 0);
   return {
-    all: round(perWindowHour(all), 1),
-    byKind: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, round(perWindowHour(n), 1)])),
-    reports: { heartbeats: perWindowHour(reports.heartbeats), changes: perWindowHour(reports.changes), first: perWindowHour(reports.first) },
+    all: perWindowHour(all),
+    byKind: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, perWindowHour(n)])),
+    reports: { heartbeats: perWindowHour(reports.heartbeats, 2), changes: perWindowHour(reports.changes, 2), first: perWindowHour(reports.first, 2) },
   };
 }
 
@@ -408,7 +409,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       for (const id of [...ids].sort(() => Math.random() - 0.5).slice(0, options.rollbacks)) {
         if (Date.now() >= rollbacksUntil) break;
         // Every rollback's history is read after its timing (between rollbacks), so each step has a distribution.
-        const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle, 0).catch((err: Error) => {
+        const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle, { explain: true }).catch((err: Error) => {
           failedRollbacks.push(err.message.slice(0, 120));
           return undefined;
         });
