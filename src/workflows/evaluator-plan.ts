@@ -141,25 +141,16 @@ export function heartbeatPhase(state: EvaluatorState, workflowId: string, spread
 export function evenHeartbeatPhase(state: EvaluatorState, workflowId: string): number {
   const slots = heartbeatSlots(state.intervalMs);
   const counts = new Array<number>(slots).fill(0);
-  for (const [id, entry] of Object.entries(state.windows)) if (id !== workflowId) counts[((entry.phase % slots) + slots) % slots]! += 1;
+  for (const [id, entry] of Object.entries(state.windows)) if (id !== workflowId) counts[entry.phase % slots]! += 1;
   const least = Math.min(...counts);
-  // Each slot's distance round the cycle to the nearest fuller slot (`slots` where none is fuller).
-  const distance = new Array<number>(slots).fill(slots);
-  let fuller = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < 2 * slots; i++) {
-    if (counts[i % slots]! > least) fuller = i;
-    distance[i % slots] = Math.min(distance[i % slots]!, i - fuller);
-  }
-  fuller = Number.POSITIVE_INFINITY;
-  for (let i = 2 * slots - 1; i >= 0; i--) {
-    if (counts[i % slots]! > least) fuller = i;
-    distance[i % slots] = Math.min(distance[i % slots]!, fuller - i);
-  }
+  const fuller = counts.flatMap((n, slot) => (n > least ? [slot] : []));
+  // Round the cycle to the nearest fuller slot (`slots` where none is fuller).
+  const distance = (slot: number) => Math.min(slots, ...fuller.map((f) => Math.min(Math.abs(f - slot), slots - Math.abs(f - slot))));
   const start = mixedHash(`heartbeat ${workflowId}`) % slots;
   let best = -1;
   for (let j = 0; j < slots; j++) {
     const slot = (start + j) % slots;
-    if (counts[slot] === least && (best < 0 || distance[slot]! > distance[best]!)) best = slot;
+    if (counts[slot] === least && (best < 0 || distance(slot) > distance(best))) best = slot;
   }
   return best;
 }
