@@ -10,7 +10,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { evaluatorWorkflowId, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
-import { bundleWorkflows } from './harness';
+import { bundleWorkflows, patchesOf } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -27,12 +27,6 @@ test('the evaluator histories are recorded', () => {
 });
 
 type History = temporal.api.history.v1.IHistory;
-
-/** The patches a recorded history's markers name. */
-function patchesOf(history: History): string[] {
-  const markers = (history.events ?? []).map((e) => e.markerRecordedEventAttributes).filter((m) => m?.markerName === 'core_patch');
-  return markers.flatMap((m) => (m!.details?.['patch-data']?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload<{ id: string }>(p).id));
-}
 
 /**
  * The workflow ID the evaluator of a recorded history ran under, so it replays under its own (an

@@ -12,10 +12,9 @@ import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { createFakeDeps } from '../helpers/fakes';
 import type { FakeWorld } from '../helpers/fakes';
-import { bundleWorkflows, createDeploymentEnv, createWorker, recordHistory, runChain, settledReport } from './harness';
+import { bundleWorkflows, createDeploymentEnv, createWorker, patchesOf, recordHistory, runChain, settledReport } from './harness';
 import type { ActivitySettings } from '../../src/activities';
 import { testSpec } from './fixtures/spec';
 import { startDeployment } from '../../src/deployments';
@@ -242,10 +241,7 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   expect(keyed[0]!.rules).toBe(true);
   expect(keyed.filter((k) => k.wanted)).toEqual([]);
   // New windows get even heartbeat slots (patch evaluator-heartbeat-even; the assignment itself: test/unit/deployment-evaluator.test.ts).
-  const patches = evaluatorEvents
-    .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
-    .flatMap((e) => (e.markerRecordedEventAttributes!.details?.['patch-data']?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload<{ id: string }>(p).id));
-  expect(patches).toContain('evaluator-heartbeat-even');
+  expect(patchesOf(evaluatorHistory)).toContain('evaluator-heartbeat-even');
   recordEvaluator(evaluatorHistory, 'evaluator-two-windows-even');
 });
 

@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
 import type { ActivitySettings } from '../../src/activities';
 import { createWatchActivities } from '../../src/activities/alert-watch';
@@ -142,4 +143,10 @@ export async function settledReport(handle: { result(): Promise<DeploymentReport
     if (report && typeof report === 'object' && 'outcome' in report) return report;
     throw err;
   }
+}
+
+/** The patches a history's markers name (its `patched()` calls that returned true when it ran). */
+export function patchesOf(history: temporal.api.history.v1.IHistory): string[] {
+  const markers = (history.events ?? []).map((e) => e.markerRecordedEventAttributes).filter((m) => m?.markerName === 'core_patch');
+  return markers.flatMap((m) => (m!.details?.['patch-data']?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload<{ id: string }>(p).id));
 }
