@@ -17,6 +17,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   startChild,
@@ -44,6 +45,22 @@ import type { DeploymentState } from './state';
 export const WATCH_FRESH_RUN_PATCH = 'watch-fresh-run';
 /** A rollback from a fed window starts beside the window's unregister signal, not after it (new command order). */
 export const ROLLBACK_BESIDE_GOODBYE_PATCH = 'rollback-beside-unregister';
+/**
+ * A window's runs kept short (patch `watch-short-runs`, asked once, when the window opens, and
+ * carried in its feed): a run continues as new once it holds WATCH_RUN_EVENTS events, and a run it
+ * continues into neither upserts the phase again nor asks patch `watch-evaluator` (the search
+ * attributes and the memo carry over). A worker that evicted a window replays its whole run on the
+ * next message — a rollback, a report — at 3–5 ms a workflow task on this box: a run of a whole
+ * quiet day (36 heartbeats, 233 events) took a rollback 161–207 ms at the median with 100 windows
+ * open, where a new run took 38 (docs/benchmarks.md, Session 19).
+ */
+export const WATCH_SHORT_RUNS_PATCH = 'watch-short-runs';
+/**
+ * A window's run continues as new at this many events: the run's start (5) and 12 heartbeats
+ * (6 each, one per 40 min: 8 h). Each continue-as-new adds the next run's start, 5 events: 0.6 a
+ * window-hour on the 9 of the heartbeats.
+ */
+export const WATCH_RUN_EVENTS = 77;
 
 /** Signal-with-start of the evaluator: a few quick tries (then the child fallback). */
 const { startWatchEvaluator } = proxyActivities<WatchActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 3 } });
@@ -62,6 +79,8 @@ export interface WatchFeed {
   lastRoundMs: number;
   /** The last report's slot time and check count (what `status` projects the checks from). */
   lastReport?: { atMs: number; checks: number };
+  /** Patch watch-short-runs, asked when the window opened: its runs continue as new at WATCH_RUN_EVENTS. */
+  shortRuns?: boolean;
 }
 
 type FedState = DeploymentState & { watchFeed?: WatchFeed };
@@ -69,6 +88,11 @@ type FedState = DeploymentState & { watchFeed?: WatchFeed };
 /** How long after a missing heartbeat the window calls its evaluator silent. */
 export function silenceAfterMs(intervalMs: number): number {
   return HEARTBEAT_MS + 2 * intervalMs + 60_000;
+}
+
+/** A run a short-runs window continued into (see WATCH_SHORT_RUNS_PATCH): its state is in WATCH with a feed that says so. */
+export function continuedShortRun(state: DeploymentState): boolean {
+  return state.phase === 'WATCH' && (state as FedState).watchFeed?.shortRuns === true;
 }
 
 export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): Promise<void> {
@@ -88,6 +112,7 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
     // holds the watch's few events, not the whole deployment's, so a worker that evicted it replays
     // it in a moment (a status query, a report). Windows opened before keep their run.
     freshRun = patched(WATCH_FRESH_RUN_PATCH);
+    if (patched(WATCH_SHORT_RUNS_PATCH)) state.watchFeed.shortRuns = true;
   }
   const feed = state.watchFeed;
   let continuing = false;
@@ -123,12 +148,19 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
         if (over()) return;
       }
       const info = workflowInfo();
-      if (freshRun || info.historyLength >= HISTORY_BUDGET || info.continueAsNewSuggested) {
+      // A closing window finishes in its run (what it waits for is not carried).
+      const shortRunFull = feed.shortRuns === true && !closing && info.historyLength >= WATCH_RUN_EVENTS;
+      if (freshRun || shortRunFull || info.historyLength >= HISTORY_BUDGET || info.continueAsNewSuggested) {
         await condition(allHandlersFinished);
         if (over() || ctx.watchReports.length) continue;
         continuing = true;
         ctx.flushTimelineMemo();
-        return await continueAsNew<(input: DeploymentInput) => Promise<DeploymentReport>>({ ...ctx.input, carried: state });
+        const next = { ...ctx.input, carried: state };
+        // Short runs hand the memo over as it is now (the timeline's chunks with it): left to the
+        // server, the next run got the memo the deployment started with, and wrote the timeline
+        // again in its first workflow task (3 events a run).
+        if (feed.shortRuns) return await makeContinueAsNewFunc<(input: DeploymentInput) => Promise<DeploymentReport>>({ memo: workflowInfo().memo ?? {} })(next);
+        return await continueAsNew<(input: DeploymentInput) => Promise<DeploymentReport>>(next);
       }
       const seen = ctx.wakeUps;
       const next = nextDecision(ctx, feed);

@@ -25,7 +25,8 @@ import { evaluatorShard, evaluatorStatusQuery, windowEvaluatorId } from '../../s
 import type { EvaluatorStatus, WatchReport } from '../../src/workflows/evaluator-messages';
 import { EVALUATOR_HISTORY_BUDGET, EVALUATOR_INPUT_BUDGET } from '../../src/workflows/evaluator';
 import { EVALUATION_PHASES, distinctQueries, heartbeatOffsetMs, newEvaluatorState, phaseOffsetMs, register } from '../../src/workflows/evaluator-plan';
-import { deploymentWorkflowId, statusQuery } from '../../src/workflows/messages';
+import { deploymentWorkflowId, searchAttributes, statusQuery } from '../../src/workflows/messages';
+import { WATCH_RUN_EVENTS, WATCH_SHORT_RUNS_PATCH } from '../../src/workflows/evaluator-window';
 
 jest.setTimeout(600_000);
 
@@ -178,12 +179,14 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   const [deployRun, watchRun] = await Promise.all(runs.map(async (r) => (await history(env.client, a.workflowId, r.runId)).events ?? []));
   const registeredAt = deployRun!.findIndex((e) => e.childWorkflowExecutionStartedEventAttributes || e.signalExternalWorkflowExecutionInitiatedEventAttributes);
   expect(deployRun!.slice(registeredAt).filter((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toHaveLength(1);
-  // It hands over in the workflow task that saw the registration done: nothing but the patch marker after it.
+  // It hands over in the workflow task that saw the registration done: nothing but the patch markers after it (watch-fresh-run, watch-short-runs).
   const kinds = deployRun!.slice(registeredAt).map((e) => Object.keys(e).find((k) => k.endsWith('Attributes')));
   expect(kinds.slice(kinds.lastIndexOf('activityTaskCompletedEventAttributes') + 1)).toEqual([
     'workflowTaskScheduledEventAttributes',
     'workflowTaskStartedEventAttributes',
     'workflowTaskCompletedEventAttributes',
+    'markerRecordedEventAttributes',
+    'upsertWorkflowSearchAttributesEventAttributes',
     'markerRecordedEventAttributes',
     'upsertWorkflowSearchAttributesEventAttributes',
     'workflowExecutionContinuedAsNewEventAttributes',
@@ -243,6 +246,56 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   // New windows get even heartbeat slots (patch evaluator-heartbeat-even; the assignment itself: test/unit/deployment-evaluator.test.ts).
   expect(patchesOf(evaluatorHistory)).toContain('evaluator-heartbeat-even');
   recordEvaluator(evaluatorHistory, 'evaluator-two-windows-even');
+});
+
+test('a quiet day-long window continues as new every WATCH_RUN_EVENTS events (patch watch-short-runs): each run replays quickly, a continued run starts with no command but its timer, its phase stays searchable, and a quiet hour stays under 10 events', async () => {
+  const world = createFakeDeps({ ruleValue: (rule) => (rule.op === '<' ? 3 : 0) });
+  const spec = withNamespace(await testSpec({ kubernetes: { stepPods: 0 }, watch: { duration: '24h' } }), 900);
+  const phases: unknown[] = [];
+  const { handle, report } = await runWorker(world, async (taskQueue) => {
+    const handle: DeploymentHandle = await startDeployment(env.client, spec, { requestedBy: 'alice', taskQueue });
+    // The phase as `shipwatch list` filters on it, read while the window is some runs in.
+    for (let i = 0; i < 200 && (await runChain(env.client, handle.workflowId, handle.firstExecutionRunId)).length < 4; i++) await env.sleep(30 * MIN);
+    phases.push((await env.client.workflow.getHandle(handle.workflowId).describe()).typedSearchAttributes.get(searchAttributes.phase));
+    const report = await settledReport(handle);
+    await env.client.workflow.getHandle(`${handle.workflowId}-review-${handle.firstExecutionRunId}`).terminate('test over').catch(() => undefined);
+    return { handle, report };
+  });
+  expect(report.outcome).toBe('SUCCEEDED');
+  expect(report.watch?.watched).toMatch(/^watched all of 24h/);
+  expect(report.watch!.checks).toBeGreaterThanOrEqual(24 * 120);
+  expect(find(report, /Watch blind|evaluator silent/)).toBeUndefined();
+  expect(phases).toEqual(['WATCH']);
+  const runs = await runChain(env.client, handle.workflowId, handle.firstExecutionRunId);
+  const histories = await Promise.all(runs.map(async (r) => (await history(env.client, handle.workflowId, r.runId)).events ?? []));
+  const kindsOf = (events: HistoryEvent[]) => events.map((e) => Object.keys(e).find((k) => k.endsWith('Attributes'))!.replace(/EventAttributes$/, ''));
+  // The deployment's run asks the patch once, when the window opens.
+  expect(patchesOf({ events: histories[0]! })).toContain(WATCH_SHORT_RUNS_PATCH);
+  // Watch runs: the first after the handover, then one per WATCH_RUN_EVENTS (36 heartbeats a day, 12 a run).
+  const watchRuns = histories.slice(1);
+  expect(watchRuns.length).toBeGreaterThanOrEqual(3);
+  expect(watchRuns.length).toBeLessThanOrEqual(5);
+  for (const events of watchRuns.slice(0, -1)) {
+    expect(events.length).toBeGreaterThanOrEqual(WATCH_RUN_EVENTS);
+    expect(events.length).toBeLessThan(WATCH_RUN_EVENTS + 7);
+    expect(kindsOf(events).at(-1)).toBe('workflowExecutionContinuedAsNew');
+  }
+  // A continued run starts with its timer alone: no phase upsert, no patch marker.
+  for (const events of watchRuns.slice(1)) {
+    expect(kindsOf(events).slice(0, 5)).toEqual(['workflowExecutionStarted', 'workflowTaskScheduled', 'workflowTaskStarted', 'workflowTaskCompleted', 'timerStarted']);
+  }
+  // A quiet hour, over the whole day and every run: the heartbeats' 9 and the handovers' 5 per 8 h.
+  const time = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000;
+  const all = watchRuns.flat();
+  const from = time(all.find((e) => e.workflowExecutionSignaledEventAttributes)!) + 30 * MIN;
+  const to = from + 20 * 60 * MIN;
+  const perHour = all.filter((e) => time(e) >= from && time(e) < to).length / 20;
+  console.log(`short runs test figures: ${JSON.stringify({ runs: runs.length, watchRunEvents: watchRuns.map((e) => e.length), quietEventsPerWindowHour: perHour })}`);
+  expect(perHour).toBeLessThanOrEqual(10);
+  if (process.env.RECORD_HISTORIES === '1') {
+    await recordHistory(env, handle, 'evaluator-watch-short-runs-first', runs[0]!.runId);
+    await recordHistory(env, handle, 'evaluator-watch-short-runs-continued', runs[2]!.runId);
+  }
 });
 
 test('an evaluator terminated mid-watch: the window turns blind (paged), starts a new evaluator and sees again; the report says how much was watched', async () => {

@@ -119,6 +119,12 @@ export class DeploymentContext {
   enter(phase: Phase): void {
     this.state.phase = phase;
     upsertSearchAttributes([{ key: searchAttributes.phase, value: phase }]);
+    this.resume(phase);
+  }
+
+  /** In `phase` already (a run continued as new keeps its search attributes): the Web UI's details only, no command. */
+  resume(phase: Phase): void {
+    this.state.phase = phase;
     // The Web UI's "current details" (not a command): which release, where it is.
     setCurrentDetails(`${this.spec.service} ${this.spec.release}: ${phase}`);
   }

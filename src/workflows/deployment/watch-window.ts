@@ -17,7 +17,7 @@ import { DeploymentFailed, messageOf } from './failures';
 import { blindAtEnd, blindReason, closeSight, initialSight, observeCheck, sightPolicy, watchedSentence } from '../sight';
 import type { SightAction } from '../sight';
 import { runBudgetSpent } from './run-budget';
-import { fedWatch } from '../evaluator-window';
+import { continuedShortRun, fedWatch } from '../evaluator-window';
 import { watchElapsed } from '../report';
 
 /** Blind-watch pages and `watch.onBlind` (new commands): histories from before them replay without. */
@@ -36,10 +36,13 @@ export type WindowActions = typeof WINDOW_ACTIONS;
 
 export async function watchWindow(ctx: DeploymentContext): Promise<void> {
   const { spec, state } = ctx;
-  ctx.enter('WATCH');
+  // A run a short-runs window continued into: its phase and patches are carried, not asked again (no commands).
+  const continued = continuedShortRun(state);
+  if (continued) ctx.resume('WATCH');
+  else ctx.enter('WATCH');
   if (!state.watch) openWindow(ctx);
   const watch = state.watch!;
-  if (spec.metrics && spec.watch.rules.length && ctx.input.watchMode !== 'per-window' && patched(WATCH_EVALUATOR_PATCH)) return fedWatch(ctx, WINDOW_ACTIONS);
+  if (continued || (spec.metrics && spec.watch.rules.length && ctx.input.watchMode !== 'per-window' && patched(WATCH_EVALUATOR_PATCH))) return fedWatch(ctx, WINDOW_ACTIONS);
   const over = () => state.rollbackRequest !== undefined || watch.outcome !== undefined;
   for (;;) {
     if (over()) return;
