@@ -82,10 +82,10 @@ function summary(r: Results): string {
     lines.push('scale (windows open quickly with a carried state; fake ports except the rules where Prometheus is real; figures p50 / p99 / max):');
     lines.push('| design | windows | open in | settled in (tasks waiting at most) | timeline read (CLI: memo) | timeline query | rollback reaction | check lateness | worker CPU | server CPU | worker RSS peak | server RSS | events/window/h | Prometheus q/s | rules/s | Prometheus | load |');
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? ' ✓' : ' ✗');
+    const d = (x: { p50: number; p99: number; max: number }) => `${round(x.p50)} / ${round(x.p99)} / ${round(x.max)} ms`;
     for (const w of r.scale) {
       const met = scaleTargets(w);
-      const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? ' ✓' : ' ✗');
-      const d = (x: { p50: number; p99: number; max: number }) => `${round(x.p50)} / ${round(x.p99)} / ${round(x.max)} ms`;
       lines.push(
         `| ${designOf(w)} | ${w.windows} | ${round(w.openMs / 1000)} s | ${round(w.settleMs / 1000)} s (${w.backlog.max}) | ${w.timelineRead ? `${d(w.timelineRead)} (n ${w.timelineRead.n}, ${w.timelineRead.fromMemo} from the memo)${mark(met.timelineRead)}` : '–'} | ${d(w.timeline)} (n ${w.timeline.n})${mark(met.timeline)} | ${w.reaction ? d(w.reaction.reaction) + mark(met.reaction) : '–'} | ${d(w.lateness)}${mark(met.lateness)} | ${w.cpu.workerCores} | ${w.cpu.serverCores} | ${w.rss.workerPeakMiB} MiB${mark(met.rss)} | ${w.rss.serverEndMiB ?? '?'} MiB | ${w.eventsPerWindowHour}${mark(met.events)} | ${w.prometheusQueriesPerSecond}${mark(met.queries)} | ${w.rulesPerSecond} | ${w.prometheus} | ${w.loadAverage.start} → ${w.loadAverage.end} |`,
       );
@@ -96,7 +96,14 @@ function summary(r: Results): string {
         const each = ROLLBACK_STEPS.map(([k, label]) => `${label} ${round(steps[k].p50)} / ${round(steps[k].p99)}`).join(', ');
         lines.push(`  ${designOf(w)} ${w.windows}: rollback steps p50 / p99 ms (n ${steps.taskStartToCompleteMs.n}): ${each}`);
       }
-      for (const s of w.reaction?.slow ?? []) {
+      const aged = w.reactionAged;
+      if (aged) {
+        const a = aged.steps;
+        lines.push(
+          `  ${designOf(w)} ${w.windows}: rollback reaction of windows first sent a day of heartbeats (${aged.heartbeats} each; their runs then ${round(aged.historyEvents.p50)} events at the median, max ${round(aged.historyEvents.max)}; the day ${aged.eventsPerQuietHour} events/window/h over every run): ${d(aged.reaction)} (n ${aged.reaction.n})${mark(aged.reaction.p99 < TARGETS.reactionP99Ms)}${a ? `; steps p50 / p99 ms: ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${round(a[k].p50)} / ${round(a[k].p99)}`).join(', ')}` : ''}`,
+        );
+      }
+      for (const s of [...(w.reaction?.slow ?? []), ...(aged?.slow ?? [])]) {
         const t = s.where;
         if (!t) continue;
         lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms): ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${t[k]} ms`).join(', ')}`);
@@ -197,6 +204,7 @@ async function main(): Promise<void> {
     .option('--steady <s>', 'seconds to observe the steady state of the scale part', (v) => Number(v), 150)
     .option('--queries <n>', 'timeline queries', (v) => Number(v), 500)
     .option('--rollbacks-under-load <n>', 'rollbacks timed with the windows open', (v) => Number(v), 10)
+    .option('--aged-rollbacks <n>', 'rollbacks timed, in turn with those, of windows first sent a day of heartbeats (a run as long as at the end of its window)', (v) => Number(v), 10)
     .option('--repeat <n>', 'scale part: run each size and design this many times, one after the other, each on a fresh server and worker; the summary gives every run and their medians', (v) => Number(v), 1)
     .option('--memory-workflows <n>', 'memory part: workflows held in the sticky cache per configuration', (v) => Number(v), 300)
     .option('--replays <n>', 'threads part: replays of a window history per setting and round', (v) => Number(v), 300)
@@ -214,7 +222,7 @@ async function main(): Promise<void> {
     .option('--temporal-flags <args>', 'more arguments of the dev server, e.g. "--dynamic-config-value matching.numTaskqueueReadPartitions=1"')
     .option('--out <file>', 'where to write the JSON figures', join(__dirname, 'results', 'latest.json'));
   program.parse();
-  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; repeat: number; kubectlRuns: number; memoryWorkflows: number; replays: number; rounds: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; temporalFlags?: string; out: string; evaluators: 'in-worker' | 'own-process' | 'both' }>();
+  const o = program.opts<{ only: string; runs: number; windows: string; perWindow: string; interval: number; steady: number; queries: number; rollbacksUnderLoad: number; agedRollbacks: number; repeat: number; kubectlRuns: number; memoryWorkflows: number; replays: number; rounds: number; prometheus?: boolean; scrape: number; workerCache?: number; workerHeap?: number; workerSemiSpace?: number; workerFlags?: string; workerEnv?: string; temporalDb?: string; temporalFlags?: string; out: string; evaluators: 'in-worker' | 'own-process' | 'both' }>();
   if (!Number.isInteger(o.repeat) || o.repeat < 1) throw new Error(`--repeat: expected a whole number of runs, 1 or more (got "${o.repeat}")`);
   const parts = o.only.split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(', ')}`);
@@ -300,7 +308,7 @@ async function main(): Promise<void> {
         for (const step of plan) {
           stack = await startStack(`${step.windows} windows (${step.design})`, step.evaluators);
           progress(`scale: ${step.windows} windows, ${step.design}${o.repeat > 1 ? `, run ${step.run} of ${o.repeat}` : ''}, checks every ${o.interval} s${fleet ? ', rules asked of a real Prometheus' : ''}…`);
-          const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad, ...(fleet?.prometheus.pid ? { prometheusPid: fleet.prometheus.pid } : {}) }).catch((err: Error) => {
+          const result = await benchWindows(stack, { ...step, intervalMs: o.interval * 1000, steadyMs: o.steady * 1000, queries: o.queries, rollbacks: o.rollbacksUnderLoad, agedRollbacks: o.agedRollbacks, ...(fleet?.prometheus.pid ? { prometheusPid: fleet.prometheus.pid } : {}) }).catch((err: Error) => {
             results.errors[`scale ${step.design}${step.evaluators === 'own process' ? ' (own process)' : ''} ${step.windows}${o.repeat > 1 ? ` run ${step.run}` : ''}`] = err.message;
             return undefined;
           });

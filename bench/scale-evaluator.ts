@@ -12,9 +12,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { timelineOf } from '../src/cli/context';
 import type { DeploymentHandle } from '../src/deployments';
 import { initialAlertStates } from '../src/workflows/alert-evaluator';
-import { allEvaluatorIds, evaluatorStatusQuery, watchReportSignal } from '../src/workflows/evaluator-messages';
+import { HEARTBEAT_MS, allEvaluatorIds, evaluatorStatusQuery, watchReportSignal } from '../src/workflows/evaluator-messages';
 import type { EvaluatorStatus, WatchReport } from '../src/workflows/evaluator-messages';
-import { signature } from '../src/workflows/evaluator-plan';
+import { heartbeatSlots, signature } from '../src/workflows/evaluator-plan';
 import { TASK_QUEUE, deploymentWorkflowId, searchAttributes, timelineQuery } from '../src/workflows/messages';
 import type { DeploymentInput } from '../src/workflows/messages';
 import { initialState } from '../src/workflows/state';
@@ -44,6 +44,8 @@ export interface WindowsOptions {
   steadyMs: number;
   queries: number;
   rollbacks: number;
+  /** Rollbacks timed, besides, on windows first sent a day of heartbeats (see ageWindow), taken in turn with the others. */
+  agedRollbacks: number;
   /** Workflow IDs are deploy-<prefix>NNNNN-user-management. */
   prefix: string;
   /** The real Prometheus's process, if any: its CPU goes into cpuByPhase. */
@@ -117,6 +119,17 @@ export interface WindowsResult {
   /** The queries' start times were at least this far apart (an interval over the number asked). */
   queryGapMs: number;
   reaction: ReactionResult | undefined;
+  /**
+   * Rollbacks of windows first sent a day of heartbeats (ageWindow), timed in turn with `reaction`'s:
+   * a fleet's windows are on average half a day into their window, and a worker that evicted one
+   * replays its whole run. `historyEvents`: the aged windows' run lengths before their rollback.
+   */
+  reactionAged?: ReactionResult & {
+    heartbeats: number;
+    historyEvents: Distribution;
+    /** The events the day of heartbeats added over every run of the aged windows, per window per hour of the day (its continue-as-new handovers included). */
+    eventsPerQuietHour: number;
+  };
   /** Scheduled evaluation time → the evaluation ran (evaluator), or each check vs the previous + interval (per-window). */
   lateness: Distribution;
   /** Where the watch evaluators ran: in the deployments' worker process, or a worker process of their own (SHIPWATCH_WORKER_QUEUES). */
@@ -255,6 +268,55 @@ async function eventsPerWindowHour(client: Client, ids: string[], from: number, 
     byKind: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, perWindowHour(n)])),
     reports: { heartbeats: perWindowHour(reports.heartbeats, 2), changes: perWindowHour(reports.changes, 2), first: perWindowHour(reports.first, 2) },
   };
+}
+
+/** Timed rollbacks as a result: the distributions, the slow ones with where their time went, each step's distribution. */
+function reactionOf(samples: ReactionSample[]): ReactionResult {
+  const slow = samples.filter((s) => s.reactionMs > REACTION_TARGET_MS);
+  const steps = reactionSteps(samples);
+  return { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)), ...(slow.length ? { slow } : {}), ...(steps ? { steps } : {}) };
+}
+
+/**
+ * A window given a day's history in a minute: its last report sent again `heartbeats` times, as
+ * its evaluator sends a heartbeat (the same alert state, the checks counted on), each after the
+ * last one's workflow task completed, so its runs hold what they hold at the end of a quiet day (a
+ * signal and a workflow task per heartbeat; a continue-as-new per WATCH_RUN_EVENTS since patch
+ * watch-short-runs). Returns the length of its run then (what a worker that evicted it replays)
+ * and the events the day added over every run.
+ */
+async function ageWindow(client: Client, id: string, options: { heartbeats: number; intervalMs: number }): Promise<{ runEvents: number; dayEvents: number }> {
+  const handle = client.workflow.getHandle(id);
+  const events = (await handle.fetchHistory()).events ?? [];
+  const last = [...events].reverse().find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === watchReportSignal.name);
+  const payload = last?.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error(`${id} has had no report to send again: it cannot be aged`);
+  const report = defaultPayloadConverter.fromPayload<WatchReport>(payload);
+  const firstRun = (await handle.describe()).runId;
+  let run = { id: firstRun, length: events.length };
+  for (let k = 1; k <= options.heartbeats; k++) {
+    await handle.signal(watchReportSignal, { ...report, at: new Date().toISOString(), checks: report.checks + k * heartbeatSlots(options.intervalMs) });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { runId, historyLength, raw } = await handle.describe();
+      // Handled: its run grew, or continued as new into one that did, and no workflow task waits.
+      if ((runId !== run.id || historyLength > run.length) && !raw.pendingWorkflowTask) {
+        run = { id: runId, length: historyLength };
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`${id}: heartbeat ${k} of ${options.heartbeats} not handled in 30 s`);
+      await sleep(20);
+    }
+  }
+  // Every run from the first: the events the day added.
+  let dayEvents = -events.length;
+  for (let runId: string | undefined = firstRun; runId; ) {
+    const history: Awaited<ReturnType<typeof handle.fetchHistory>> = await client.workflow.getHandle(id, runId).fetchHistory();
+    const runEvents = history.events ?? [];
+    dayEvents += runEvents.length;
+    runId = runEvents[runEvents.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return { runEvents: run.length, dayEvents };
 }
 
 export async function benchWindows(stack: FakeStack, options: WindowsOptions): Promise<WindowsResult> {
@@ -401,23 +463,39 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       lateness = perWindowLateness(times.checks, { prefix: idPrefix, intervalMs: options.intervalMs, from: steadyFrom, to: steadyTo });
     }
     let reaction: ReactionResult | undefined;
+    let reactionAged: WindowsResult['reactionAged'];
     const failedRollbacks: string[] = [];
-    if (options.rollbacks > 0) {
-      progress(`  ${options.rollbacks} rollbacks of random windows…`);
-      const samples: ReactionSample[] = [];
-      const rollbacksUntil = Date.now() + ASK_BUDGET_MS;
-      for (const id of [...ids].sort(() => Math.random() - 0.5).slice(0, options.rollbacks)) {
-        if (Date.now() >= rollbacksUntil) break;
-        // Every rollback's history is read after its timing (between rollbacks), so each step has a distribution.
-        const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle, { explain: true }).catch((err: Error) => {
-          failedRollbacks.push(err.message.slice(0, 120));
-          return undefined;
-        });
-        if (sample) samples.push(sample);
+    if (options.rollbacks > 0 || options.agedRollbacks > 0) {
+      const shuffled = [...ids].sort(() => Math.random() - 0.5);
+      const fresh = shuffled.slice(0, options.rollbacks);
+      // The per-window design has no reports to send again.
+      const aged = options.design === 'evaluator' ? shuffled.slice(options.rollbacks, options.rollbacks + options.agedRollbacks) : [];
+      const heartbeats = Math.floor((24 * 3_600_000) / HEARTBEAT_MS);
+      const agedDays: { runEvents: number; dayEvents: number }[] = [];
+      if (aged.length) {
+        progress(`  ${aged.length} windows sent a day of heartbeats (${heartbeats} each, one workflow task each)…`);
+        agedDays.push(...(await pool(aged, 10, (id) => ageWindow(stack.client, id, { heartbeats, intervalMs: options.intervalMs }))));
       }
-      const slow = samples.filter((s) => s.reactionMs > REACTION_TARGET_MS);
-      const steps = reactionSteps(samples);
-      reaction = { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)), ...(slow.length ? { slow } : {}), ...(steps ? { steps } : {}) };
+      progress(`  ${fresh.length} rollbacks of random windows${aged.length ? `, in turn with ${aged.length} of the aged ones` : ''}…`);
+      const samples: ReactionSample[] = [];
+      const agedSamples: ReactionSample[] = [];
+      const rollbacksUntil = Date.now() + ASK_BUDGET_MS;
+      for (let i = 0; i < Math.max(fresh.length, aged.length) && Date.now() < rollbacksUntil; i++) {
+        for (const [id, into] of [[fresh[i], samples], [aged[i], agedSamples]] as const) {
+          if (!id) continue;
+          // Every rollback's history is read after its timing (between rollbacks), so each step has a distribution.
+          const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle, { explain: true }).catch((err: Error) => {
+            failedRollbacks.push(err.message.slice(0, 120));
+            return undefined;
+          });
+          if (sample) into.push(sample);
+        }
+      }
+      if (fresh.length) reaction = reactionOf(samples);
+      if (aged.length) {
+        const hours = (heartbeats * HEARTBEAT_MS) / 3_600_000;
+        reactionAged = { ...reactionOf(agedSamples), heartbeats, historyEvents: distribution(agedDays.map((d) => d.runEvents)), eventsPerQuietHour: round(agedDays.reduce((n, d) => n + d.dayEvents, 0) / agedDays.length / hours, 2) };
+      }
     }
     const cpuByPhase = phases();
     const stealAfter = stealSeconds();
@@ -440,6 +518,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       timelineRead: { ...distribution(reads), fromMemo, slow: slowReads },
       queryGapMs: round(queryGapMs),
       reaction,
+      ...(reactionAged ? { reactionAged } : {}),
       lateness,
       evaluators: pids.length > 1 ? 'own process' : 'in the worker',
       cpu,
