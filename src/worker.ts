@@ -45,8 +45,12 @@ import type { Observability } from './observability';
 import { TracingSettingError, tracingSettings } from './tracing';
 import type { TracingSettings } from './tracing';
 import { TASK_QUEUE } from './workflows/messages';
+import { TIMELINE_MEMO_MAX_BYTES } from './workflows/timeline';
 import { withoutSourceMap } from './workflow-bundle';
 import { workerClass } from './workflow-threads';
+
+/** The memo size the worker warns above: a full timeline memo and the deployment's other memo fields. */
+export const MEMO_WARN_BYTES = TIMELINE_MEMO_MAX_BYTES + 64 * 1024;
 
 export interface ShipwatchWorkerOptions {
   env?: NodeJS.ProcessEnv;
@@ -192,7 +196,10 @@ export async function createShipwatchWorker(options: ShipwatchWorkerOptions = {}
   const settings = temporalSettings(env);
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect(settings.connectionOptions);
+    // The SDK logs a warning for each memo over 2 KiB it sends; the deployments keep their timeline
+    // in theirs, up to TIMELINE_MEMO_MAX_BYTES by design, and a window's short runs hand it over
+    // at each continue-as-new (1,000 warnings as 1,000 windows opened, before this).
+    connection = await NativeConnection.connect({ ...settings.connectionOptions, payloadLimits: { memoWarnSize: MEMO_WARN_BYTES } });
   } catch (err) {
     await observability?.close();
     throw new TemporalUnreachableError(
