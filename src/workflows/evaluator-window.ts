@@ -50,9 +50,9 @@ export const ROLLBACK_BESIDE_GOODBYE_PATCH = 'rollback-beside-unregister';
  * carried in its feed): a run continues as new once it holds WATCH_RUN_EVENTS events, and a run it
  * continues into neither upserts the phase again nor asks patch `watch-evaluator` (the search
  * attributes and the memo carry over). A worker that evicted a window replays its whole run on the
- * next message — a rollback, a report — at 3–5 ms a workflow task on this box: a run of a whole
- * quiet day (36 heartbeats, 233 events) took a rollback 161–207 ms at the median with 100 windows
- * open, where a new run took 38 (docs/benchmarks.md, Session 19).
+ * next message — a rollback, a report — at 3–5 ms a workflow task on this box: with 1,000 windows
+ * open, a rollback of one whose run held a whole quiet day (36 heartbeats, 233 events) took 153 ms
+ * at the median, of a new one 45 (docs/benchmarks.md, Session 19).
  */
 export const WATCH_SHORT_RUNS_PATCH = 'watch-short-runs';
 /**

@@ -21,6 +21,7 @@ import {
 import type { DeploymentReport, TimelineEvent } from '../../src/model';
 import type { DeploymentStatus } from '../../src/workflows/messages';
 import { HISTORY_BUDGET } from '../../src/workflows/deployment/run-budget';
+import { WATCH_RUN_EVENTS } from '../../src/workflows/evaluator-window';
 
 jest.setTimeout(600_000);
 
@@ -89,9 +90,11 @@ test('happy path through the full 24-hour watch at 30 s: every phase, 33/67/100%
   // Secrets stay references all the way into the activities.
   expect(JSON.stringify(world.calls)).toContain('env:DATABASE_URL');
   // The watch evaluator tells the window of changes and heartbeats only: the 24 h window adds a few
-  // hundred events, so the whole deployment fits one or two runs (the per-window design took 25).
-  expect(runs.length).toBeLessThanOrEqual(2);
+  // hundred events (the per-window design took 25 runs), in runs of 12 heartbeats each since patch
+  // watch-short-runs: the deployment's run and 3 or 4 of the watch's, each a quick replay.
+  expect(runs.length).toBeLessThanOrEqual(5);
   for (const run of runs) expect(run.events).toBeLessThan(3_000);
+  for (const run of runs.slice(1, -1)) expect(run.events).toBeLessThan(WATCH_RUN_EVENTS + 7);
   figures.happyPath24h = { runs: runs.length, eventsPerRun: runs.map((r) => r.events), maxEvents: Math.max(...runs.map((r) => r.events)), budget: HISTORY_BUDGET };
 });
 
