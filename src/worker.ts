@@ -50,7 +50,7 @@ import { withoutSourceMap } from './workflow-bundle';
 import { workerClass } from './workflow-threads';
 
 /** The memo size the worker warns above: a full timeline memo and the deployment's other memo fields. */
-export const MEMO_WARN_BYTES = TIMELINE_MEMO_MAX_BYTES + 64 * 1024;
+const MEMO_WARN_BYTES = TIMELINE_MEMO_MAX_BYTES + 64 * 1024;
 
 export interface ShipwatchWorkerOptions {
   env?: NodeJS.ProcessEnv;

@@ -14,7 +14,6 @@ import {
   WorkflowIdReusePolicy,
   allHandlersFinished,
   condition,
-  continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
   makeContinueAsNewFunc,
@@ -155,12 +154,11 @@ export async function fedWatch(ctx: DeploymentContext, actions: WindowActions): 
         if (over() || ctx.watchReports.length) continue;
         continuing = true;
         ctx.flushTimelineMemo();
-        const next = { ...ctx.input, carried: state };
         // Short runs hand the memo over as it is now (the timeline's chunks with it): left to the
         // server, the next run got the memo the deployment started with, and wrote the timeline
-        // again in its first workflow task (3 events a run).
-        if (feed.shortRuns) return await makeContinueAsNewFunc<(input: DeploymentInput) => Promise<DeploymentReport>>({ memo: workflowInfo().memo ?? {} })(next);
-        return await continueAsNew<(input: DeploymentInput) => Promise<DeploymentReport>>(next);
+        // again in its first workflow task (3 events a run). Without options, continueAsNew's own.
+        const options = feed.shortRuns ? { memo: workflowInfo().memo ?? {} } : {};
+        return await makeContinueAsNewFunc<(input: DeploymentInput) => Promise<DeploymentReport>>(options)({ ...ctx.input, carried: state });
       }
       const seen = ctx.wakeUps;
       const next = nextDecision(ctx, feed);
