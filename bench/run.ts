@@ -84,6 +84,7 @@ function summary(r: Results): string {
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? ' ✓' : ' ✗');
     const d = (x: { p50: number; p99: number; max: number }) => `${round(x.p50)} / ${round(x.p99)} / ${round(x.max)} ms`;
+    const stepsText = (steps: NonNullable<ReactionResult['steps']>) => ROLLBACK_STEPS.map(([k, label]) => `${label} ${round(steps[k].p50)} / ${round(steps[k].p99)}`).join(', ');
     for (const w of r.scale) {
       const met = scaleTargets(w);
       lines.push(
@@ -93,14 +94,13 @@ function summary(r: Results): string {
     for (const w of r.scale) {
       const steps = w.reaction?.steps;
       if (steps) {
-        const each = ROLLBACK_STEPS.map(([k, label]) => `${label} ${round(steps[k].p50)} / ${round(steps[k].p99)}`).join(', ');
-        lines.push(`  ${designOf(w)} ${w.windows}: rollback steps p50 / p99 ms (n ${steps.taskStartToCompleteMs.n}): ${each}`);
+        lines.push(`  ${designOf(w)} ${w.windows}: rollback steps p50 / p99 ms (n ${steps.taskStartToCompleteMs.n}): ${stepsText(steps)}`);
       }
       const aged = w.reactionAged;
       if (aged) {
         const a = aged.steps;
         lines.push(
-          `  ${designOf(w)} ${w.windows}: rollback reaction of windows first sent a day of heartbeats (${aged.heartbeats} each; their runs then ${round(aged.historyEvents.p50)} events at the median, max ${round(aged.historyEvents.max)}; the day ${aged.eventsPerQuietHour} events/window/h over every run): ${d(aged.reaction)} (n ${aged.reaction.n})${mark(aged.reaction.p99 < TARGETS.reactionP99Ms)}${a ? `; steps p50 / p99 ms: ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${round(a[k].p50)} / ${round(a[k].p99)}`).join(', ')}` : ''}`,
+          `  ${designOf(w)} ${w.windows}: rollback reaction of windows first sent a day of heartbeats (${aged.heartbeats} each; their runs then ${round(aged.historyEvents.p50)} events at the median, max ${round(aged.historyEvents.max)}; the day ${aged.eventsPerQuietHour} events/window/h over every run): ${d(aged.reaction)} (n ${aged.reaction.n})${mark(aged.reaction.p99 < TARGETS.reactionP99Ms)}${a ? `; steps p50 / p99 ms: ${stepsText(a)}` : ''}`,
         );
       }
       for (const s of [...(w.reaction?.slow ?? []), ...(aged?.slow ?? [])]) {

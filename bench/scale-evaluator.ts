@@ -294,8 +294,10 @@ async function ageWindow(client: Client, id: string, options: { heartbeats: numb
   const report = defaultPayloadConverter.fromPayload<WatchReport>(payload);
   const firstRun = (await handle.describe()).runId;
   let run = { id: firstRun, length: events.length };
+  // A window hears a heartbeat every `slots` evaluations: its checks count on by that much.
+  const slots = heartbeatSlots(options.intervalMs);
   for (let k = 1; k <= options.heartbeats; k++) {
-    await handle.signal(watchReportSignal, { ...report, at: new Date().toISOString(), checks: report.checks + k * heartbeatSlots(options.intervalMs) });
+    await handle.signal(watchReportSignal, { ...report, at: new Date().toISOString(), checks: report.checks + k * slots });
     const deadline = Date.now() + 30_000;
     for (;;) {
       const { runId, historyLength, raw } = await handle.describe();
