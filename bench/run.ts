@@ -106,7 +106,7 @@ function summary(r: Results): string {
       for (const s of [...(w.reaction?.slow ?? []), ...(aged?.slow ?? [])]) {
         const t = s.where;
         if (!t) continue;
-        lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms): ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${t[k]} ms`).join(', ')}`);
+        lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms${s.afterSlotMs !== undefined ? `, sent ${s.afterSlotMs} ms after a slot` : ''}): ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${t[k]} ms`).join(', ')}`);
       }
     }
     for (const w of r.scale) {
