@@ -265,7 +265,7 @@ export interface ReactionSample {
   answerMs: number;
   /** Where a slow one's time went, from its history (see explainRollback). */
   where?: RollbackTimes;
-  /** When the update was sent, after the evaluators' last slot (`slotMs` given: the time modulo it). */
+  /** The scale part's: when the update was sent after the evaluators' last slot (as its slow queries say). */
   afterSlotMs?: number;
 }
 
@@ -339,7 +339,7 @@ export async function explainRollback(handle: DeploymentHandle, sent: number, ca
  * and the reaction ends when the rollback reaches the Kubernetes port in the worker. `explain`:
  * the history is read afterwards for where the time went (RollbackTimes).
  */
-export async function timeRollback(stack: FakeStack, handle: DeploymentHandle, options: { explain?: boolean; slotMs?: number } = {}): Promise<ReactionSample> {
+export async function timeRollback(stack: FakeStack, handle: DeploymentHandle, options: { explain?: boolean } = {}): Promise<ReactionSample> {
   const sent = Date.now();
   await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'bench: rollback reaction', requestedBy: 'bench' }] });
   const answered = Date.now();
@@ -347,7 +347,7 @@ export async function timeRollback(stack: FakeStack, handle: DeploymentHandle, o
     const answer = await stack.ask({ type: 'rollbackAt', id: handle.workflowId });
     return answer.at;
   });
-  const sample: ReactionSample = { reactionMs: calledAt - sent, answerMs: answered - sent, ...(options.slotMs ? { afterSlotMs: sent % options.slotMs } : {}) };
+  const sample: ReactionSample = { reactionMs: calledAt - sent, answerMs: answered - sent };
   if (options.explain) {
     const where = await explainRollback(handle, sent, calledAt).catch((err: Error) => void progress(`  (no account of the ${sample.reactionMs} ms rollback of ${handle.workflowId}: ${err.message.slice(0, 120)})`));
     if (where) sample.where = where;

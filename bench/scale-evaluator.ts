@@ -486,11 +486,12 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
         for (const [id, into] of [[fresh[i], samples], [aged[i], agedSamples]] as const) {
           if (!id) continue;
           // Every rollback's history is read after its timing (between rollbacks), so each step has a distribution.
-          const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle, { explain: true, slotMs: options.intervalMs }).catch((err: Error) => {
+          const afterSlotMs = Date.now() % options.intervalMs;
+          const sample = await timeRollback(stack, stack.client.workflow.getHandle(id) as DeploymentHandle, { explain: true }).catch((err: Error) => {
             failedRollbacks.push(err.message.slice(0, 120));
             return undefined;
           });
-          if (sample) into.push(sample);
+          if (sample) into.push({ ...sample, afterSlotMs });
         }
       }
       if (fresh.length) reaction = reactionOf(samples);
