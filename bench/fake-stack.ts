@@ -265,7 +265,7 @@ export interface ReactionSample {
   answerMs: number;
   /** Where a slow one's time went, from its history (see explainRollback). */
   where?: RollbackTimes;
-  /** The scale part's: when the update was sent after the evaluators' last slot (as its slow queries say). */
+  /** The scale part's: when the update was sent, in ms after a multiple of the interval (as its slow queries say; the summary folds it onto the shards' EVALUATION_PHASES phases). */
   afterSlotMs?: number;
 }
 

@@ -103,10 +103,15 @@ function summary(r: Results): string {
           `  ${designOf(w)} ${w.windows}: rollback reaction of windows first sent a day of heartbeats (${aged.heartbeats} each; their runs then ${round(aged.historyEvents.p50)} events at the median, max ${round(aged.historyEvents.max)}; the day ${aged.eventsPerQuietHour} events/window/h over every run): ${d(aged.reaction)} (n ${aged.reaction.n})${mark(aged.reaction.p99 < TARGETS.reactionP99Ms)}${a ? `; steps p50 / p99 ms: ${stepsText(a)}` : ''}`,
         );
       }
-      for (const s of [...(w.reaction?.slow ?? []), ...(aged?.slow ?? [])]) {
+      // afterSlotMs is the time after a multiple of the interval; the shards' slots come in EVALUATION_PHASES phases of it, the last of which came that long before.
+      const afterPhase = (ms: number) => ms % (w.intervalMs / EVALUATION_PHASES);
+      const slow = [...(w.reaction?.slow ?? []), ...(aged?.slow ?? [])];
+      const timed = slow.flatMap((s) => (s.afterSlotMs !== undefined ? [afterPhase(s.afterSlotMs)] : []));
+      if (timed.length) lines.push(`  ${designOf(w)} ${w.windows}: slow rollbacks sent in the 1.5 s after a slot (of the ${EVALUATION_PHASES} phases'): ${timed.filter((ms) => ms < 1500).length} of ${timed.length}`);
+      for (const s of slow) {
         const t = s.where;
         if (!t) continue;
-        lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms${s.afterSlotMs !== undefined ? `, sent ${s.afterSlotMs} ms after a slot` : ''}): ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${t[k]} ms`).join(', ')}`);
+        lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms${s.afterSlotMs !== undefined ? `, sent ${round(afterPhase(s.afterSlotMs))} ms after a slot` : ''}): ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${t[k]} ms`).join(', ')}`);
       }
     }
     for (const w of r.scale) {
