@@ -12,7 +12,7 @@ import type { MetricOutcome, MetricsComparison, MetricsComparisonRow, MetricsSna
 
 export { breaches };
 import type { MetricsPort, RuleEvaluation } from './types';
-import { distribute, planQueries } from './promql-batch';
+import { distribute, planQueries, planQueriesInSlices } from './promql-batch';
 import type { QueryPlan, Widen } from './promql-batch';
 
 export interface PrometheusMetricsOptions {
@@ -161,9 +161,23 @@ export class PlanCache {
 
   planFor(planKey: string | undefined, exprs: string[], widen: Widen): QueryPlan {
     if (planKey === undefined) return planQueries(exprs, widen);
+    return this.kept(planKey, exprs, widen) ?? this.keep(planKey, { exprs, widen, plan: planQueries(exprs, widen) });
+  }
+
+  /** planFor's plan, made in slices with `pause()` between them when it is not kept (planQueriesInSlices). */
+  async planInSlices(planKey: string, exprs: string[], widen: Widen, pause: () => Promise<void>): Promise<QueryPlan> {
+    return this.kept(planKey, exprs, widen) ?? this.keep(planKey, { exprs, widen, plan: await planQueriesInSlices(exprs, widen, pause) });
+  }
+
+  /** The asker's kept plan if it was made for the same expressions and widening (then the most recent); else undefined. */
+  private kept(planKey: string, exprs: string[], widen: Widen): QueryPlan | undefined {
     const known = this.plans.get(planKey);
-    const same = known !== undefined && known.widen === widen && known.exprs.length === exprs.length && known.exprs.every((e, i) => e === exprs[i]);
-    const entry = same ? known : { exprs, widen, plan: planQueries(exprs, widen) };
+    if (known === undefined || known.widen !== widen || known.exprs.length !== exprs.length || !known.exprs.every((e, i) => e === exprs[i])) return undefined;
+    setMostRecent(this.plans, planKey, known, this.max);
+    return known.plan;
+  }
+
+  private keep(planKey: string, entry: { exprs: string[]; widen: Widen; plan: QueryPlan }): QueryPlan {
     setMostRecent(this.plans, planKey, entry, this.max);
     return entry.plan;
   }
@@ -211,6 +225,9 @@ class SharedAnswers {
     }
   }
 }
+
+/** Resolves on the event loop's next turn, after the I/O callbacks waiting (a workflow activation, a query) have run. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** How long asks for one pinned instant are gathered (PrometheusMetricsOptions.gatherMs). */
 export const GATHER_MS = 25;
@@ -318,9 +335,11 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
   const gatherMs = options.gatherMs ?? GATHER_MS;
   const gathers =
     gatherMs > 0
-      ? new InstantGathers(gatherMs, ({ prometheusUrl, atMs }, rules, planKey) => {
+      ? new InstantGathers(gatherMs, async ({ prometheusUrl, atMs }, rules, planKey) => {
           const pinned = { ...options, evaluationTime: () => new Date(atMs) };
-          return evaluateAll(rules, (promql) => querySeries(prometheusUrl, promql, pinned), planOf({ rules, planKey }, 'members'));
+          // A phase's plan is its share of the fleet's rules, made anew when a window comes or goes: in slices, so the workflow tasks and queries this thread serves are not held up meanwhile.
+          const plan = await plans.planInSlices(planKey, rules.map((r) => r.expr), 'members', nextTurn);
+          return evaluateAll(rules, (promql) => querySeries(prometheusUrl, promql, pinned), plan);
         })
       : undefined;
   const snapshot = async (input: { prometheusUrl: string; checks: ResolvedMetricCheck[] }): Promise<MetricsSnapshot> => {

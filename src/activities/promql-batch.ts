@@ -339,22 +339,63 @@ function batchOf(members: number[], parsed: Parsed[], widen: Widen): Batch | und
   return { query, members, conditions };
 }
 
-/** Which expressions are asked together, and how; each index of `exprs` is in exactly one batch or in `alone`. */
-export function planQueries(exprs: string[], widen: Widen = 'varying'): QueryPlan {
-  const parsed = exprs.map(parseByShape);
+/**
+ * Expressions parsed between two pauses of a plan made in slices (about 3 ms of a 2-core box's
+ * time at 10,000 windows' rules), and each shape's batch made between two pauses.
+ */
+export const PARSED_PER_SLICE = 500;
+
+/**
+ * The plan, made in steps: it yields after each PARSED_PER_SLICE expressions parsed and after each
+ * shape's batch, so a caller can let other work run between them (planQueriesInSlices).
+ */
+function* planSteps(exprs: string[], widen: Widen): Generator<void, QueryPlan> {
+  const parsed: Parsed[] = [];
+  for (let from = 0; from < exprs.length; from += PARSED_PER_SLICE) {
+    for (const expr of exprs.slice(from, from + PARSED_PER_SLICE)) parsed.push(parseByShape(expr));
+    yield;
+  }
   const shapes = new Map<string, number[]>();
   const alone: number[] = [];
   parsed.forEach((p, i) => {
-    if (p.alone) alone.push(i);
-    else shapes.set(p.shape, [...(shapes.get(p.shape) ?? []), i]);
+    if (p.alone) return void alone.push(i);
+    // Pushed in place: a copy per member made grouping 10,000 expressions quadratic (docs/benchmarks.md, Session 21).
+    const members = shapes.get(p.shape);
+    if (members) members.push(i);
+    else shapes.set(p.shape, [i]);
   });
   const batches: Batch[] = [];
   for (const members of shapes.values()) {
     const batch = members.length > 1 || widen === 'selectors' ? batchOf(members, parsed, widen) : undefined;
     if (batch) batches.push(batch);
     else alone.push(...members);
+    yield;
   }
   return { batches, alone: alone.sort((a, b) => a - b) };
+}
+
+/** Which expressions are asked together, and how; each index of `exprs` is in exactly one batch or in `alone`. */
+export function planQueries(exprs: string[], widen: Widen = 'varying'): QueryPlan {
+  const steps = planSteps(exprs, widen);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * planQueries's plan, made in slices with `pause()` awaited between them: a watch evaluator's
+ * phase at 10,000 windows plans 10,000 expressions (130–260 ms on a 2-core box, most of it in one
+ * go, with its garbage collection), which in one go would hold up every workflow task and query
+ * the worker's thread serves meanwhile (docs/benchmarks.md, Session 21).
+ */
+export async function planQueriesInSlices(exprs: string[], widen: Widen, pause: () => Promise<void>): Promise<QueryPlan> {
+  const steps = planSteps(exprs, widen);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pause();
+  }
 }
 
 /** One series of an answer, as the batch shares them out. */

@@ -1,6 +1,6 @@
 /** Planning batched rule queries: which expressions join one query, the query asked, and whose series are whose. */
 import type * as LezerPromql from '@prometheus-io/lezer-promql';
-import { distribute, parseByShape, parseExpression, planQueries } from '../../src/activities/promql-batch';
+import { distribute, parseByShape, parseExpression, planQueries, planQueriesInSlices, PARSED_PER_SLICE } from '../../src/activities/promql-batch';
 import type * as PromqlBatch from '../../src/activities/promql-batch';
 import { defaultAlertRules } from '../../src/spec/defaults';
 import { checkPromql } from '../../src/spec/promql';
@@ -244,6 +244,29 @@ describe("plans kept (PlanCache): each asker's last plan, used again while it as
     const before = cache.size;
     expect(cache.planFor(undefined, a, 'selectors')).toEqual(planA);
     expect(cache.size).toBe(before);
+  });
+
+  test('a plan made in slices is planQueries\'s plan, with a pause after each slice of expressions parsed and each shape batched; kept, it is used again without a pause', async () => {
+    // Enough services that the parsing takes several slices; one alone (vector()) among them.
+    const exprs = [...exprsOf(Array.from({ length: Math.ceil((PARSED_PER_SLICE * 2 + 1) / 4) }, (_, i) => i)), 'vector(1)'];
+    for (const widen of ['members', 'varying', 'selectors'] as const) {
+      let pauses = 0;
+      const plan = await planQueriesInSlices(exprs, widen, async () => void pauses++);
+      expect(plan).toEqual(planQueries(exprs, widen));
+      expect(pauses).toBe(Math.ceil(exprs.length / PARSED_PER_SLICE) + 4);
+    }
+    const cache = new PlanCache(8);
+    let pauses = 0;
+    const pause = async () => void pauses++;
+    const plan = await cache.planInSlices('phase', exprs, 'members', pause);
+    expect(plan).toEqual(planQueries(exprs, 'members'));
+    const made = pauses;
+    expect(await cache.planInSlices('phase', copied(exprs), 'members', pause)).toBe(plan);
+    expect(cache.planFor('phase', copied(exprs), 'members')).toBe(plan);
+    expect(pauses).toBe(made);
+    // One window fewer: planned anew, in slices again.
+    expect(await cache.planInSlices('phase', exprs.slice(4), 'members', pause)).toEqual(planQueries(exprs.slice(4), 'members'));
+    expect(pauses).toBeGreaterThan(made);
   });
 
   test('a kept plan shares out a new answer as a fresh plan does', () => {
