@@ -103,15 +103,13 @@ function summary(r: Results): string {
           `  ${designOf(w)} ${w.windows}: rollback reaction of windows first sent a day of heartbeats (${aged.heartbeats} each; their runs then ${round(aged.historyEvents.p50)} events at the median, max ${round(aged.historyEvents.max)}; the day ${aged.eventsPerQuietHour} events/window/h over every run): ${d(aged.reaction)} (n ${aged.reaction.n})${mark(aged.reaction.p99 < TARGETS.reactionP99Ms)}${a ? `; steps p50 / p99 ms: ${stepsText(a)}` : ''}`,
         );
       }
-      // afterSlotMs is the time after a multiple of the interval; the shards' slots come in EVALUATION_PHASES phases of it, the last of which came that long before.
-      const afterPhase = (ms: number) => ms % (w.intervalMs / EVALUATION_PHASES);
       const slow = [...(w.reaction?.slow ?? []), ...(aged?.slow ?? [])];
-      const timed = slow.flatMap((s) => (s.afterSlotMs !== undefined ? [afterPhase(s.afterSlotMs)] : []));
+      const timed = slow.flatMap((s) => (s.afterSlotMs !== undefined ? [afterPhaseSlot(s.afterSlotMs, w.intervalMs)] : []));
       if (timed.length) lines.push(`  ${designOf(w)} ${w.windows}: slow rollbacks sent in the 1.5 s after a slot (of the ${EVALUATION_PHASES} phases'): ${timed.filter((ms) => ms < 1500).length} of ${timed.length}`);
       for (const s of slow) {
         const t = s.where;
         if (!t) continue;
-        lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms${s.afterSlotMs !== undefined ? `, sent ${round(afterPhase(s.afterSlotMs))} ms after a slot` : ''}): ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${t[k]} ms`).join(', ')}`);
+        lines.push(`  ${designOf(w)} ${w.windows}: a ${s.reactionMs} ms rollback (answered in ${s.answerMs} ms${s.afterSlotMs !== undefined ? `, sent ${round(afterPhaseSlot(s.afterSlotMs, w.intervalMs))} ms after a slot` : ''}): ${ROLLBACK_STEPS.map(([k, label]) => `${label} ${t[k]} ms`).join(', ')}`);
       }
     }
     for (const w of r.scale) {
@@ -139,7 +137,7 @@ function summary(r: Results): string {
     }
     for (const w of r.scale) {
       const slow = w.timelineRead?.slow;
-      const afterSlot = (ms: number) => ms % (w.intervalMs / EVALUATION_PHASES) < 1000;
+      const afterSlot = (ms: number) => afterPhaseSlot(ms, w.intervalMs) < 1000;
       if (slow) lines.push(`  ${designOf(w)} ${w.windows}: timeline reads over 50 ms: ${slow.length} (in the 1 s after a slot: ${slow.filter((s) => afterSlot(s.afterSlotMs)).length}); queries over 50 ms: ${w.slowQueries.length} (in the 1 s after a slot: ${w.slowQueries.filter((s) => afterSlot(s.afterSlotMs)).length})`);
     }
     for (const w of r.scale) if (w.failures.queries || w.failures.rollbacks) lines.push(`  ${designOf(w)} ${w.windows}: ${w.failures.queries} timeline reads or queries and ${w.failures.rollbacks} rollbacks failed (${w.failures.examples.join(' | ')})`);
@@ -186,6 +184,11 @@ function summary(r: Results): string {
   }
   for (const [part, error] of Object.entries(r.errors)) lines.push(`${part}: FAILED — ${error}`);
   return lines.join('\n');
+}
+
+/** A time after a multiple of the interval (the JSON's `afterSlotMs`) as the time after the last of the shards' EVALUATION_PHASES slots in it. */
+function afterPhaseSlot(afterIntervalMs: number, intervalMs: number): number {
+  return afterIntervalMs % (intervalMs / EVALUATION_PHASES);
 }
 
 /** CPU bins of a whole interval (cpuByPhase) folded onto one phase of it: bin j is the mean of bin j after each phase's slot. */
