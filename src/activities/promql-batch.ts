@@ -57,10 +57,15 @@ const LABEL_CHANGING = new Set(['vector', 'scalar', 'absent', 'absent_over_time'
 
 const OPS: Record<string, MatchOp> = { EqlSingle: '=', EqlRegex: '=~', Neq: '!=', NeqRegex: '!~' };
 
+/** A backslash, or a control character (below U+0020), which JSON does not read unescaped. */
+const ESCAPED_OR_CONTROL = /\\|[^\u0020-\uffff]/;
+
 /** The value of a double-quoted or backquoted PromQL string; undefined for forms not handled here. */
 function unquote(literal: string): string | undefined {
   if (literal.startsWith('`')) return literal.slice(1, -1);
   if (!literal.startsWith('"')) return undefined;
+  // Without an escape or a control character JSON reads the text between the quotes as it is.
+  if (!ESCAPED_OR_CONTROL.test(literal)) return literal.slice(1, -1);
   try {
     return JSON.parse(literal) as string;
   } catch {
@@ -182,6 +187,8 @@ interface Template {
   parsed: Parsed;
   spans: Span[];
   literalOf: number[];
+  /** Whether every literal is a matcher's value: then each expression of the key has the template's shape. */
+  onlyMatchers: boolean;
 }
 
 /**
@@ -197,17 +204,24 @@ const TEMPLATES_MAX = 10_000;
 function templateOf(parsed: Parsed, spans: Span[]): Template | null {
   if (spans.some((s) => unquote(parsed.expr.slice(s.from, s.to)) === undefined)) return null;
   const literalOf = parsed.matchers.map((m) => spans.findIndex((s) => s.from === m.valueFrom && s.to === m.valueTo));
-  return literalOf.includes(-1) ? null : { parsed, spans, literalOf };
+  return literalOf.includes(-1) ? null : { parsed, spans, literalOf, onlyMatchers: new Set(literalOf).size === spans.length };
 }
 
-/** `expr`, whose key is the template's, parsed from the template: its own values and positions; undefined if a matcher's value does not unquote (the parser would leave the matcher out). */
-function fromTemplate(t: Template, expr: string, spans: Span[]): Parsed | undefined {
+/** The matchers' values of `expr`, whose key is the template's; undefined if one does not unquote (the parser would leave the matcher out). */
+function valuesOf(t: Template, expr: string, spans: Span[]): string[] | undefined {
   const values: string[] = [];
   for (const k of t.literalOf) {
     const value = unquote(expr.slice(spans[k]!.from, spans[k]!.to));
     if (value === undefined) return undefined;
     values.push(value);
   }
+  return values;
+}
+
+/** `expr`, whose key is the template's, parsed from the template: its own values and positions; undefined if a matcher's value does not unquote (the parser would leave the matcher out). */
+function fromTemplate(t: Template, expr: string, spans: Span[]): Parsed | undefined {
+  const values = valuesOf(t, expr, spans);
+  if (values === undefined) return undefined;
   // A position outside the literals moves by how much longer this expression's literals before it are.
   const shift = (pos: number): number => {
     let moved = pos;
@@ -231,6 +245,35 @@ export function parseByShape(expr: string): Parsed {
   const parsed = parseExpression(expr);
   if (known === undefined && templates.size < TEMPLATES_MAX) templates.set(literals.key, templateOf(parsed, literals.spans));
   return parsed;
+}
+
+/**
+ * What a plan needs of one expression: its shape, its matchers' values (aligned with the shape's
+ * matchers), why it is asked alone, and a parse of its shape (its own, or its key's template: the
+ * same labels, operators, selectors and groupings; positions are the template's own).
+ */
+export interface Facts {
+  shape: string;
+  values: string[];
+  alone?: string;
+  layout: Parsed;
+}
+
+/**
+ * An expression's facts. When its key's template holds every literal as a matcher's value, only
+ * the values are read from it: no parse is built, and the shape is the template's own string (one
+ * string per shape, whose hash is computed once; a fresh shape string per expression made grouping
+ * 10,000 expressions hash 10,000 strings of 200 characters). Exported for tests.
+ */
+export function factsOf(expr: string): Facts {
+  const literals = literalsOf(expr);
+  const known = literals && templates.get(literals.key);
+  if (known?.onlyMatchers) {
+    const values = valuesOf(known, expr, literals!.spans);
+    if (values) return { shape: known.parsed.shape, values, layout: known.parsed, ...(known.parsed.alone ? { alone: known.parsed.alone } : {}) };
+  }
+  const parsed = parseByShape(expr);
+  return { shape: parsed.shape, values: parsed.matchers.map((m) => m.value), layout: parsed, ...(parsed.alone ? { alone: parsed.alone } : {}) };
 }
 
 /** What a member's series must carry: one condition per varying label. */
@@ -285,40 +328,58 @@ function plainPattern(pattern: string): boolean {
  */
 export type Widen = 'varying' | 'selectors' | 'members';
 
-/** Whether every member names `label` in every selector, one way, in a form the rewrite keeps exact. */
-function widenable(label: string, op: MatchOp, members: number[], parsed: Parsed[]): boolean {
-  const first = parsed[members[0]!]!;
+/**
+ * Whether every member names `label` in every selector, one way, in a form the rewrite keeps exact.
+ * `at`: the positions of the label's matchers, the same in every member of a shape.
+ */
+function widenable(label: string, op: MatchOp, at: number[], members: number[], facts: Facts[]): boolean {
+  const layout = facts[members[0]!]!.layout;
   if (op !== '=' && op !== '=~') return false;
+  if (new Set(at.map((p) => layout.matchers[p]!.selector)).size !== layout.selectors) return false;
+  if (at.some((p) => layout.matchers[p]!.op !== op)) return false;
+  const compiled = new Set<string>();
   for (const i of members) {
-    const on = parsed[i]!.matchers.filter((m) => m.label === label);
-    if (new Set(on.map((m) => m.selector)).size !== first.selectors) return false;
-    if (new Set(on.map((m) => `${m.op}\u0000${m.value}`)).size !== 1) return false;
-    if (op === '=~' && !anchored(on[0]!.value)) return false;
+    const values = facts[i]!.values;
+    const value = values[at[0]!]!;
+    for (const p of at) if (values[p] !== value) return false;
+    if (op === '=~' && !compiled.has(value)) {
+      if (!anchored(value)) return false;
+      compiled.add(value);
+    }
   }
   // A regex selects several values in one member: only an aggregation already grouped by the label keeps them apart as the member's own query does.
-  return op === '=' || first.aggregations.every((a) => a.by?.labels.includes(label));
+  return op === '=' || layout.aggregations.every((a) => a.by?.labels.includes(label));
 }
 
 /** One shape's members as one query, or undefined when the rewrite would not keep each member's answer exact (or, for one member, would change nothing). */
-function batchOf(members: number[], parsed: Parsed[], widen: Widen): Batch | undefined {
-  const first = parsed[members[0]!]!;
-  const varying = first.matchers.map((_, p) => new Set(members.map((i) => parsed[i]!.matchers[p]!.value)).size > 1);
-  const candidates = new Map<string, MatchOp>();
-  first.matchers.forEach((m, p) => {
-    if ((widen === 'selectors' || varying[p]) && !candidates.has(m.label)) candidates.set(m.label, m.op);
+function batchOf(members: number[], facts: Facts[], exprs: string[], widen: Widen): Batch | undefined {
+  const { matchers } = facts[members[0]!]!.layout;
+  const firstValues = facts[members[0]!]!.values;
+  const varying = matchers.map((_, p) => members.some((i) => facts[i]!.values[p] !== firstValues[p]));
+  /** Each label's positions, in the order the label first appears. */
+  const positions = new Map<string, number[]>();
+  matchers.forEach((m, p) => {
+    const at = positions.get(m.label);
+    if (at) at.push(p);
+    else positions.set(m.label, [p]);
   });
   const labels = new Map<string, MatchOp>();
-  for (const [label, op] of candidates) {
-    if (widenable(label, op, members, parsed)) labels.set(label, op);
+  for (const [label, at] of positions) {
+    if (widen !== 'selectors' && !at.some((p) => varying[p])) continue;
+    const op = matchers[at[0]!]!.op;
+    if (widenable(label, op, at, members, facts)) labels.set(label, op);
     // A label whose values differ must be widened, or the members cannot share a query.
-    else if (first.matchers.some((m, p) => m.label === label && varying[p])) return undefined;
+    else if (at.some((p) => varying[p])) return undefined;
   }
-  if (labels.size === 0) return members.length > 1 ? { query: first.expr, members, conditions: members.map(() => []) } : undefined;
+  const firstExpr = exprs[members[0]!]!;
+  if (labels.size === 0) return members.length > 1 ? { query: firstExpr, members, conditions: members.map(() => []) } : undefined;
+  // The first member's own parse: the edits are made at its positions.
+  const first = parseByShape(firstExpr);
   const grouped = [...labels].filter(([, op]) => op === '=').map(([label]) => label);
   const edits: { from: number; to: number; text: string }[] = [];
   first.matchers.forEach((m, p) => {
     if (!labels.has(m.label)) return;
-    const values = [...new Set(members.map((i) => parsed[i]!.matchers[p]!.value))];
+    const values = [...new Set(members.map((i) => facts[i]!.values[p]!))];
     if (widen !== 'members' && values.every((v) => (m.op === '=' ? v !== '' : plainPattern(v) && !anchored(v)!.test('')))) {
       edits.push({ from: m.opFrom, to: m.valueTo, text: '!=""' });
       return;
@@ -333,9 +394,10 @@ function batchOf(members: number[], parsed: Parsed[], widen: Widen): Batch | und
       else edits.push({ from: a.opTo, to: a.opTo, text: ` by (${grouped.join(', ')}) ` });
     }
   }
-  let query = first.expr;
+  let query = firstExpr;
   for (const e of edits.sort((x, y) => y.from - x.from)) query = query.slice(0, e.from) + e.text + query.slice(e.to);
-  const conditions = members.map((i) => [...labels].map(([label, op]): SeriesCondition => ({ label, op: op as '=' | '=~', value: parsed[i]!.matchers.find((m) => m.label === label)!.value })));
+  const widened = [...labels].map(([label, op]) => ({ label, op: op as '=' | '=~', at: positions.get(label)![0]! }));
+  const conditions = members.map((i) => widened.map(({ label, op, at }): SeriesCondition => ({ label, op, value: facts[i]!.values[at]! })));
   return { query, members, conditions };
 }
 
@@ -350,23 +412,23 @@ export const PARSED_PER_SLICE = 500;
  * shape's batch, so a caller can let other work run between them (planQueriesInSlices).
  */
 function* planSteps(exprs: string[], widen: Widen): Generator<void, QueryPlan> {
-  const parsed: Parsed[] = [];
+  const facts: Facts[] = [];
   for (let from = 0; from < exprs.length; from += PARSED_PER_SLICE) {
-    for (const expr of exprs.slice(from, from + PARSED_PER_SLICE)) parsed.push(parseByShape(expr));
+    for (let i = from; i < Math.min(from + PARSED_PER_SLICE, exprs.length); i++) facts.push(factsOf(exprs[i]!));
     yield;
   }
   const shapes = new Map<string, number[]>();
   const alone: number[] = [];
-  parsed.forEach((p, i) => {
-    if (p.alone) return void alone.push(i);
+  facts.forEach((f, i) => {
+    if (f.alone) return void alone.push(i);
     // Pushed in place: a copy per member made grouping 10,000 expressions quadratic (docs/benchmarks.md, Session 21).
-    const members = shapes.get(p.shape);
+    const members = shapes.get(f.shape);
     if (members) members.push(i);
-    else shapes.set(p.shape, [i]);
+    else shapes.set(f.shape, [i]);
   });
   const batches: Batch[] = [];
   for (const members of shapes.values()) {
-    const batch = members.length > 1 || widen === 'selectors' ? batchOf(members, parsed, widen) : undefined;
+    const batch = members.length > 1 || widen === 'selectors' ? batchOf(members, facts, exprs, widen) : undefined;
     if (batch) batches.push(batch);
     else alone.push(...members);
     yield;

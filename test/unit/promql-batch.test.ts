@@ -1,6 +1,6 @@
 /** Planning batched rule queries: which expressions join one query, the query asked, and whose series are whose. */
 import type * as LezerPromql from '@prometheus-io/lezer-promql';
-import { distribute, parseByShape, parseExpression, planQueries, planQueriesInSlices, PARSED_PER_SLICE } from '../../src/activities/promql-batch';
+import { distribute, factsOf, parseByShape, parseExpression, planQueries, planQueriesInSlices, PARSED_PER_SLICE } from '../../src/activities/promql-batch';
 import type * as PromqlBatch from '../../src/activities/promql-batch';
 import { defaultAlertRules } from '../../src/spec/defaults';
 import { checkPromql } from '../../src/spec/promql';
@@ -179,7 +179,7 @@ describe('parsing by shape: an expression whose text outside its literals was pa
 
   // Each group: one text outside the literals, literals of other lengths and kinds; the first is parsed, the others come from it.
   const groups: string[][] = [
-    ['up{ns="a",job="x"}', 'up{ns="a-much-longer-namespace",job=""}', 'up{ns="ünïcødé ✓",job="\\"}', 'up{ns="say \\"hi\\"",job="tab\\there"}', 'up{ns="#not a comment",job="}"}'],
+    ['up{ns="a",job="x"}', 'up{ns="a-much-longer-namespace",job=""}', 'up{ns="ünïcødé ✓",job="\\"}', 'up{ns="say \\"hi\\"",job="tab\\there"}', 'up{ns="#not a comment",job="}"}', 'up{ns="a raw\ttab",job="x"}'],
     ['max by (pod) (m{pod=~"api-.*",ns="p"} / n{pod=~"api-.*",ns="p"}) > 0.9', 'max by (pod) (m{pod=~"(a|b)+",ns="production-eu-west-1"} / n{pod=~"x",ns=""}) > 0.9'],
     ['sum(a{ns=`raw`}) # a "comment"\n+ sum(b{ns="q"})', 'sum(a{ns=`raw "with" quotes\\`}) # a "comment"\n+ sum(b{ns="longer value"})'],
     // A value JSON cannot read: the parser leaves the matcher out and the expression alone.
@@ -193,6 +193,19 @@ describe('parsing by shape: an expression whose text outside its literals was pa
     for (const [i, expr] of exprs.entries()) expect([i, parseByShape(expr)]).toEqual([i, parseExpression(expr)]);
     // The same again, each read from the first's template (or parsed where it has none).
     for (const [i, expr] of exprs.entries()) expect([i, parseByShape(expr)]).toEqual([i, parseExpression(expr)]);
+  });
+
+  test.each(groups.map((g) => [g[0]!, g]))("%s and its variants: a plan's facts of each (shape, values, matchers' layout) are the parser's", (_, exprs) => {
+    const asParsed = (expr: string) => {
+      const p = parseExpression(expr);
+      return { shape: p.shape, values: p.matchers.map((m) => m.value), alone: p.alone, layout: p.matchers.map(({ label, op, selector }) => ({ label, op, selector })), selectors: p.selectors, by: p.aggregations.map((a) => a.by?.labels) };
+    };
+    const asFacts = (expr: string) => {
+      const f = factsOf(expr);
+      return { shape: f.shape, values: f.values, alone: f.alone, layout: f.layout.matchers.map(({ label, op, selector }) => ({ label, op, selector })), selectors: f.layout.selectors, by: f.layout.aggregations.map((a) => a.by?.labels) };
+    };
+    // Twice: the second time every key has its template.
+    for (let round = 0; round < 2; round++) for (const [i, expr] of exprs.entries()) expect([i, asFacts(expr)]).toEqual([i, asParsed(expr)]);
   });
 
   test('a template made from an expression the parser read only in part is not used', () => {
