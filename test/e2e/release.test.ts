@@ -97,10 +97,13 @@ test("audit-log's smoke suite fails: it rolls itself back, and user-management i
   const run = await shipwatch(['release', '-f', file, '--wait'], env, 840_000);
   expect(run.code).toBe(3); // ROLLED_BACK
 
+  // The merged timeline kept first: when an expectation below fails, it tells what happened.
+  const timeline = await shipwatch(['release', 'timeline', 'accounts-v1-1'], env);
+  keepTimeline('accounts-v1-1', timeline.stdout);
   const report = await releaseReport('accounts-v1-1');
   expect(report.outcome).toBe('ROLLED_BACK');
-  expect(report.failure?.service).toBe('audit-log');
-  expect(report.failure?.reason).toMatch(/smoke tests failed: Sign in through user-management/);
+  // As one object: a failure of the wrong service prints its reason.
+  expect(report.failure).toMatchObject({ service: 'audit-log', reason: expect.stringMatching(/smoke tests failed: Sign in through user-management/) });
   const s = byName(report);
   expect(s['audit-log']!.outcome).toBe('ROLLED_BACK');
   expect(s['audit-log']!.ran).toContain('SMOKE: Smoke tests failed');
@@ -124,10 +127,8 @@ test("audit-log's smoke suite fails: it rolls itself back, and user-management i
   expect((await deploymentReport('deploy-production-audit-log')).rollback.smokeAfterRollback?.passed).toBe(true);
   await waitFor(() => versions('user-management').join() === 'v1.0.0,v1.0.0,v1.0.0' && versions('audit-log').join() === 'v1.0.0,v1.0.0');
 
-  const timeline = await shipwatch(['release', 'timeline', 'accounts-v1-1'], env);
   expect(timeline.code).toBe(0);
   expect(timeline.stdout).toMatch(/\[audit-log\] Smoke tests failed — Sign in through user-management/);
-  keepTimeline('accounts-v1-1', timeline.stdout);
 });
 
 async function waitFor(check: () => boolean, timeoutMs = 60_000): Promise<void> {
