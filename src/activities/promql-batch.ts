@@ -377,16 +377,20 @@ function batchOf(members: number[], facts: Facts[], exprs: string[], widen: Wide
   const first = parseByShape(firstExpr);
   const grouped = [...labels].filter(([, op]) => op === '=').map(([label]) => label);
   const edits: { from: number; to: number; text: string }[] = [];
+  // Per label, what its matchers become: each member gives a widened label one value (widenable), so every position of it reads alike.
+  const widenedTo = new Map<string, string | undefined>();
+  const matcherOf = (op: MatchOp, p: number): string | undefined => {
+    const values = [...new Set(members.map((i) => facts[i]!.values[p]!))];
+    if (widen !== 'members' && values.every((v) => (op === '=' ? v !== '' : plainPattern(v) && !anchored(v)!.test('')))) return undefined;
+    return JSON.stringify(values.map((v) => (op === '=' ? escapeRegex(v) : `(?:${v})`)).join('|'));
+  };
   first.matchers.forEach((m, p) => {
     if (!labels.has(m.label)) return;
-    const values = [...new Set(members.map((i) => facts[i]!.values[p]!))];
-    if (widen !== 'members' && values.every((v) => (m.op === '=' ? v !== '' : plainPattern(v) && !anchored(v)!.test('')))) {
-      edits.push({ from: m.opFrom, to: m.valueTo, text: '!=""' });
-      return;
-    }
-    const alternatives = values.map((v) => (m.op === '=' ? escapeRegex(v) : `(?:${v})`));
+    if (!widenedTo.has(m.label)) widenedTo.set(m.label, matcherOf(m.op, p));
+    const union = widenedTo.get(m.label);
+    if (union === undefined) return void edits.push({ from: m.opFrom, to: m.valueTo, text: '!=""' });
     if (m.op === '=') edits.push({ from: m.opFrom, to: m.opTo, text: '=~' });
-    edits.push({ from: m.valueFrom, to: m.valueTo, text: JSON.stringify(alternatives.join('|')) });
+    edits.push({ from: m.valueFrom, to: m.valueTo, text: union });
   });
   if (grouped.length > 0) {
     for (const a of first.aggregations) {
