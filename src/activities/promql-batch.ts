@@ -238,7 +238,11 @@ function fromTemplate(t: Template, expr: string, spans: Span[]): Parsed | undefi
 
 /** `parseExpression(expr)`, from the template of its key when one was parsed before. */
 export function parseByShape(expr: string): Parsed {
-  const literals = literalsOf(expr);
+  return parseWithLiterals(expr, literalsOf(expr));
+}
+
+/** parseByShape, given the expression's literals (`literalsOf`) already read. */
+function parseWithLiterals(expr: string, literals: ReturnType<typeof literalsOf>): Parsed {
   if (!literals) return parseExpression(expr);
   const known = templates.get(literals.key);
   if (known) return fromTemplate(known, expr, literals.spans) ?? parseExpression(expr);
@@ -249,13 +253,12 @@ export function parseByShape(expr: string): Parsed {
 
 /**
  * What a plan needs of one expression: its shape, its matchers' values (aligned with the shape's
- * matchers), why it is asked alone, and a parse of its shape (its own, or its key's template: the
- * same labels, operators, selectors and groupings; positions are the template's own).
+ * matchers), and a parse of its shape (its own, or its key's template: the same labels, operators,
+ * selectors, groupings and reason to be asked alone; positions are the template's own).
  */
 export interface Facts {
   shape: string;
   values: string[];
-  alone?: string;
   layout: Parsed;
 }
 
@@ -270,10 +273,10 @@ export function factsOf(expr: string): Facts {
   const known = literals && templates.get(literals.key);
   if (known?.onlyMatchers) {
     const values = valuesOf(known, expr, literals!.spans);
-    if (values) return { shape: known.parsed.shape, values, layout: known.parsed, ...(known.parsed.alone ? { alone: known.parsed.alone } : {}) };
+    if (values) return { shape: known.parsed.shape, values, layout: known.parsed };
   }
-  const parsed = parseByShape(expr);
-  return { shape: parsed.shape, values: parsed.matchers.map((m) => m.value), layout: parsed, ...(parsed.alone ? { alone: parsed.alone } : {}) };
+  const parsed = parseWithLiterals(expr, literals);
+  return { shape: parsed.shape, values: parsed.matchers.map((m) => m.value), layout: parsed };
 }
 
 /** What a member's series must carry: one condition per varying label. */
@@ -424,7 +427,7 @@ function* planSteps(exprs: string[], widen: Widen): Generator<void, QueryPlan> {
   const shapes = new Map<string, number[]>();
   const alone: number[] = [];
   facts.forEach((f, i) => {
-    if (f.alone) return void alone.push(i);
+    if (f.layout.alone) return void alone.push(i);
     // Pushed in place: a copy per member made grouping 10,000 expressions quadratic (docs/benchmarks.md, Session 21).
     const members = shapes.get(f.shape);
     if (members) members.push(i);

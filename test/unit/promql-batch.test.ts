@@ -2,6 +2,7 @@
 import type * as LezerPromql from '@prometheus-io/lezer-promql';
 import { distribute, factsOf, parseByShape, parseExpression, planQueries, planQueriesInSlices, PARSED_PER_SLICE } from '../../src/activities/promql-batch';
 import type * as PromqlBatch from '../../src/activities/promql-batch';
+import type { Facts } from '../../src/activities/promql-batch';
 import { defaultAlertRules } from '../../src/spec/defaults';
 import { checkPromql } from '../../src/spec/promql';
 import { PlanCache } from '../../src/activities/metrics';
@@ -196,16 +197,14 @@ describe('parsing by shape: an expression whose text outside its literals was pa
   });
 
   test.each(groups.map((g) => [g[0]!, g]))("%s and its variants: a plan's facts of each (shape, values, matchers' layout) are the parser's", (_, exprs) => {
-    const asParsed = (expr: string) => {
+    // What a plan reads of facts, positions left out (a template's are its own expression's).
+    const read = ({ shape, values, layout: l }: Facts) => ({ shape, values, alone: l.alone, layout: l.matchers.map(({ label, op, selector }) => ({ label, op, selector })), selectors: l.selectors, by: l.aggregations.map((a) => a.by?.labels) });
+    const parsed = (expr: string): Facts => {
       const p = parseExpression(expr);
-      return { shape: p.shape, values: p.matchers.map((m) => m.value), alone: p.alone, layout: p.matchers.map(({ label, op, selector }) => ({ label, op, selector })), selectors: p.selectors, by: p.aggregations.map((a) => a.by?.labels) };
-    };
-    const asFacts = (expr: string) => {
-      const f = factsOf(expr);
-      return { shape: f.shape, values: f.values, alone: f.alone, layout: f.layout.matchers.map(({ label, op, selector }) => ({ label, op, selector })), selectors: f.layout.selectors, by: f.layout.aggregations.map((a) => a.by?.labels) };
+      return { shape: p.shape, values: p.matchers.map((m) => m.value), layout: p };
     };
     // Twice: the second time every key has its template.
-    for (let round = 0; round < 2; round++) for (const [i, expr] of exprs.entries()) expect([i, asFacts(expr)]).toEqual([i, asParsed(expr)]);
+    for (let round = 0; round < 2; round++) for (const [i, expr] of exprs.entries()) expect([i, read(factsOf(expr))]).toEqual([i, read(parsed(expr))]);
   });
 
   test('a template made from an expression the parser read only in part is not used', () => {
