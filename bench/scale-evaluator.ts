@@ -129,6 +129,10 @@ export interface WindowsResult {
     historyEvents: Distribution;
     /** The events the day of heartbeats added over every run of the aged windows, per window per hour of the day (its continue-as-new handovers included). */
     eventsPerQuietHour: number;
+    /** The same per window: where the mean comes from. */
+    dayEventsPerHour: Distribution;
+    /** The aged windows' run lengths before their day of heartbeats. */
+    runEventsBefore: Distribution;
   };
   /** Scheduled evaluation time → the evaluation ran (evaluator), or each check vs the previous + interval (per-window). */
   lateness: Distribution;
@@ -140,7 +144,7 @@ export interface WindowsResult {
   rss: { workerStartMiB: number; workerOpenMiB: number; workerPeakMiB: number; workerEndMiB: number; serverEndMiB: number | undefined; processes?: { deployments: ProcessRss; evaluators: ProcessRss } };
   /** The worker's memory by heap before the windows opened and at the end of the steady state (the deployments' process; `evaluators`: the evaluators' own). */
   heaps: { start: Heaps; steady: Heaps; evaluators?: { start: Heaps; steady: Heaps } };
-  /** History events per window per hour in the steady state (sampled windows, extrapolated from the steady interval). */
+  /** History events per window per hour in the steady state (every window's, extrapolated from the steady interval). */
   eventsPerWindowHour: number;
   /** The same by kind of event (signals, workflow tasks, timers…), per window per hour. */
   eventsByKind?: Record<string, number>;
@@ -227,12 +231,14 @@ function perWindowLateness(checks: Record<string, number[]>, w: { prefix: string
 }
 
 /**
- * Windows whose histories the events per window-hour are counted in: every one up to 2,000. A
- * window's heartbeat comes every 40 min, so 90 s see about 1 in 27 of them: of 500 windows, about 19
- * heartbeats, and each one more or less moved the figure by 5% (Session 18: 1.8 heartbeats per
- * window-hour measured in two runs where 1.5 are due).
+ * How many windows' histories are read at once to count the steady state's events. Every window is
+ * read: a window's heartbeat comes every 40 min, and its slot is one of 80 (src/workflows/evaluator-plan.ts),
+ * so 90 s of steady state see the heartbeats of about 1 window in 27. A random sample of 2,000 of
+ * 10,000 (Sessions 18–22) counted those of 75 windows or so, give or take 9, and a run's figure moved
+ * by as much as 10% with it (Session 22: heartbeats 1.36–1.72 per window-hour where 1.5 are due);
+ * every window read, the slots the steady state saw are counted whole.
  */
-const EVENT_SAMPLE = 2_000;
+const EVENT_READS = 16;
 
 /**
  * History events of `ids` whose time falls in [from, to], per window per hour, in all and by kind
@@ -241,12 +247,12 @@ const EVENT_SAMPLE = 2_000;
 async function eventsPerWindowHour(client: Client, ids: string[], from: number, to: number): Promise<{ all: number; byKind: Record<string, number>; reports: WindowsResult['reportsPerWindowHour'] }> {
   const counts = new Map<string, number>();
   const reports = { heartbeats: 0, changes: 0, first: 0 };
-  for (const id of ids) {
+  await pool(ids, EVENT_READS, async (id) => {
     const history = await client.workflow.getHandle(id).fetchHistory();
     // The window's reports in order: one whose alert state (the evaluator's signature of it) is the report before's is a heartbeat, else a change.
     let before: string | undefined;
     for (const e of history.events ?? []) {
-      const t = e.eventTime?.seconds ? Number(e.eventTime.seconds) * 1000 : 0;
+      const t = e.eventTime?.seconds ? Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6) : 0;
       const signal = e.workflowExecutionSignaledEventAttributes;
       let report: 'heartbeats' | 'changes' | 'first' | undefined;
       if (signal?.signalName === watchReportSignal.name) {
@@ -260,7 +266,7 @@ async function eventsPerWindowHour(client: Client, ids: string[], from: number, 
       const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k] != null)?.replace(/EventAttributes$/, '') ?? 'unknown';
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
     }
-  }
+  });
   const perWindowHour = (n: number, digits = 1) => round(n / ids.length / ((to - from) / 3_600_000), digits);
   const all = [...counts.values()].reduce((a, b) => a + b, 0);
   return {
@@ -285,7 +291,7 @@ function reactionOf(samples: ReactionSample[]): ReactionResult {
  * watch-short-runs). Returns the length of its run then (what a worker that evicted it replays)
  * and the events the day added over every run.
  */
-async function ageWindow(client: Client, id: string, options: { heartbeats: number; intervalMs: number }): Promise<{ runEvents: number; dayEvents: number }> {
+async function ageWindow(client: Client, id: string, options: { heartbeats: number; intervalMs: number }): Promise<{ runEventsBefore: number; runEvents: number; dayEvents: number }> {
   const handle = client.workflow.getHandle(id);
   const events = (await handle.fetchHistory()).events ?? [];
   const last = [...events].reverse().find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === watchReportSignal.name);
@@ -318,7 +324,7 @@ async function ageWindow(client: Client, id: string, options: { heartbeats: numb
     dayEvents += runEvents.length;
     runId = runEvents[runEvents.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
-  return { runEvents: run.length, dayEvents };
+  return { runEventsBefore: events.length, runEvents: run.length, dayEvents };
 }
 
 export async function benchWindows(stack: FakeStack, options: WindowsOptions): Promise<WindowsResult> {
@@ -406,9 +412,11 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
     const rulesPerSecond = round(((await rulesEvaluated()) - rulesBefore) / seconds, 2);
     // With a real Prometheus, what it answered (its own counter; nothing else queries it during the bench); with the fake port, one query per rule evaluated.
     const prometheusQueriesPerSecond = realPrometheus ? round(((await queriesAnswered(stack.prometheusUrl)) - sentBefore) / seconds, 2) : rulesPerSecond;
-    // 2,000 windows (500 before Session 18, 50 before Session 12): see EVENT_SAMPLE.
-    const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, Math.min(EVENT_SAMPLE, ids.length));
-    const events = await eventsPerWindowHour(stack.client, sample, steadyFrom, steadyTo).catch(() => ({ all: Number.NaN, byKind: {}, reports: undefined }));
+    // Every window (a sample of 2,000 before Session 23, 500 before Session 18): see EVENT_READS.
+    progress(`  the steady state's history events: every window's history read (${ids.length})…`);
+    const eventsFrom = Date.now();
+    const events = await eventsPerWindowHour(stack.client, ids, steadyFrom, steadyTo).catch(() => ({ all: Number.NaN, byKind: {}, reports: undefined }));
+    progress(`  read in ${round((Date.now() - eventsFrom) / 1000)} s: ${events.all} events per window per hour`);
 
     // Spread over an interval: the evaluators' work comes at each slot, and queries sent in one burst of a few seconds met a slot or not by chance.
     const queryGapMs = options.intervalMs / Math.max(1, options.queries);
@@ -473,7 +481,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       // The per-window design has no reports to send again.
       const aged = options.design === 'evaluator' ? shuffled.slice(options.rollbacks, options.rollbacks + options.agedRollbacks) : [];
       const heartbeats = Math.floor((24 * 3_600_000) / HEARTBEAT_MS);
-      const agedDays: { runEvents: number; dayEvents: number }[] = [];
+      const agedDays: { runEventsBefore: number; runEvents: number; dayEvents: number }[] = [];
       if (aged.length) {
         progress(`  ${aged.length} windows sent a day of heartbeats (${heartbeats} each, one workflow task each)…`);
         agedDays.push(...(await pool(aged, 10, (id) => ageWindow(stack.client, id, { heartbeats, intervalMs: options.intervalMs }))));
@@ -497,7 +505,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       if (fresh.length) reaction = reactionOf(samples);
       if (aged.length) {
         const hours = (heartbeats * HEARTBEAT_MS) / 3_600_000;
-        reactionAged = { ...reactionOf(agedSamples), heartbeats, historyEvents: distribution(agedDays.map((d) => d.runEvents)), eventsPerQuietHour: round(agedDays.reduce((n, d) => n + d.dayEvents, 0) / agedDays.length / hours, 2) };
+        reactionAged = { ...reactionOf(agedSamples), heartbeats, historyEvents: distribution(agedDays.map((d) => d.runEvents)), eventsPerQuietHour: round(agedDays.reduce((n, d) => n + d.dayEvents, 0) / agedDays.length / hours, 2), dayEventsPerHour: distribution(agedDays.map((d) => round(d.dayEvents / hours, 2))), runEventsBefore: distribution(agedDays.map((d) => d.runEventsBefore)) };
       }
     }
     const cpuByPhase = phases();
