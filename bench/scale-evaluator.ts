@@ -54,7 +54,7 @@ export interface WindowsOptions {
 
 /** Where in the evaluators' interval the CPU went, from the steady state to the last rollback: cores per bin, averaged over the intervals seen. */
 export interface CpuByPhase {
-  /** Bin width (ms after a multiple of the interval since the epoch; the shards' slots since patch evaluator-phases at each quarter of it, which the summary folds together). */
+  /** Bin width (ms after a multiple of the interval since the epoch; the shards' slots since patch evaluator-phases in each of its EVALUATION_PHASES phases, which the summary folds together). */
   binMs: number;
   /** How many intervals the samples cover. */
   intervals: number;
@@ -295,12 +295,14 @@ function reactionOf(samples: ReactionSample[]): ReactionResult {
  */
 async function ageWindow(client: Client, id: string, options: { heartbeats: number; intervalMs: number }): Promise<{ id: string; runEventsBefore: number; runEvents: number; dayEvents: number }> {
   const handle = client.workflow.getHandle(id);
-  const events = (await handle.fetchHistory()).events ?? [];
+  // The run first, then its history: read the other way, a window that continued as new in between
+  // (an evaluator's heartbeat) had its day counted from the new run less the old one's length.
+  const firstRun = (await handle.describe()).runId;
+  const events = (await client.workflow.getHandle(id, firstRun).fetchHistory()).events ?? [];
   const last = [...events].reverse().find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === watchReportSignal.name);
   const payload = last?.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new Error(`${id} has had no report to send again: it cannot be aged`);
   const report = defaultPayloadConverter.fromPayload<WatchReport>(payload);
-  const firstRun = (await handle.describe()).runId;
   let run = { id: firstRun, length: events.length };
   // A window hears a heartbeat every `slots` evaluations: its checks count on by that much.
   const slots = heartbeatSlots(options.intervalMs);

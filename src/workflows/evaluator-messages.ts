@@ -87,7 +87,7 @@ export const evaluatorStatusQuery = defineQuery<EvaluatorStatus>('evaluatorStatu
  * window's workflow ID, so no evaluator carries more than a share of the fleet in its state, its
  * continue-as-new input and its evaluation activity's input (one evaluator for 10,000 windows went
  * past what one workflow task can do in the SDK's 5 s, and past Temporal's 2 MB payload limit).
- * They evaluate on one grid of instants, a quarter of them in each phase of the interval
+ * They evaluate on one grid of instants, a sixth of them in each phase of the interval
  * (./evaluator-plan.ts, EVALUATION_PHASES), and the metrics adapter asks Prometheus once per rule
  * shape for the shards of one instant (src/activities/metrics.ts), so the queries sent do not grow
  * with the number of shards. Shards are started on demand: a few windows start a few evaluators.

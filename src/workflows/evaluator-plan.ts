@@ -55,18 +55,22 @@ export function newEvaluatorState(args: { prometheusUrl: string; intervalMs: num
 
 /**
  * The phases of the interval the shards of one Prometheus evaluate in (patch evaluator-phases):
- * shard s at (s mod EVALUATION_PHASES) quarters of the interval after its multiples. The metrics
- * adapter asks once per rule shape for the shards of one instant, selecting their services
- * (src/activities/metrics.ts, gathering), so each phase's queries read a quarter of the fleet and
- * Prometheus's work, and the evaluators' after it, come in four parts over the interval, not all at
- * its start. Queries per interval: rule shapes × phases (16 for the seed's four rules, 0.53/s at 30 s).
+ * shard s at (s mod phases) phases of the interval after its multiples. The metrics adapter asks
+ * once per rule shape for the shards of one instant, selecting their services
+ * (src/activities/metrics.ts, gathering), so each phase's queries read its share of the fleet and
+ * Prometheus's work, and the evaluators' after it, come in parts over the interval, not all at its
+ * start. Queries per interval: rule shapes × phases. Six since patch evaluator-six-phases (24 for
+ * the seed's four rules, 0.8/s at 30 s): a phase's burst of CPU on the box a sixth of the fleet's;
+ * evaluators whose run began before it keep four until they continue as new (16, 0.53/s).
  */
-export const EVALUATION_PHASES = 4;
+export const EVALUATION_PHASES = 6;
+/** The phases of patch evaluator-phases before patch evaluator-six-phases: quarters of the interval. */
+export const FOUR_PHASES = 4;
 
-/** Where in the interval an evaluator's slots fall: its shard's phase (the evaluator from before shards: phase 0). */
-export function phaseOffsetMs(evaluatorId: string, intervalMs: number): number {
+/** Where in the interval an evaluator's slots fall: its shard's phase of `phases` (the evaluator from before shards: phase 0). */
+export function phaseOffsetMs(evaluatorId: string, intervalMs: number, phases = EVALUATION_PHASES): number {
   const shard = shardOfEvaluator(evaluatorId) ?? 0;
-  return Math.floor(((shard % EVALUATION_PHASES) * intervalMs) / EVALUATION_PHASES);
+  return Math.floor(((shard % phases) * intervalMs) / phases);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { RuleEvaluation } from '../../src/activities/types';
 import type { ResolvedAlertRule } from '../../src/spec/types';
 import { evaluateAlerts, initialAlertStates } from '../../src/workflows/alert-evaluator';
 import { EVALUATOR_SHARDS, HEARTBEAT_MS, allEvaluatorIds, evaluatorShard, evaluatorWorkflowId, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
-import { EVALUATION_PHASES, distinctQueries, enterPhase, evenHeartbeatPhase, heartbeatOffsetMs, heartbeatSlots, newEvaluatorState, nextSlot, phaseOffsetMs, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
+import { EVALUATION_PHASES, FOUR_PHASES, distinctQueries, enterPhase, evenHeartbeatPhase, heartbeatOffsetMs, heartbeatSlots, newEvaluatorState, nextSlot, phaseOffsetMs, register, reportsFor, signature, unregister, windowCount, windowEvaluations, answersByKey } from '../../src/workflows/evaluator-plan';
 import { alertDecisionAt } from '../../src/workflows/evaluator-schedule';
 import { initialSight, observeCheck, sightDecisionAt, sightDue } from '../../src/workflows/sight';
 
@@ -229,17 +229,38 @@ describe('evaluator shards and their grid', () => {
     expect(old.originMs + nextSlot(old, T0 + 1234) * old.intervalMs).toBe(T0 + 31_234);
   });
 
-  test('phases: the shards evaluate in four quarters of the interval, as many in each; the evaluator from before shards in the first', () => {
+  test('phases: the shards evaluate in six phases of the interval (patch evaluator-six-phases), 5 or 6 in each; in four quarters before it, 8 in each; the evaluator from before shards in the first', () => {
     const of = { prometheusUrl: 'http://prom:9090', intervalMs: 30_000 };
-    const offsets = Array.from({ length: EVALUATOR_SHARDS }, (_, shard) => phaseOffsetMs(evaluatorWorkflowId({ ...of, shard }), 30_000));
-    expect(EVALUATION_PHASES).toBe(4);
-    expect([...new Set(offsets)].sort((a, b) => a - b)).toEqual([0, 7_500, 15_000, 22_500]);
-    for (const offset of [0, 7_500, 15_000, 22_500]) expect(offsets.filter((o) => o === offset)).toHaveLength(EVALUATOR_SHARDS / 4);
-    expect(phaseOffsetMs(evaluatorWorkflowId(of), 30_000)).toBe(0);
-    // Windows of a fleet are shared out over the phases about evenly (the shard's hash decides both).
-    const perPhase = [0, 0, 0, 0];
-    for (let i = 0; i < 10_000; i++) perPhase[phaseOffsetMs(windowEvaluatorId({ ...of, workflowId: `deploy-production-svc-${i}/svc-${i}` }), 30_000) / 7_500]!++;
-    expect(Math.min(...perPhase)).toBeGreaterThan(2_000);
+    const shards = Array.from({ length: EVALUATOR_SHARDS }, (_, shard) => evaluatorWorkflowId({ ...of, shard }));
+    expect([EVALUATION_PHASES, FOUR_PHASES]).toEqual([6, 4]);
+    const six = shards.map((id) => phaseOffsetMs(id, 30_000));
+    expect([...new Set(six)].sort((a, b) => a - b)).toEqual([0, 5_000, 10_000, 15_000, 20_000, 25_000]);
+    expect([0, 5_000, 10_000, 15_000, 20_000, 25_000].map((offset) => six.filter((o) => o === offset).length)).toEqual([6, 6, 5, 5, 5, 5]);
+    const four = shards.map((id) => phaseOffsetMs(id, 30_000, FOUR_PHASES));
+    expect([...new Set(four)].sort((a, b) => a - b)).toEqual([0, 7_500, 15_000, 22_500]);
+    for (const offset of [0, 7_500, 15_000, 22_500]) expect(four.filter((o) => o === offset)).toHaveLength(EVALUATOR_SHARDS / 4);
+    expect([phaseOffsetMs(evaluatorWorkflowId(of), 30_000), phaseOffsetMs(evaluatorWorkflowId(of), 30_000, FOUR_PHASES)]).toEqual([0, 0]);
+    // Windows of a fleet are shared out over the phases about evenly (the shard's hash decides both): 6/32 or 5/32 of them each.
+    const perPhase = new Array<number>(EVALUATION_PHASES).fill(0);
+    for (let i = 0; i < 10_000; i++) perPhase[phaseOffsetMs(windowEvaluatorId({ ...of, workflowId: `deploy-production-svc-${i}/svc-${i}` }), 30_000) / 5_000]!++;
+    expect(Math.min(...perPhase)).toBeGreaterThan(1_350);
+    expect(Math.max(...perPhase)).toBeLessThan(2_100);
+  });
+
+  test('an evaluator in a quarter moving to its sixth when it continues as new (patch evaluator-six-phases): the next slot falls between its last and the one after, in the new phase', () => {
+    const of = { prometheusUrl: 'http://prom:9090', intervalMs: 30_000 };
+    for (let shard = 0; shard < EVALUATOR_SHARDS; shard++) {
+      const id = evaluatorWorkflowId({ ...of, shard });
+      const s = newEvaluatorState({ prometheusUrl: 'http://p', intervalMs: 30_000, nowMs: T0 + 1_000, onGrid: true });
+      enterPhase(s, phaseOffsetMs(id, 30_000, FOUR_PHASES), T0 + 1_000);
+      s.k = 10;
+      const lastAt = s.originMs + s.k * s.intervalMs;
+      const now = lastAt + 2_000;
+      enterPhase(s, phaseOffsetMs(id, 30_000), now);
+      const next = s.originMs + nextSlot(s, now) * s.intervalMs;
+      expect((next - T0) % 30_000).toBe(phaseOffsetMs(id, 30_000));
+      expect([next > lastAt, next <= lastAt + 30_000]).toEqual([true, true]);
+    }
   });
 
   test('a new evaluator in its phase: its first slot in the phase, within one interval of its start', () => {

@@ -23,7 +23,7 @@ import type { DeploymentReport } from '../../src/model';
 import type { DeploySpec } from '../../src/spec/types';
 import { evaluatorShard, evaluatorStatusQuery, windowEvaluatorId } from '../../src/workflows/evaluator-messages';
 import type { EvaluatorStatus, WatchReport } from '../../src/workflows/evaluator-messages';
-import { EVALUATOR_HISTORY_BUDGET, EVALUATOR_INPUT_BUDGET } from '../../src/workflows/evaluator';
+import { EVALUATOR_HISTORY_BUDGET, EVALUATOR_INPUT_BUDGET, EVALUATOR_SIX_PHASES_PATCH } from '../../src/workflows/evaluator';
 import { EVALUATION_PHASES, distinctQueries, heartbeatOffsetMs, newEvaluatorState, phaseOffsetMs, register } from '../../src/workflows/evaluator-plan';
 import { deploymentWorkflowId, searchAttributes, statusQuery } from '../../src/workflows/messages';
 import { WATCH_RUN_EVENTS, WATCH_SHORT_RUNS_PATCH } from '../../src/workflows/evaluator-window';
@@ -243,9 +243,10 @@ test('two windows, one evaluator: one evaluation per interval for both; the brea
   expect(keyed.filter((k) => k.rules)).toHaveLength(new Set(keyed.map((k) => k.key)).size);
   expect(keyed[0]!.rules).toBe(true);
   expect(keyed.filter((k) => k.wanted)).toEqual([]);
-  // New windows get even heartbeat slots (patch evaluator-heartbeat-even; the assignment itself: test/unit/deployment-evaluator.test.ts).
-  expect(patchesOf(evaluatorHistory)).toContain('evaluator-heartbeat-even');
-  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-even');
+  // New windows get even heartbeat slots (patch evaluator-heartbeat-even; the assignment itself: test/unit/deployment-evaluator.test.ts),
+  // and the evaluator its sixth of the interval (patch evaluator-six-phases; evaluator-two-windows-even.json was recorded in a quarter).
+  expect(patchesOf(evaluatorHistory)).toEqual(expect.arrayContaining(['evaluator-heartbeat-even', EVALUATOR_SIX_PHASES_PATCH]));
+  recordEvaluator(evaluatorHistory, 'evaluator-two-windows-six-phases');
 });
 
 test('a quiet day-long window continues as new every WATCH_RUN_EVENTS events (patch watch-short-runs): each run replays quickly, a continued run starts with no command but its timer, its phase stays searchable, and a quiet hour stays under 10 events', async () => {
@@ -368,7 +369,7 @@ test('an evaluator hands over (continue-as-new) once what it sent passes EVALUAT
     expect(evaluations).toBeLessThanOrEqual(slots);
     expect(events.length).toBeLessThan(EVALUATOR_HISTORY_BUDGET);
   }
-  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-even');
+  if (process.env.RECORD_HISTORIES === '1') recordEvaluator(await history(env.client, evaluatorId, runs[0]!.runId), 'evaluator-input-budget-six-phases');
 });
 
 test('an evaluator sends its rules once, then their key alone; a worker that does not keep them (another process, one restarted) is sent them again, and the window hears nothing of it', async () => {
