@@ -134,7 +134,7 @@ export interface WindowsResult {
     /** The aged windows' run lengths before their day of heartbeats. */
     runEventsBefore: Distribution;
     /** The windows whose day is more than half an event per hour from the median, each as measured (Session 23: the mean under the median, not looked into yet). */
-    dayOutliers?: { id: string; runEventsBefore: number; runEvents: number; dayEvents: number }[];
+    dayOutliers?: AgedDay[];
   };
   /** Scheduled evaluation time → the evaluation ran (evaluator), or each check vs the previous + interval (per-window). */
   lateness: Distribution;
@@ -285,6 +285,23 @@ function reactionOf(samples: ReactionSample[]): ReactionResult {
   return { reaction: distribution(samples.map((s) => s.reactionMs)), answer: distribution(samples.map((s) => s.answerMs)), ...(slow.length ? { slow } : {}), ...(steps ? { steps } : {}) };
 }
 
+/** An aged window's day, as ageWindow measured it. */
+interface AgedDay {
+  id: string;
+  /** Its run's length before the day. */
+  runEventsBefore: number;
+  /** Its run's length after it. */
+  runEvents: number;
+  /** The events the day added over every run. */
+  dayEvents: number;
+  /** The length of each run walked, from the one before the day. */
+  runs: number[];
+  /** The report signals in those runs after the day began (the bench sent `heartbeats` of them; the evaluator's own come on top). */
+  reportSignals: number;
+  /** How many of the bench's heartbeats were seen handled in a run after the one they were sent to. */
+  continuedMeanwhile: number;
+}
+
 /**
  * A window given a day's history in a minute: its last report sent again `heartbeats` times, as
  * its evaluator sends a heartbeat (the same alert state, the checks counted on), each after the
@@ -293,7 +310,7 @@ function reactionOf(samples: ReactionSample[]): ReactionResult {
  * watch-short-runs). Returns the length of its run then (what a worker that evicted it replays)
  * and the events the day added over every run.
  */
-async function ageWindow(client: Client, id: string, options: { heartbeats: number; intervalMs: number }): Promise<{ id: string; runEventsBefore: number; runEvents: number; dayEvents: number }> {
+async function ageWindow(client: Client, id: string, options: { heartbeats: number; intervalMs: number }): Promise<AgedDay> {
   const handle = client.workflow.getHandle(id);
   // The run first, then its history: read the other way, a window that continued as new in between
   // (an evaluator's heartbeat) had its day counted from the new run less the old one's length.
@@ -304,6 +321,7 @@ async function ageWindow(client: Client, id: string, options: { heartbeats: numb
   if (!payload) throw new Error(`${id} has had no report to send again: it cannot be aged`);
   const report = defaultPayloadConverter.fromPayload<WatchReport>(payload);
   let run = { id: firstRun, length: events.length };
+  let continuedMeanwhile = 0;
   // A window hears a heartbeat every `slots` evaluations: its checks count on by that much.
   const slots = heartbeatSlots(options.intervalMs);
   for (let k = 1; k <= options.heartbeats; k++) {
@@ -313,6 +331,7 @@ async function ageWindow(client: Client, id: string, options: { heartbeats: numb
       const { runId, historyLength, raw } = await handle.describe();
       // Handled: its run grew, or continued as new into one that did, and no workflow task waits.
       if ((runId !== run.id || historyLength > run.length) && !raw.pendingWorkflowTask) {
+        if (runId !== run.id) continuedMeanwhile++;
         run = { id: runId, length: historyLength };
         break;
       }
@@ -322,13 +341,17 @@ async function ageWindow(client: Client, id: string, options: { heartbeats: numb
   }
   // Every run from the first: the events the day added.
   let dayEvents = -events.length;
+  const runs: number[] = [];
+  let reportSignals = 0;
   for (let runId: string | undefined = firstRun; runId; ) {
     const history: Awaited<ReturnType<typeof handle.fetchHistory>> = await client.workflow.getHandle(id, runId).fetchHistory();
     const runEvents = history.events ?? [];
     dayEvents += runEvents.length;
+    reportSignals += runEvents.slice(runs.length === 0 ? events.length : 0).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === watchReportSignal.name).length;
+    runs.push(runEvents.length);
     runId = runEvents[runEvents.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
-  return { id, runEventsBefore: events.length, runEvents: run.length, dayEvents };
+  return { id, runEventsBefore: events.length, runEvents: run.length, dayEvents, runs, reportSignals, continuedMeanwhile };
 }
 
 export async function benchWindows(stack: FakeStack, options: WindowsOptions): Promise<WindowsResult> {
@@ -485,7 +508,7 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       // The per-window design has no reports to send again.
       const aged = options.design === 'evaluator' ? shuffled.slice(options.rollbacks, options.rollbacks + options.agedRollbacks) : [];
       const heartbeats = Math.floor((24 * 3_600_000) / HEARTBEAT_MS);
-      const agedDays: { id: string; runEventsBefore: number; runEvents: number; dayEvents: number }[] = [];
+      const agedDays: AgedDay[] = [];
       if (aged.length) {
         progress(`  ${aged.length} windows sent a day of heartbeats (${heartbeats} each, one workflow task each)…`);
         agedDays.push(...(await pool(aged, 10, (id) => ageWindow(stack.client, id, { heartbeats, intervalMs: options.intervalMs }))));
