@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { ROLLBACK_STEPS, benchReaction, benchSpec, startFakeStack } from './fake-stack';
 import type { FakeStack, ReactionResult } from './fake-stack';
-import { benchWindows, REACTION_TARGET_MS, windowNamespaces } from './scale-evaluator';
+import { benchWindows, dayOutliers, REACTION_TARGET_MS, windowNamespaces } from './scale-evaluator';
 import { fleetScrapeJob, startFleetExporter, type FleetExporter } from '../tools/local/fleet-exporter';
 import { startPrometheus, type LocalPrometheus } from '../tools/local/prometheus';
 import type { EvaluatorPlace, WatchDesign, WindowsResult } from './scale-evaluator';
@@ -100,7 +100,7 @@ function summary(r: Results): string {
       if (aged) {
         const a = aged.steps;
         lines.push(
-          `  ${designOf(w)} ${w.windows}: rollback reaction of windows first sent a day of heartbeats (${aged.heartbeats} each; their runs then ${round(aged.historyEvents.p50)} events at the median, max ${round(aged.historyEvents.max)}; the day ${aged.eventsPerQuietHour} events/window/h over every run${aged.dayEventsPerHour ? `, ${aged.dayEventsPerHour.p50} / ${aged.dayEventsPerHour.max} at the window's median / max, from runs of ${aged.runEventsBefore?.p50} events at the median before it${aged.dayOutliers ? `, ${aged.dayOutliers.length} windows more than 0.5 from the median (in the JSON)` : ''}` : ''}): ${d(aged.reaction)} (n ${aged.reaction.n})${mark(aged.reaction.p99 < TARGETS.reactionP99Ms)}${a ? `; steps p50 / p99 ms: ${stepsText(a)}` : ''}`,
+          `  ${designOf(w)} ${w.windows}: rollback reaction of windows first sent a day of heartbeats (${aged.heartbeats} each; their runs then ${round(aged.historyEvents.p50)} events at the median, max ${round(aged.historyEvents.max)}; the day ${aged.eventsPerQuietHour} events/window/h over every run${aged.dayEventsPerHour ? `, ${aged.dayEventsPerHour.p50} / ${aged.dayEventsPerHour.max} at the window's median / max, from runs of ${aged.runEventsBefore?.p50} events at the median before it${aged.days ? `, ${dayOutliers(aged.days, aged.heartbeats).length} windows more than 0.5 from the median (\`days\` in the JSON)` : ''}` : ''}): ${d(aged.reaction)} (n ${aged.reaction.n})${mark(aged.reaction.p99 < TARGETS.reactionP99Ms)}${a ? `; steps p50 / p99 ms: ${stepsText(a)}` : ''}`,
         );
       }
       const slow = [...(w.reaction?.slow ?? []), ...(aged?.slow ?? [])];

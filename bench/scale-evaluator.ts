@@ -133,9 +133,7 @@ export interface WindowsResult {
     dayEventsPerHour: Distribution;
     /** The aged windows' run lengths before their day of heartbeats. */
     runEventsBefore: Distribution;
-    /** The windows whose day is more than half an event per hour from the median, each as measured (Session 23: the mean under the median, not looked into yet). */
-    dayOutliers?: AgedDay[];
-    /** Every aged window's day, run by run. */
+    /** Every aged window's day, run by run (since Session 24; two runs of that session wrote only `dayOutliers`, those more than 0.5 an hour from the median). */
     days?: AgedDay[];
   };
   /** Scheduled evaluation time → the evaluation ran (evaluator), or each check vs the previous + interval (per-window). */
@@ -288,7 +286,7 @@ function reactionOf(samples: ReactionSample[]): ReactionResult {
 }
 
 /** An aged window's day, as ageWindow measured it. */
-interface AgedDay {
+export interface AgedDay {
   id: string;
   /** Its run's length before the day. */
   runEventsBefore: number;
@@ -300,8 +298,16 @@ interface AgedDay {
   runs: number[];
   /** The report signals in those runs after the day began (the bench sent `heartbeats` of them; the evaluator's own come on top). */
   reportSignals: number;
-  /** How many of the bench's heartbeats were seen handled in a run after the one they were sent to. */
-  continuedMeanwhile: number;
+}
+
+/** The hours a day of `heartbeats` heartbeats stands for. */
+const dayHours = (heartbeats: number): number => (heartbeats * HEARTBEAT_MS) / 3_600_000;
+
+/** The aged windows whose day is more than half an event an hour from the median window's. */
+export function dayOutliers(days: AgedDay[], heartbeats: number): AgedDay[] {
+  const hours = dayHours(heartbeats);
+  const median = distribution(days.map((d) => d.dayEvents / hours)).p50;
+  return days.filter((d) => Math.abs(d.dayEvents / hours - median) > 0.5);
 }
 
 /**
@@ -322,8 +328,7 @@ async function ageWindow(client: Client, id: string, options: { heartbeats: numb
   const payload = last?.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new Error(`${id} has had no report to send again: it cannot be aged`);
   const report = defaultPayloadConverter.fromPayload<WatchReport>(payload);
-  let run = { id: firstRun, length: events.length };
-  let continuedMeanwhile = 0;
+  let runEventsNow = events.length;
   // A window hears a heartbeat every `slots` evaluations: its checks count on by that much.
   const slots = heartbeatSlots(options.intervalMs);
   for (let k = 1; k <= options.heartbeats; k++) {
@@ -331,22 +336,19 @@ async function ageWindow(client: Client, id: string, options: { heartbeats: numb
     await handle.signal(watchReportSignal, { ...report, at: new Date().toISOString(), checks });
     const deadline = Date.now() + 30_000;
     for (;;) {
-      // Handled: a workflow task completed after the signal in the run that holds it, or that run
-      // closed (continued as new: a run does not close with a signal unhandled). Until Session 24
-      // the bench took a longer history and no pending workflow task in the describe for handled,
-      // and a continued run's first workflow task, in flight, went unseen: the next heartbeats
-      // piled up into one task, and 26–42 of 100 windows had a day of 7 events an hour whose
-      // last run held 12 events, not 65–77 (docs/benchmarks.md, Session 24).
-      const runId = (await handle.describe()).runId;
-      const runEvents = (await client.workflow.getHandle(id, runId).fetchHistory()).events ?? [];
+      // Handled: a workflow task started after the signal (one in flight when it came did not see
+      // it) completed in the run that holds it, or that run closed (continued as new: a run does
+      // not close with a signal unhandled). The describe's pending workflow task misses a continued
+      // run's first one (docs/benchmarks.md, Session 24).
+      const runEvents = (await handle.fetchHistory()).events ?? [];
       const at = runEvents.findIndex((e) => {
         const signaled = e.workflowExecutionSignaledEventAttributes;
         const sent = signaled?.signalName === watchReportSignal.name ? signaled.input?.payloads?.[0] : undefined;
         return sent !== undefined && defaultPayloadConverter.fromPayload<WatchReport>(sent).checks === checks;
       });
-      if (at < 0 || runEvents.slice(at).some((e) => e.workflowTaskCompletedEventAttributes)) {
-        if (runId !== run.id) continuedMeanwhile++;
-        run = { id: runId, length: runEvents.length };
+      const started = at < 0 ? -1 : runEvents.findIndex((e, i) => i > at && e.workflowTaskStartedEventAttributes);
+      if (at < 0 || (started > 0 && runEvents.slice(started).some((e) => e.workflowTaskCompletedEventAttributes))) {
+        runEventsNow = runEvents.length;
         break;
       }
       if (Date.now() > deadline) throw new Error(`${id}: heartbeat ${k} of ${options.heartbeats} not handled in 30 s`);
@@ -365,7 +367,7 @@ async function ageWindow(client: Client, id: string, options: { heartbeats: numb
     runs.push(runEvents.length);
     runId = runEvents[runEvents.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
-  return { id, runEventsBefore: events.length, runEvents: run.length, dayEvents, runs, reportSignals, continuedMeanwhile };
+  return { id, runEventsBefore: events.length, runEvents: runEventsNow, dayEvents, runs, reportSignals };
 }
 
 export async function benchWindows(stack: FakeStack, options: WindowsOptions): Promise<WindowsResult> {
@@ -545,11 +547,8 @@ export async function benchWindows(stack: FakeStack, options: WindowsOptions): P
       }
       if (fresh.length) reaction = reactionOf(samples);
       if (aged.length) {
-        const hours = (heartbeats * HEARTBEAT_MS) / 3_600_000;
+        const hours = dayHours(heartbeats);
         reactionAged = { ...reactionOf(agedSamples), heartbeats, historyEvents: distribution(agedDays.map((d) => d.runEvents)), eventsPerQuietHour: round(agedDays.reduce((n, d) => n + d.dayEvents, 0) / agedDays.length / hours, 2), dayEventsPerHour: distribution(agedDays.map((d) => round(d.dayEvents / hours, 2))), runEventsBefore: distribution(agedDays.map((d) => d.runEventsBefore)) };
-        const median = reactionAged.dayEventsPerHour.p50;
-        const outliers = agedDays.filter((d) => Math.abs(d.dayEvents / hours - median) > 0.5);
-        if (outliers.length) reactionAged.dayOutliers = outliers;
         reactionAged.days = agedDays;
       }
     }
